@@ -1,0 +1,1 @@
+"""The Textual client: widgets, screens, bindings, themes."""

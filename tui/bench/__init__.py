@@ -1,0 +1,1 @@
+"""Benchmarks behind `ptui bench`: each measures ptui beside its anchor in one run."""

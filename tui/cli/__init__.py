@@ -1,0 +1,61 @@
+"""The `ptui` command: argparse front end that dispatches to one module per verb.
+
+Each verb module exposes `register(subparsers)`, which adds its parser and sets
+`func` (a callable taking the parsed namespace and returning an exit status).
+Business logic lives in the layers below; this package only parses and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from tui import __version__
+from tui.errors import PtuiError, UsageError
+
+# Verb modules, in the order `ptui --help` lists them.
+VERB_MODULES = ("tui.cli.replay", "tui.cli.bench")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full argument parser with every verb registered."""
+    parser = argparse.ArgumentParser(
+        prog="ptui",
+        description=(
+            "Run many coding agents in parallel, each in its own git worktree and "
+            "branch, from one terminal UI."
+        ),
+        epilog="Run `ptui VERB --help` for the options of one verb.",
+    )
+    parser.add_argument("--version", action="version", version=f"ptui {__version__}")
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
+    for name in VERB_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `ptui` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    try:
+        status: int = func(args)
+    except UsageError as exc:
+        print(f"ptui: error: {exc}", file=sys.stderr)
+        return 2
+    except PtuiError as exc:
+        print(f"ptui: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("ptui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: not an error worth a traceback.
+        return 0
+    return status

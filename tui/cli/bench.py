@@ -1,0 +1,51 @@
+"""`ptui bench`: benchmarks measured side by side with their anchor (git CLI, tmux)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add `ptui bench` and its sub-verbs."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "bench",
+        help="measure ptui against the git CLI and tmux",
+        description="Each benchmark prints ptui's figures beside its anchor, same run.",
+    )
+    sub = parser.add_subparsers(dest="bench", metavar="BENCH", required=True)
+
+    git = sub.add_parser(
+        "git",
+        help="session create and 1,000-file diff stat vs git worktree add / git diff --stat",
+    )
+    git.add_argument("--files", type=int, default=1000, help="files in the change (default 1000)")
+    git.add_argument("--repeat", type=int, default=7, help="runs per measurement (default 7)")
+    git.add_argument("--json", action="store_true", help="print figures as JSON")
+    git.set_defaults(func=_run_git)
+
+    term = sub.add_parser(
+        "terminal",
+        help="PTY -> emulator -> line model throughput vs tmux, scrollback memory",
+    )
+    term.add_argument(
+        "--workload",
+        default=None,
+        help="agent, redraw, or a PATH of bytes to replay (default: agent and redraw)",
+    )
+    term.add_argument("--vs-tmux", action="store_true", help="measure tmux in the same run")
+    term.add_argument("--json", action="store_true", help="print figures as JSON")
+    term.add_argument("--mb", type=float, default=8.0, help="MiB per workload (default 8)")
+    term.set_defaults(func=_run_terminal)
+
+
+def _run_git(args: argparse.Namespace) -> int:
+    from tui.bench.git_bench import run
+
+    return run(files=args.files, repeat=args.repeat, as_json=args.json)
+
+
+def _run_terminal(args: argparse.Namespace) -> int:
+    from tui.bench.terminal_bench import run
+
+    return run(workload=args.workload, vs_tmux=args.vs_tmux, as_json=args.json, mb=args.mb)

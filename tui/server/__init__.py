@@ -1,0 +1,1 @@
+"""Session host: owns PTYs, emulators and session lifecycle; serves the protocol."""
