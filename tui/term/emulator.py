@@ -1,0 +1,282 @@
+"""The emulator: bytes in; screen, line changes, replies and events out.
+
+`Emulator` is what the session host holds per PTY. `feed()` parses a chunk and
+returns what changed since the last call — the lines that differ and how far
+the screen scrolled — so a view shifts its cached lines and renders only the
+new ones. It never raises on any input.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.term.lines import EMPTY_LINE, Line, build_line
+from tui.term.screen import (
+    BRACKETED_PASTE,
+    DECCKM,
+    DECTCEM,
+    FOCUS_EVENTS,
+    MOUSE_ANY,
+    MOUSE_BUTTON,
+    MOUSE_NORMAL,
+    MOUSE_SGR,
+    MOUSE_X10,
+    SYNC_OUTPUT,
+    TermScreen,
+)
+from tui.term.scrollback import Scrollback
+from tui.term.stream import KEYPAD_APP, TermStream
+from tui.term.style import DEFAULT_STYLE, Style, StyleTable, style_to_sgr
+
+# Events the emulator consumes itself rather than passing on.
+_INTERNAL_EVENTS = {"sync", "kitty-flags"}
+
+
+@dataclass(frozen=True)
+class TermModes:
+    """The modes a program set that the keyboard, mouse and view must honour."""
+
+    app_cursor: bool = False
+    app_keypad: bool = False
+    bracketed_paste: bool = False
+    mouse_tracking: int = 0  # 0 off, 9 (X10), 1000, 1002 or 1003
+    mouse_sgr: bool = False
+    focus_events: bool = False
+    kitty_flags: int = 0
+    cursor_visible: bool = True
+    cursor_shape: int = 0
+    alt_screen: bool = False
+
+
+@dataclass
+class Changes:
+    """What changed since the previous report.
+
+    Apply in order: shift the cached lines up by `scrolled` (when `scrolled` >=
+    the number of rows, everything is new), then replace the lines in `lines`.
+    `full` means every line is included (resize, buffer switch).
+    """
+
+    lines: dict[int, Line]
+    scrolled: int = 0
+    cursor: tuple[int, int] = (0, 0)
+    full: bool = False
+
+
+@dataclass(frozen=True)
+class TermEvent:
+    """Something a program asked for that is not drawing: title, bell, clipboard ..."""
+
+    kind: str
+    value: Any = None
+
+
+@dataclass
+class _SyncState:
+    started: float = 0.0
+    active: bool = False
+
+
+@dataclass
+class Emulator:
+    """A terminal emulator for one PTY: pyte's Screen API on ptui's fast screen."""
+
+    cols: int = 80
+    rows: int = 24
+    scrollback: int = 10_000
+    sync_timeout: float = 0.15
+    styles: StyleTable = field(default_factory=StyleTable)
+
+    def __post_init__(self) -> None:
+        self.cols = max(1, min(self.cols, 2000))
+        self.rows = max(1, min(self.rows, 1000))
+        self.history = Scrollback(self.scrollback)
+        self.screen = TermScreen(self.cols, self.rows, styles=self.styles, scrollback=self.history)
+        self.stream = TermStream(self.screen)
+        self._cache: list[Line | None] = [None] * self.rows
+        self._sync = _SyncState()
+        self._full = True
+        self._events: list[TermEvent] = []
+
+    # ---------------------------------------------------------------- input
+    def feed(self, data: bytes) -> Changes | None:
+        """Parse program output; return the changes since the last report, if any."""
+        self.stream.feed(data)
+        self._collect_events()
+        return self.take_changes()
+
+    def feed_text(self, text: str) -> Changes | None:
+        """Like `feed` for already decoded text."""
+        self.stream.feed_text(text)
+        self._collect_events()
+        return self.take_changes()
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Resize keeping content; the cursor is clamped."""
+        cols = max(1, min(cols, 2000))
+        rows = max(1, min(rows, 1000))
+        if (cols, rows) == (self.cols, self.rows):
+            return
+        self.screen.resize(rows, cols)
+        self.cols, self.rows = cols, rows
+        self._cache = [None] * rows
+        self._full = True
+
+    def _collect_events(self) -> None:
+        screen = self.screen
+        if not screen.events:
+            return
+        for kind, value in screen.events:
+            if kind == "sync":
+                self._sync.active = bool(value)
+                self._sync.started = time.monotonic()
+            elif kind not in _INTERNAL_EVENTS:
+                self._events.append(TermEvent(kind, value))
+        screen.events.clear()
+
+    # --------------------------------------------------------------- output
+    def take_replies(self) -> bytes:
+        """Bytes the program asked for (DA, DSR, colour queries ...): write them to the PTY."""
+        replies = self.screen.replies
+        if not replies:
+            return b""
+        data = "".join(replies).encode()
+        replies.clear()
+        return data
+
+    def take_events(self) -> list[TermEvent]:
+        """Events since the last call: title, bell, notification, clipboard, cwd ..."""
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def holding_frame(self) -> bool:
+        """True while synchronized output (mode 2026) holds the frame back."""
+        sync = self._sync
+        if not sync.active or SYNC_OUTPUT not in self.screen.mode:
+            return False
+        return time.monotonic() - sync.started < self.sync_timeout
+
+    def take_changes(self, force: bool = False) -> Changes | None:
+        """Changes since the last report, or None when nothing changed or the frame is held."""
+        screen = self.screen
+        if not force and self.holding_frame:
+            return None
+        cursor = (screen.x, screen.y)
+        if not screen.dirty and not screen.scrolled and not self._full:
+            return None
+        scrolled = screen.scrolled
+        cache = self._cache
+        rows = self.rows
+        if scrolled:
+            if scrolled >= rows:
+                cache[:] = [None] * rows
+            else:
+                del cache[:scrolled]
+                cache.extend([None] * scrolled)
+        if self._full:
+            dirty: set[int] | range = range(rows)
+        else:
+            dirty = screen.dirty
+        styles = self.styles
+        chars, attrs = screen.chars, screen.attrs
+        lines: dict[int, Line] = {}
+        for y in dirty:
+            if 0 <= y < rows:
+                line = build_line(chars[y], "".join(attrs[y]), styles)
+                cache[y] = line
+                lines[y] = line
+        changes = Changes(lines, scrolled, cursor, self._full)
+        screen.dirty = set()
+        screen.scrolled = 0
+        self._full = False
+        return changes
+
+    # ---------------------------------------------------------------- state
+    def line(self, y: int) -> Line:
+        """The line model of visible row `y` (cached)."""
+        if not 0 <= y < self.rows:
+            return EMPTY_LINE
+        line = self._cache[y]
+        if line is None or y in self.screen.dirty or self.screen.scrolled or self._full:
+            line = build_line(self.screen.chars[y], "".join(self.screen.attrs[y]), self.styles)
+            if not self.screen.scrolled and not self._full:
+                self._cache[y] = line
+        return line
+
+    def visible_lines(self) -> list[Line]:
+        """Every visible row's line model."""
+        return [self.line(y) for y in range(self.rows)]
+
+    def history_lines(self, start: int, stop: int) -> list[Line]:
+        """Scrollback lines `start..stop` (0 = oldest) as line models."""
+        return [
+            build_line(text, attrs, self.styles) for text, attrs in self.history.lines(start, stop)
+        ]
+
+    @property
+    def history_size(self) -> int:
+        """Lines in the scrollback."""
+        return len(self.history)
+
+    @property
+    def cursor(self) -> tuple[int, int]:
+        """Cursor (x, y), 0-based."""
+        return self.screen.x, self.screen.y
+
+    @property
+    def title(self) -> str:
+        """Window title the program set (OSC 0/2)."""
+        return self.screen.title
+
+    @property
+    def modes(self) -> TermModes:
+        """Modes that matter outside the emulator."""
+        mode = self.screen.mode
+        tracking = 0
+        for flag, number in ((MOUSE_ANY, 1003), (MOUSE_BUTTON, 1002), (MOUSE_NORMAL, 1000),
+                             (MOUSE_X10, 9)):  # fmt: skip
+            if flag in mode:
+                tracking = number
+                break
+        return TermModes(
+            app_cursor=DECCKM in mode,
+            app_keypad=KEYPAD_APP in mode,
+            bracketed_paste=BRACKETED_PASTE in mode,
+            mouse_tracking=tracking,
+            mouse_sgr=MOUSE_SGR in mode,
+            focus_events=FOCUS_EVENTS in mode,
+            kitty_flags=self.stream.kitty_flags[-1],
+            cursor_visible=DECTCEM in mode,
+            cursor_shape=self.screen.cursor_shape,
+            alt_screen=self.screen.in_alt,
+        )
+
+    # ------------------------------------------------------------ rendering
+    def render_text(self) -> str:
+        """The screen as plain text, like `tmux capture-pane -p`."""
+        return "".join("".join(row).rstrip() + "\n" for row in self.screen.chars)
+
+    def render_ansi(self) -> str:
+        """The screen as text with SGR codes that reproduce its colours when printed."""
+        out: list[str] = []
+        for y in range(self.rows):
+            out.append(line_to_ansi(self.line(y)))
+            out.append("\n")
+        return "".join(out)
+
+
+def line_to_ansi(line: Line) -> str:
+    """One line with SGR codes; ends with a reset when it set any style."""
+    parts: list[str] = []
+    current: Style = DEFAULT_STYLE
+    for text, style in line.runs:
+        if style != current:
+            parts.append(style_to_sgr(style))
+            current = style
+        parts.append(text)
+    if current != DEFAULT_STYLE:
+        parts.append("\x1b[0m")
+    return "".join(parts)

@@ -1,0 +1,61 @@
+"""The line model a view renders: each line as text plus runs of one style.
+
+`Line.runs` is a tuple of `(text, Style)` pieces in order; wide characters are
+one code point in the text (renderers measure cell widths), clusters (emoji
+with VS16 or ZWJ, flags, combining marks) stay together. Trailing blank cells
+with the default style are trimmed, so an empty line is `Line(())`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from tui.term.style import DEFAULT_STYLE, Style, StyleTable
+
+_RUNS = re.compile(r"(.)\1*", re.DOTALL)
+
+
+class Line(NamedTuple):
+    """One rendered line: runs of (text, style)."""
+
+    runs: tuple[tuple[str, Style], ...]
+
+    @property
+    def text(self) -> str:
+        """The line's text without styles."""
+        return "".join(text for text, _ in self.runs)
+
+
+EMPTY_LINE = Line(())
+
+
+def build_line(chars: list[str] | tuple[str, ...] | str, attrs: str, styles: StyleTable) -> Line:
+    """Turn a line's cells (`chars`, one style id per cell in `attrs`) into a `Line`."""
+    end = len(attrs)
+    # Trim trailing default blanks: most lines are short, most of a 200-column
+    # screen is empty, and an empty run costs the renderer a segment.
+    while end and attrs[end - 1] == "\x00" and chars[end - 1] == " ":
+        end -= 1
+    if not end:
+        return EMPTY_LINE
+    runs: list[tuple[str, Style]] = []
+    get = styles.get
+    if isinstance(chars, str):
+        for m in _RUNS.finditer(attrs, 0, end):
+            start, stop = m.span()
+            runs.append((chars[start:stop], get(m.group(1))))
+    else:
+        join = "".join
+        for m in _RUNS.finditer(attrs, 0, end):
+            start, stop = m.span()
+            runs.append((join(chars[start:stop]), get(m.group(1))))
+    return Line(tuple(runs))
+
+
+def line_text(line: Line) -> str:
+    """Plain text of a line."""
+    return line.text
+
+
+__all__ = ["DEFAULT_STYLE", "EMPTY_LINE", "Line", "build_line", "line_text"]

@@ -1,0 +1,91 @@
+"""Scrollback: lines that scrolled off the top, stored compactly as text + style ids.
+
+A screen line is two lists (one `str` per cell, one style-id `str` per cell). When
+it scrolls off it is joined into two strings once and never re-rendered: ~2 bytes
+of text and style per cell instead of pyte's ~90-byte `Char` per cell.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+
+# One stored line: the joined cell text and the joined style ids. When every cell
+# holds exactly one code point (the common case) the text is a `str` aligned
+# with the style ids; otherwise (wide characters, combining marks) it is the
+# tuple of cell strings, so cells can be rebuilt exactly.
+StoredLine = tuple[str | tuple[str, ...], str]
+
+
+def compact(chars: list[str], attrs: list[str]) -> StoredLine:
+    """Turn a screen line's cell lists into its stored form, trailing blanks trimmed."""
+    text = "".join(chars)
+    style = "".join(attrs)
+    width = len(style)
+    if len(text) == width:
+        stripped = text.rstrip(" ")
+        cut = len(stripped)
+        # Trailing spaces are dropped only where they carry the default style.
+        if cut < width and not style[cut:].strip("\x00"):
+            return stripped, style[:cut]
+        return text, style
+    end = width
+    while end and chars[end - 1] == " " and attrs[end - 1] == "\x00":
+        end -= 1
+    return tuple(chars[:end]), style[:end]
+
+
+def expand(line: StoredLine, cols: int) -> tuple[list[str], list[str]]:
+    """Rebuild a line's cell lists at width `cols` (padding or cutting)."""
+    text, style = line
+    chars = list(text)
+    attrs = list(style)
+    if len(chars) < cols:
+        chars.extend(" " * (cols - len(chars)))
+        attrs.extend("\x00" * (cols - len(attrs)))
+    elif len(chars) > cols:
+        if chars[cols] == "":
+            # A wide character cut in half at the new right edge becomes a blank.
+            chars[cols - 1] = " "
+        del chars[cols:]
+        del attrs[cols:]
+    return chars, attrs
+
+
+class Scrollback:
+    """A bounded history of stored lines, oldest first."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = max(0, limit)
+        self._lines: deque[StoredLine] = deque(maxlen=self.limit)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __iter__(self) -> Iterator[StoredLine]:
+        return iter(self._lines)
+
+    def __getitem__(self, index: int) -> StoredLine:
+        return self._lines[index]
+
+    def push(self, chars: list[str], attrs: list[str]) -> None:
+        """Append a line that just scrolled off the screen."""
+        self._lines.append(compact(chars, attrs))
+
+    def push_stored(self, line: StoredLine) -> None:
+        """Append an already stored line."""
+        self._lines.append(line)
+
+    def pop(self) -> StoredLine | None:
+        """Take back the newest line (used when the screen grows taller)."""
+        return self._lines.pop() if self._lines else None
+
+    def clear(self) -> None:
+        """Forget all history (ED 3)."""
+        self._lines.clear()
+
+    def lines(self, start: int, stop: int) -> list[StoredLine]:
+        """Lines `start..stop` (0 = oldest), clamped to what exists."""
+        start = max(0, start)
+        stop = min(len(self._lines), stop)
+        return [self._lines[i] for i in range(start, stop)]

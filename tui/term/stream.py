@@ -1,0 +1,480 @@
+"""A fast escape-sequence parser that drives `TermScreen` through pyte's Screen API.
+
+pyte's Stream walks the input one character at a time through a generator; with
+its screen events made no-ops it still tops out at ~13 MB/s (FACTS.md). This
+parser instead tokenises each decoded chunk with one compiled regular expression
+whose alternatives cover every position: a run of printable text, a CSI, an OSC,
+a DCS/APC/PM/SOS string, another escape, a C0 control, or an incomplete sequence
+at the very end (kept for the next chunk). Text runs reach `draw` whole.
+
+Nothing raised by a handler escapes `feed`: a sequence that cannot be handled is
+dropped and the rest of the chunk is parsed. Payloads are capped (OSC/DCS) and
+parameters clamped, so the cost stays linear in the input.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+from collections.abc import Callable
+
+from tui.term.screen import (
+    BRACKETED_PASTE,
+    DECAWM,
+    DECCKM,
+    DECOM,
+    DECSCNM,
+    DECTCEM,
+    FOCUS_EVENTS,
+    IRM,
+    LNM,
+    MAX_COUNT,
+    MOUSE_ANY,
+    MOUSE_BUTTON,
+    MOUSE_NORMAL,
+    MOUSE_SGR,
+    MOUSE_X10,
+    PRIVATE,
+    SYNC_OUTPUT,
+    TermScreen,
+)
+
+# The largest OSC / DCS payload kept (OSC 52 clipboard copies are the big ones).
+MAX_STRING = 1 << 20
+# An unterminated CSI or escape longer than this is garbage: drop it.
+MAX_PENDING_SEQUENCE = 4096
+_MAX_PARAMS = 32
+
+_TOKEN = re.compile(
+    r"""
+    (?P<text>[^\x00-\x1f\x7f-\x9f]+)
+  | \x1b\[ (?P<csi>[\x30-\x3f]*) (?P<csi_i>[\x20-\x2f]*) (?P<csi_f>[\x40-\x7e])
+  | (?P<ctl>[\x00-\x1a\x1c-\x1f\x7f-\x9f])
+  | \x1b\] (?P<osc>[^\x07\x1b]*) (?:\x07|\x1b\\)
+  | \x1b[P_^X] (?P<string>.*?) (?:\x1b\\|\x07)
+  | \x1b (?P<esc_i>[\x20-\x2f]*) (?P<esc_f>[\x30-\x7e])
+  | (?P<partial>\x1b (?: \[[\x30-\x3f]*[\x20-\x2f]* | \][^\x07\x1b]*\x1b? | [P_^X].*?\x1b?
+                      | [\x20-\x2f]* )? \Z)
+  | (?P<bad>\x1b)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+_PARAM_CACHE: dict[str, tuple[int, ...]] = {}
+
+
+def parse_params(text: str) -> tuple[int, ...]:
+    """`1;2;;4` -> (1, 2, 0, 4); colon sub-parameters keep only the first; clamped."""
+    cached = _PARAM_CACHE.get(text)
+    if cached is not None:
+        return cached
+    values: list[int] = []
+    for part in text.split(";")[:_MAX_PARAMS]:
+        if ":" in part:
+            part = part.split(":", 1)[0]
+        if part.isdigit():
+            values.append(min(int(part[:9]), 1 << 24))
+        else:
+            digits = "".join(c for c in part if c.isdigit())[:9]
+            values.append(int(digits) if digits else 0)
+    result = tuple(values)
+    if len(_PARAM_CACHE) < 8192:
+        _PARAM_CACHE[text] = result
+    return result
+
+
+class TermStream:
+    """Parses bytes from a program and drives a `TermScreen`."""
+
+    def __init__(self, screen: TermScreen) -> None:
+        self.screen = screen
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+        self._skip_string = False  # inside an over-long OSC/DCS: drop until its end
+        self.kitty_flags: list[int] = [0]
+        self.errors = 0  # handler exceptions swallowed (for tests and diagnostics)
+        self.foreground = "rgb:d0d0/d0d0/d0d0"
+        self.background = "rgb:1c1c/1c1c/1c1c"
+        self._csi: dict[str, Callable[[str, str, str], None]] = self._csi_table()
+
+    # ---------------------------------------------------------------- input
+    def feed(self, data: bytes) -> None:
+        """Parse a chunk of program output. Never raises."""
+        self.feed_text(self._decoder.decode(data))
+
+    def feed_text(self, text: str) -> None:
+        """Parse already-decoded text. Never raises."""
+        if self._pending:
+            text = self._pending + text
+            self._pending = ""
+        if self._skip_string:
+            end = _string_end(text)
+            if end < 0:
+                return
+            text = text[end:]
+            self._skip_string = False
+        screen = self.screen
+        draw = screen.draw
+        csi = self._csi
+        for m in _TOKEN.finditer(text):
+            kind = m.lastgroup
+            try:
+                if kind == "text":
+                    draw(m.group("text"))
+                elif kind == "csi_f":
+                    params, inter, final = m.group("csi", "csi_i", "csi_f")
+                    if final == "m" and not inter and (not params or params[0] != ">"):
+                        screen.sgr(params)
+                    else:
+                        handler = csi.get(final)
+                        if handler is not None:
+                            handler(params, inter, final)
+                elif kind == "ctl":
+                    self._control(m.group("ctl"))
+                elif kind == "osc":
+                    self._osc(m.group("osc"))
+                elif kind == "esc_f":
+                    self._escape(m.group("esc_i"), m.group("esc_f"))
+                elif kind == "string":
+                    self._string(m.group(0))
+                elif kind == "partial":
+                    self._keep_partial(m.group("partial"))
+                # "bad": a lone ESC before something that cannot follow it: dropped.
+            except Exception:
+                self.errors += 1
+
+    def _keep_partial(self, partial: str) -> None:
+        """Keep an unfinished sequence for the next chunk, within limits."""
+        is_string = len(partial) > 1 and partial[1] in "]P_^X"
+        limit = MAX_STRING if is_string else MAX_PENDING_SEQUENCE
+        if len(partial) <= limit:
+            self._pending = partial
+        elif is_string:
+            self._skip_string = True  # too big: swallow until its terminator
+
+    # ------------------------------------------------------------- controls
+    def _control(self, ch: str) -> None:
+        screen = self.screen
+        if ch == "\n" or ch == "\x0b" or ch == "\x0c":
+            screen.linefeed()
+        elif ch == "\r":
+            screen.carriage_return()
+        elif ch == "\x08":
+            screen.backspace()
+        elif ch == "\t":
+            screen.tab()
+        elif ch == "\x07":
+            screen.bell()
+        elif ch == "\x0e":
+            screen.shift_out()
+        elif ch == "\x0f":
+            screen.shift_in()
+        # Everything else (NUL, C1 in UTF-8 mode, ...) is ignored, as xterm does.
+
+    def _escape(self, inter: str, final: str) -> None:
+        screen = self.screen
+        if not inter:
+            if final == "7":
+                screen.save_cursor()
+            elif final == "8":
+                screen.restore_cursor()
+            elif final == "D":
+                screen.wrap_pending = False
+                screen.index()
+            elif final == "E":
+                screen.next_line()
+            elif final == "M":
+                screen.reverse_index()
+            elif final == "H":
+                screen.set_tab_stop()
+            elif final == "c":
+                screen.reset()
+                self.kitty_flags = [0]
+            elif final == "=":
+                screen.mode.add(KEYPAD_APP)
+            elif final == ">":
+                screen.mode.discard(KEYPAD_APP)
+            return
+        if inter in "()*+" and len(inter) == 1:
+            screen.define_charset(final, inter if inter in "()" else "?")
+        elif inter == "#" and final == "8":
+            screen.alignment_display()
+
+    def _string(self, whole: str) -> None:
+        # DCS, APC, PM, SOS: swallowed. Answer the one query agents send: XTGETTCAP
+        # is not supported, so say so rather than leave the program waiting.
+        if whole.startswith("\x1bP+q"):
+            self.screen.write_process_input("\x1bP0+r\x1b\\")
+
+    # ------------------------------------------------------------------ CSI
+    def _csi_table(self) -> dict[str, Callable[[str, str, str], None]]:
+        s = self.screen
+
+        def count(params: str) -> int:
+            values = parse_params(params) if params else ()
+            return min(values[0], MAX_COUNT) if values and values[0] else 1
+
+        def arg(params: str, default: int = 0) -> int:
+            values = parse_params(params) if params else ()
+            return values[0] if values else default
+
+        def private(params: str) -> bool:
+            return params[:1] in ("?", ">", "<", "=")
+
+        table: dict[str, Callable[[str, str, str], None]] = {
+            "A": lambda p, i, f: s.cursor_up(count(p)),
+            "B": lambda p, i, f: s.cursor_down(count(p)),
+            "C": lambda p, i, f: s.cursor_forward(count(p)),
+            "D": lambda p, i, f: s.cursor_back(count(p)),
+            "E": lambda p, i, f: s.cursor_down1(count(p)),
+            "F": lambda p, i, f: s.cursor_up1(count(p)),
+            "G": lambda p, i, f: s.cursor_to_column(count(p)),
+            "`": lambda p, i, f: s.cursor_to_column(count(p)),
+            "a": lambda p, i, f: s.cursor_forward(count(p)),
+            "e": lambda p, i, f: s.cursor_down(count(p)),
+            "d": lambda p, i, f: s.cursor_to_line(count(p)),
+            "H": self._cup,
+            "f": self._cup,
+            "I": lambda p, i, f: s.tab(count(p)),
+            "Z": lambda p, i, f: s.back_tab(count(p)),
+            "@": lambda p, i, f: None if i else s.insert_characters(count(p)),
+            "P": lambda p, i, f: s.delete_characters(count(p)),
+            "X": lambda p, i, f: s.erase_characters(count(p)),
+            "L": lambda p, i, f: s.insert_lines(count(p)),
+            "M": lambda p, i, f: s.delete_lines(count(p)),
+            "S": lambda p, i, f: None if private(p) else s.scroll_up(count(p)),
+            "T": lambda p, i, f: None if private(p) else s.scroll_down(count(p)),
+            "b": lambda p, i, f: s.repeat_last(count(p)),
+            "g": lambda p, i, f: s.clear_tab_stop(arg(p)),
+            "r": self._decstbm,
+            "h": self._set_mode,
+            "l": self._reset_mode,
+            "m": self._sgr_special,
+            "n": self._dsr,
+            "c": self._da,
+            "p": self._csi_p,
+            "q": self._csi_q,
+            "s": lambda p, i, f: None if p else s.save_cursor(),
+            "t": self._window_ops,
+            "u": self._csi_u,
+        }
+
+        def erase_display(p: str, i: str, f: str) -> None:
+            if not private(p):
+                s.erase_in_display(min(arg(p), 3))
+            else:
+                s.erase_in_display(min(arg(p.lstrip("?")), 3))
+
+        def erase_line(p: str, i: str, f: str) -> None:
+            s.erase_in_line(min(arg(p.lstrip("?")), 2))
+
+        table["J"] = erase_display
+        table["K"] = erase_line
+        return table
+
+    def _cup(self, params: str, inter: str, final: str) -> None:
+        values = parse_params(params) if params else ()
+        line = values[0] if values else 1
+        column = values[1] if len(values) > 1 else 1
+        self.screen.cursor_position(min(line, MAX_COUNT), min(column, MAX_COUNT))
+
+    def _decstbm(self, params: str, inter: str, final: str) -> None:
+        if params[:1] == "?" or inter:
+            return  # DEC private mode restore and DECSLRM-like forms: ignored
+        values = parse_params(params) if params else ()
+        top = values[0] if values else 0
+        bottom = values[1] if len(values) > 1 else 0
+        self.screen.set_margins(top or None, bottom or None)
+
+    def _modes(self, params: str) -> tuple[tuple[int, ...], bool]:
+        is_private = params[:1] == "?"
+        return parse_params(params[1:] if is_private else params), is_private
+
+    def _set_mode(self, params: str, inter: str, final: str) -> None:
+        if params[:1] in (">", "="):
+            return
+        modes, is_private = self._modes(params)
+        self.screen.set_mode(*modes, private=is_private)
+
+    def _reset_mode(self, params: str, inter: str, final: str) -> None:
+        if params[:1] in (">", "="):
+            return
+        modes, is_private = self._modes(params)
+        self.screen.reset_mode(*modes, private=is_private)
+
+    def _sgr_special(self, params: str, inter: str, final: str) -> None:
+        # `CSI > 4;1 m` (modifyOtherKeys) and friends are not SGR; pyte applied them as
+        # bold + underline. Record the request, change nothing on screen.
+        if params[:1] == ">":
+            self.screen.events.append(("modify-other-keys", params))
+
+    def _dsr(self, params: str, inter: str, final: str) -> None:
+        is_private = params[:1] == "?"
+        values = parse_params(params.lstrip("?")) if params else ()
+        if values:
+            self.screen.report_device_status(values[0], private=is_private)
+
+    def _da(self, params: str, inter: str, final: str) -> None:
+        if params[:1] == "=":
+            return  # DA3: not answered, like tmux
+        is_secondary = params[:1] == ">"
+        values = parse_params(params.lstrip(">")) if params.lstrip(">") else ()
+        self.screen.report_device_attributes(values[0] if values else 0, private=is_secondary)
+
+    def _csi_p(self, params: str, inter: str, final: str) -> None:
+        screen = self.screen
+        if inter == "!":
+            soft_reset(screen)
+        elif inter == "$":
+            # DECRQM: report whether a mode is set (1), reset (2) or unknown (0).
+            is_private = params[:1] == "?"
+            values = parse_params(params.lstrip("?")) if params.lstrip("?") else ()
+            if not values:
+                return
+            mode = values[0]
+            key = mode << PRIVATE if is_private else mode
+            known = KNOWN_PRIVATE if is_private else KNOWN_ANSI
+            if mode not in known:
+                state = 0
+            elif is_private and mode in (1049, 1047, 47):
+                state = 1 if screen.in_alt else 2
+            else:
+                state = 1 if key in screen.mode else 2
+            prefix = "?" if is_private else ""
+            screen.write_process_input(f"\x1b[{prefix}{mode};{state}$y")
+
+    def _csi_q(self, params: str, inter: str, final: str) -> None:
+        if inter == " ":
+            self.screen.set_cursor_shape(arg_or(params, 0))
+        elif params[:1] == ">":
+            # XTVERSION: who is the terminal.
+            from tui import __version__
+
+            self.screen.write_process_input(f"\x1bP>|ptui({__version__})\x1b\\")
+
+    def _window_ops(self, params: str, inter: str, final: str) -> None:
+        values = parse_params(params) if params else ()
+        if values and values[0] == 18:
+            s = self.screen
+            s.write_process_input(f"\x1b[8;{s.lines};{s.columns}t")
+
+    def _csi_u(self, params: str, inter: str, final: str) -> None:
+        """Kitty keyboard protocol: query, push, pop, set (and plain `CSI u` restore)."""
+        screen = self.screen
+        lead = params[:1]
+        rest = params[1:]
+        values = parse_params(rest) if rest else ()
+        if lead == "?":
+            screen.write_process_input(f"\x1b[?{self.kitty_flags[-1]}u")
+        elif lead == ">":
+            flags = values[0] if values else 0
+            if len(self.kitty_flags) >= 16:
+                del self.kitty_flags[1]
+            self.kitty_flags.append(flags & 0x1F)
+        elif lead == "<":
+            n = values[0] if values and values[0] else 1
+            for _ in range(min(n, len(self.kitty_flags) - 1)):
+                self.kitty_flags.pop()
+        elif lead == "=":
+            flags = (values[0] if values else 0) & 0x1F
+            how = values[1] if len(values) > 1 else 1
+            current = self.kitty_flags[-1]
+            if how == 2:
+                flags = current | flags
+            elif how == 3:
+                flags = current & ~flags
+            self.kitty_flags[-1] = flags
+        elif not params:
+            screen.restore_cursor()  # SCORC
+        screen.events.append(("kitty-flags", self.kitty_flags[-1]))
+
+    # ------------------------------------------------------------------ OSC
+    def _osc(self, payload: str) -> None:
+        screen = self.screen
+        code, _, rest = payload.partition(";")
+        if code in ("0", "2"):
+            screen.set_title(rest[:1024])
+            if code == "0":
+                screen.set_icon_name(rest[:1024])
+        elif code == "1":
+            screen.set_icon_name(rest[:1024])
+        elif code == "7":
+            screen.events.append(("cwd", rest[:4096]))
+        elif code == "8":
+            # OSC 8 ; params ; URI — an empty URI ends the link.
+            _, _, uri = rest.partition(";")
+            screen.style = screen.style_table.with_link(screen.style, uri[:2048] or None)
+        elif code == "52":
+            self._clipboard(rest)
+        elif code == "9":
+            if rest.startswith("4;"):
+                screen.events.append(("progress", rest[2:]))
+            else:
+                screen.events.append(("notification", ("", rest[:1024])))
+        elif code == "777":
+            kind, _, body = rest.partition(";")
+            if kind == "notify":
+                title, _, message = body.partition(";")
+                screen.events.append(("notification", (title[:256], message[:1024])))
+        elif code in ("10", "11", "12") and rest == "?":
+            colour = self.background if code == "11" else self.foreground
+            screen.write_process_input(f"\x1b]{code};{colour}\x1b\\")
+
+    def _clipboard(self, rest: str) -> None:
+        target, _, data = rest.partition(";")
+        if data == "?":
+            return  # reading the clipboard is refused: a program must not see it
+        try:
+            text = base64.b64decode(data, validate=False).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            return
+        self.screen.events.append(("clipboard", (target or "c", text)))
+
+
+KEYPAD_APP = 66 << PRIVATE  # DECNKM; ESC = / ESC > set it too
+KNOWN_PRIVATE = {1, 5, 6, 7, 9, 12, 25, 47, 66, 1000, 1002, 1003, 1004, 1005, 1006, 1015,
+                 1047, 1048, 1049, 2004, 2026}  # fmt: skip
+KNOWN_ANSI = {4, 20}
+
+
+def arg_or(params: str, default: int) -> int:
+    """First numeric parameter, or `default`."""
+    values = parse_params(params) if params else ()
+    return values[0] if values else default
+
+
+def _string_end(text: str) -> int:
+    """Index just past the terminator (BEL or ESC \\) of a string sequence, or -1."""
+    bel = text.find("\x07")
+    st = text.find("\x1b\\")
+    ends = [i + 1 for i in (bel,) if i >= 0] + [i + 2 for i in (st,) if i >= 0]
+    return min(ends) if ends else -1
+
+
+def soft_reset(screen: TermScreen) -> None:
+    """DECSTR: modes, margins, charsets and attributes back to defaults; text stays."""
+    screen.mode -= {IRM, DECOM, DECCKM, KEYPAD_APP, LNM, DECSCNM}
+    screen.mode |= {DECTCEM, DECAWM}
+    screen.top, screen.bottom = 0, screen.lines - 1
+    screen.style = "\x00"
+    screen.g0 = screen.g1 = screen.translate = None
+    screen.charset = 0
+    screen.wrap_pending = False
+
+
+__all__ = [
+    "BRACKETED_PASTE",
+    "DECCKM",
+    "FOCUS_EVENTS",
+    "KEYPAD_APP",
+    "MOUSE_ANY",
+    "MOUSE_BUTTON",
+    "MOUSE_NORMAL",
+    "MOUSE_SGR",
+    "MOUSE_X10",
+    "SYNC_OUTPUT",
+    "TermStream",
+    "parse_params",
+]
