@@ -244,8 +244,11 @@ def _build_diff(
     start = tip.tree if scope is DiffScope.UNCOMMITTED else merge_base.tree
     # tree -> index, then index -> workdir (the index's stat data spares hashing every
     # file, unlike a direct tree -> workdir diff); neither writes the index.
+    # Both sides need the untracked flags: merge() drops deltas the target diff's own
+    # options would skip. pygit2 1.21's Tree.diff_to_index ignores `flags=` given by
+    # keyword, so it is passed by position.
     index = repo.index
-    diff = start.diff_to_index(index)
+    diff = start.diff_to_index(index, _WORKDIR_FLAGS)
     diff.merge(index.diff_to_workdir(_WORKDIR_FLAGS))
     return diff
 

@@ -338,10 +338,11 @@ def copy_worktreeinclude(repo_workdir: Path, worktree: Path) -> list[str]:
     if not rules:
         return []
     repo = pygit2.Repository(str(repo_workdir), pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
-    # pygit2's status never rewrites the index; ignored dirs come back as "dir/".
+    # pygit2's status never rewrites the index; ignored dirs come back whole as "dir/";
+    # "all" recurses untracked dirs so ignored files inside them are listed too.
     ignored = sorted(
         path
-        for path, flags in repo.status(untracked_files="normal", ignored=True).items()
+        for path, flags in repo.status(untracked_files="all", ignored=True).items()
         if flags & FileStatus.IGNORED
     )
     worktree_real = worktree.resolve()
