@@ -401,8 +401,9 @@ def _unknown(source: _Source, where: tuple[str, ...], key: str, valid: list[str]
 def _check(source: _Source, key: tuple[str, ...], value: Any, check: Check) -> None:
     if problem := check(value):
         where = f"[{'.'.join(key[:-1])}] " if len(key) > 1 else ""
-        joiner = "" if problem.startswith("[") else " "
-        raise source.error(key, f"{where}{key[-1]}{joiner}{problem}, got {_describe(value)}")
+        if problem.startswith("["):  # names the bad item itself: busy_patterns[1] ...
+            raise source.error(key, f"{where}{key[-1]}{problem}")
+        raise source.error(key, f"{where}{key[-1]} {problem}, got {_describe(value)}")
 
 
 def _check_table(source: _Source, key: tuple[str, ...], value: Any) -> dict[str, Any]:
