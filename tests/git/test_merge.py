@@ -16,27 +16,13 @@ from tui.git.merge import (
     session_is_merged,
 )
 from tui.git.model import GitError, SessionRef
+from tui.git.worktree import create_session
 
 
 def new_session(repo: Path, name: str, base: str = "main") -> SessionRef:
-    """A session branch `ptui/<name>` + worktree (admin name `ptui-<name>`) off `base`.
-
-    Built with pygit2 directly (fast, and the admin name is chosen independently of
-    the path); tui.git.worktree.create_session makes the same shape.
-    """
-    r = pygit2.Repository(str(repo))
-    commit = r.revparse_single(base).peel(pygit2.Commit)
-    branch = r.create_branch(f"ptui/{name}", commit)
-    path = repo.parent / "worktrees" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    r.add_worktree(f"ptui-{name}", str(path), branch)
-    return SessionRef(
-        repo=repo,
-        name=name,
-        branch=f"ptui/{name}",
-        base=base,
-        base_commit=str(commit.id),
-        worktree=path,
+    """A session `name` off `base`: branch `ptui/<name>`, worktree under `worktrees dir ü/`."""
+    return create_session(
+        repo, f"task {name}", name=name, base=base, worktrees_dir=repo.parent / "worktrees dir ü"
     )
 
 
