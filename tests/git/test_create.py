@@ -232,3 +232,23 @@ def test_worktree_exists_is_false_once_deleted(repo: Path) -> None:
     assert worktree_exists(ref)
     git(repo, "worktree", "remove", "--force", str(ref.worktree))
     assert not worktree_exists(ref)
+
+
+def test_a_directory_that_appears_meanwhile_is_never_deleted(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = worktree_mod._add_worktree
+
+    def someone_else_gets_there_first(*args: object) -> None:
+        path = args[2]
+        assert isinstance(path, Path)
+        path.mkdir()
+        (path / "theirs.txt").write_text("not ours\n")
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(worktree_mod, "_add_worktree", someone_else_gets_there_first)
+    with pytest.raises(GitError, match="exists"):
+        create_session(repo, "raced", worktrees_dir=tmp_path / "trees")
+    assert (tmp_path / "trees" / "raced" / "theirs.txt").read_text() == "not ours\n"
+    assert "ptui/raced" not in branches(repo)
+    assert not (repo / ".git" / "worktrees" / "ptui-raced").exists()

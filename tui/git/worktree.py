@@ -114,7 +114,12 @@ def create_session(
     workdir = workdir_of(repo)
     base_name, base_commit = resolve_base(repo, base)
     if prefix:
-        validate_branch_name(prefix + "x")
+        try:
+            validate_branch_name(prefix + "x")
+        except GitError as exc:
+            raise GitError(
+                f"branch prefix {prefix[:40]!r} gives a bad branch name: {exc}"
+            ) from None
     root = (worktrees_dir or default_worktrees_dir(workdir)).expanduser().absolute()
     git_dir = common_dir(repo)
     if root == git_dir or git_dir in root.parents:
@@ -158,6 +163,20 @@ def _rmdir_if_empty(directory: Path) -> None:
         directory.rmdir()
 
 
+def _is_our_checkout(path: Path, admin_dir: Path) -> bool:
+    git_file = path / ".git"
+    if path.is_symlink() or not git_file.is_file():
+        return False
+    try:
+        pointer = git_file.read_text().strip()
+    except OSError:
+        return False
+    if not pointer.startswith("gitdir:"):
+        return False
+    target = Path(pointer.removeprefix("gitdir:").strip())
+    return (path / target).resolve() == admin_dir.resolve()
+
+
 def _rollback(
     repo: pygit2.Repository,
     branch: pygit2.Branch | None,
@@ -166,13 +185,14 @@ def _rollback(
     admin_dir: Path,
 ) -> None:
     """Undo a half-made session; only ever touches things this call created."""
-    # `path` and `admin_dir` did not exist before this call (checked by _name_taken),
-    # so whatever is in them now was written by the failed creation.
+    # `path` and `admin_dir` did not exist before this call (checked by _name_taken).
+    # The checkout is removed only if its `.git` file points at our admin dir, so a
+    # directory some other process made there in the meantime is never deleted.
     if path is not None:
-        if path.is_symlink() or path.is_file():
-            path.unlink()
-        elif path.is_dir():
+        if _is_our_checkout(path, admin_dir):
             shutil.rmtree(path, ignore_errors=True)
+        else:
+            _rmdir_if_empty(path)
         if admin_dir.is_dir():
             shutil.rmtree(admin_dir, ignore_errors=True)
     if branch is not None:
