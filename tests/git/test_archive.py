@@ -253,7 +253,7 @@ def test_delete_refused_unless_merged_or_archived(repo: Path, tmp_path: Path) ->
     archive_dir = archive_dir_of(tmp_path)
     s = new_session(repo, "work")
     commit_files(s.worktree, {"feature.txt": "unmerged\n"})
-    with pytest.raises(GitError, match="worktree .* is still there; archive it first"):
+    with pytest.raises(GitError, match=r"worktree .* is still there; archive it first"):
         delete_session(s, archive_dir)
     assert (s.worktree / "feature.txt").exists()
     # The worktree vanished by hand; the unmerged branch must survive a delete.
