@@ -191,6 +191,18 @@ def test_worktree_deleted_by_hand_is_refused_and_pruned(repo: Path, tmp_path: Pa
     assert pygit2.Repository(str(repo)).lookup_branch("ptui/gone") is not None
 
 
+def test_prune_leaves_locked_worktrees(repo: Path) -> None:
+    s = new_session(repo, "lockgone")
+    git(repo, "worktree", "lock", str(s.worktree))
+    (s.worktree / ".git").unlink()
+    for dirpath, _dirs, files in os.walk(s.worktree, topdown=False):
+        for name in files:
+            os.unlink(os.path.join(dirpath, name))
+        os.rmdir(dirpath)
+    assert prune_worktrees(repo) == []
+    assert pygit2.Repository(str(repo)).list_worktrees() == ["ptui-lockgone"]
+
+
 def test_locked_worktree_is_refused(repo: Path, tmp_path: Path) -> None:
     s = new_session(repo, "locked")
     (s.worktree / "work.txt").write_text("keep\n")
@@ -243,9 +255,14 @@ def test_files_changing_during_archive_stop_it(
         (s.worktree / "work.txt").write_text("v2\n")
 
     monkeypatch.setattr(archive_module, "_verify_snapshot", agent_writes_meanwhile)
+    index_file = repo / ".git/worktrees/ptui-busy/index"
+    index_before = (index_file.read_bytes(), index_file.stat().st_mtime_ns)
     with pytest.raises(GitError, match=r"busy: work\.txt changed while archiving"):
         archive_session(s, archive_dir_of(tmp_path))
     assert (s.worktree / "work.txt").read_text() == "v2\n"
+    # The snapshot was built in memory: the worktree's index was never written.
+    assert (index_file.read_bytes(), index_file.stat().st_mtime_ns) == index_before
+    assert not list(archive_dir_of(tmp_path).glob("*.tar*"))
     assert "refs/ptui/archive/busy" not in pygit2.Repository(str(repo)).references
 
 

@@ -227,8 +227,10 @@ def restore_session(ref: SessionRef, archive_dir: Path) -> SessionRef:
     inventory = _manifest_inventory(manifest)
 
     ref.worktree.parent.mkdir(parents=True, exist_ok=True)
+    created = False
     try:
         repo.add_worktree(admin, str(ref.worktree), branch)
+        created = True
         wt = pygit2.Repository(str(ref.worktree))
         _clear_checkout(ref.worktree)
         _write_snapshot_files(repo, ref, snapshot.tree, inventory)
@@ -250,7 +252,7 @@ def restore_session(ref: SessionRef, archive_dir: Path) -> SessionRef:
             )
         os.sync()  # everything restored is on disk before the archive goes
     except BaseException as exc:
-        _undo_restore(repo, ref, admin)
+        _undo_restore(repo, ref, admin, remove_files=created)
         if isinstance(exc, OSError | pygit2.GitError):
             raise GitError(f"cannot restore session {ref.name} at {ref.worktree}: {exc}") from exc
         raise
@@ -335,12 +337,19 @@ def _open_for_archive(ref: SessionRef) -> tuple[pygit2.Repository, pygit2.Reposi
     """The main repo and the session worktree, or the reason it cannot be archived."""
     repo = _main_repo(ref)
     admin = admin_name(ref.name)
-    if admin not in repo.list_worktrees() or not ref.worktree.is_dir():
+    registered = admin in repo.list_worktrees()
+    if ref.worktree.is_dir() and not registered:
+        raise GitError(
+            f"cannot archive session {ref.name}: {ref.worktree} is not registered as "
+            f"worktree {admin} of {ref.repo}"
+        )
+    if not registered or not ref.worktree.is_dir():
         raise GitError(
             f"cannot archive session {ref.name}: worktree {ref.worktree} is gone "
             f"(deleted by hand?); its branch {ref.branch} is still there"
         )
     admin_dir = common_dir(repo) / "worktrees" / admin
+    # pygit2 has no is_locked; git marks a locked worktree with this file.
     if (admin_dir / "locked").exists():
         raise GitError(f"cannot archive session {ref.name}: worktree {ref.worktree} is locked")
     if (admin_dir / "modules").exists():
@@ -796,9 +805,15 @@ def _remove_inventoried(ref: SessionRef, inventory: _Inventory) -> None:
         ) from exc
 
 
-def _undo_restore(repo: pygit2.Repository, ref: SessionRef, admin: str) -> None:
-    """Remove a half-restored worktree: every file in it came from the archive, still kept."""
-    if os.path.lexists(ref.worktree):
+def _undo_restore(
+    repo: pygit2.Repository, ref: SessionRef, admin: str, *, remove_files: bool
+) -> None:
+    """Remove a half-restored worktree: every file in it came from the archive, still kept.
+
+    Files are removed only if our add_worktree made the folder; git's admin folder
+    (which a failed add_worktree leaves behind) is pruned either way.
+    """
+    if remove_files and os.path.lexists(ref.worktree):
         for dirpath, _dirnames, _files in os.walk(ref.worktree):
             with contextlib.suppress(OSError):
                 os.chmod(dirpath, stat.S_IRWXU)
