@@ -136,6 +136,9 @@ def test_uninitialised_submodule_files_are_saved(repo: Path, tmp_path: Path) -> 
     (s.worktree / "lib" / "deep").mkdir()
     (s.worktree / "lib" / "deep" / "file").write_text("deep\n")
     before = disk_state(s.worktree)
+    assert git(s.worktree, "status", "--porcelain") == ""  # invisible to git status...
+    plan = archive_plan(s, archive_dir_of(tmp_path))
+    assert plan.uncommitted == ["lib/deep/file", "lib/hand made.c"]  # ...but not to ptui
 
     archive_session(s, archive_dir_of(tmp_path))
     assert not os.path.lexists(s.worktree)

@@ -128,6 +128,15 @@ def archive_plan(ref: SessionRef, archive_dir: Path) -> ArchivePlan:
         status = wt.status(untracked_files="all", ignored=False)  # read-only in pygit2
     except pygit2.GitError as exc:
         raise GitError(f"session {ref.name}: cannot read status of {ref.worktree}: {exc}") from exc
+    uncommitted = set(status)
+    # Files status cannot see (e.g. inside an uninitialised submodule folder) are
+    # still saved; list them too so the plan shows everything that will be kept.
+    head_tree = wt.head.peel(pygit2.Commit).tree
+    uncommitted.update(
+        e.path
+        for e in inventory.entries
+        if e.dest == "snapshot" and e.kind != "dir" and e.path not in head_tree
+    )
     tar_dirs = {e.path for e in inventory.entries if e.dest == "tar" and e.kind == "dir"}
     ignored = [
         e.path + ("/" if e.kind == "dir" else "")
@@ -138,7 +147,7 @@ def archive_plan(ref: SessionRef, archive_dir: Path) -> ArchivePlan:
         session=ref.name,
         worktree=ref.worktree,
         ref_name=archive_ref_name(ref.name),
-        uncommitted=sorted(status),
+        uncommitted=sorted(uncommitted),
         ignored=ignored,
         empty_dirs=_empty_dirs(inventory),
     )
