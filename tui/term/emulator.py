@@ -165,7 +165,7 @@ class Emulator:
         if not force and self.holding_frame:
             return None
         cursor = (screen.x, screen.y)
-        if not screen.dirty and not screen.scrolled and not self._full:
+        if not screen.scrolled and not self._full and True not in screen.dirty:
             return None
         scrolled = screen.scrolled
         cache = self._cache
@@ -176,20 +176,17 @@ class Emulator:
             else:
                 del cache[:scrolled]
                 cache.extend([None] * scrolled)
-        if self._full:
-            dirty: set[int] | range = range(rows)
-        else:
-            dirty = screen.dirty
+        flags = screen.dirty
+        dirty = range(rows) if self._full else [y for y in range(rows) if flags[y]]
         styles = self.styles
         chars, attrs = screen.chars, screen.attrs
         lines: dict[int, Line] = {}
         for y in dirty:
-            if 0 <= y < rows:
-                line = build_line(chars[y], "".join(attrs[y]), styles)
-                cache[y] = line
-                lines[y] = line
+            line = build_line(chars[y], "".join(attrs[y]), styles)
+            cache[y] = line
+            lines[y] = line
         changes = Changes(lines, scrolled, cursor, self._full)
-        screen.dirty = set()
+        screen.dirty = [False] * rows
         screen.scrolled = 0
         self._full = False
         return changes
@@ -200,7 +197,7 @@ class Emulator:
         if not 0 <= y < self.rows:
             return EMPTY_LINE
         line = self._cache[y]
-        if line is None or y in self.screen.dirty or self.screen.scrolled or self._full:
+        if line is None or self.screen.dirty[y] or self.screen.scrolled or self._full:
             line = build_line(self.screen.chars[y], "".join(self.screen.attrs[y]), self.styles)
             if not self.screen.scrolled and not self._full:
                 self._cache[y] = line

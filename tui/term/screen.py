@@ -16,6 +16,7 @@ placeholder cell holding `""`; a cell style is an id from `StyleTable`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,7 @@ MAX_CLUSTER = 32  # code points one cell may hold (combining marks beyond are dr
 MAX_COUNT = 10_000  # repeat / insert / move counts are clamped to this
 
 _WIDTHS: dict[str, int] = {}
+_PIECES = re.compile(r"[\x20-\x7e]+|[^\x20-\x7e]+")
 _ZWJ = "\u200d"
 _VS16 = "\ufe0f"
 _VS15 = "\ufe0e"
@@ -158,7 +160,8 @@ class TermScreen(pyte.Screen):
         self.cursor_shape = 0
         self.title = ""
         self.icon_name = ""
-        self.dirty: set[int] = set(range(rows))
+        # One flag per row: cheaper than a set to mark and to shift on scroll.
+        self.dirty: list[bool] = [True] * rows
         self.scrolled = 0
         self.replies: list[str] = []
         self.events: list[tuple[str, Any]] = []
@@ -182,7 +185,7 @@ class TermScreen(pyte.Screen):
         return self.x, self.y
 
     def _mark_all(self) -> None:
-        self.dirty.update(range(self.lines))
+        self.dirty = [True] * self.lines
 
     def _blank_row(self, attr: str = "\x00") -> tuple[list[str], list[str]]:
         cols = self.columns
@@ -226,7 +229,7 @@ class TermScreen(pyte.Screen):
                 chars[stop] = " "  # overwriting the left half of a wide char
             chars[x:stop] = data[pos : pos + n]
             attrs[x:stop] = style * n
-            self.dirty.add(y)
+            self.dirty[y] = True
             pos += n
             if stop >= cols:
                 self.x = cols - 1
@@ -241,6 +244,85 @@ class TermScreen(pyte.Screen):
         self.last_char = data[-1] if data else self.last_char
 
     def _draw_unicode(self, data: str) -> None:
+        if self.join_next or IRM in self.mode:
+            self._draw_clusters(data)
+            return
+        # Split into ASCII and non-ASCII pieces: ASCII takes the slice fast path,
+        # plain wide/narrow characters are placed as a block, and only pieces with
+        # combining marks, joiners or flags go character by character.
+        for piece in _PIECES.findall(data):
+            if piece[0] <= "\x7e":
+                self._draw_ascii(piece)
+            else:
+                self._draw_cells(piece)
+
+    def _draw_cells(self, piece: str) -> None:
+        widths = _WIDTHS
+        cells: list[str] = []
+        for ch in piece:
+            width = widths.get(ch)
+            if width is None:
+                width = char_width(ch)
+            if width == 1:
+                cells.append(ch)
+            elif width == 2 and not "\U0001f1e6" <= ch <= "\U0001f1ff":
+                cells.append(ch)
+                cells.append("")
+            else:
+                self._draw_clusters(piece)
+                return
+        self._place_cells(cells)
+        self.last_char = piece[-1]
+
+    def _place_cells(self, cells: list[str]) -> None:
+        """Write prepared cells (wide characters followed by their "" placeholder)."""
+        cols = self.columns
+        style = self.style
+        autowrap = DECAWM in self.mode
+        pos = 0
+        end = len(cells)
+        while pos < end:
+            if self.wrap_pending:
+                if autowrap:
+                    self.wrapped[self.y] = True
+                    self.x = 0
+                    self.index()
+                self.wrap_pending = False
+            x = self.x
+            y = self.y
+            n = min(end - pos, cols - x)
+            if n < end - pos and cells[pos + n] == "":
+                # A wide character would be cut by the margin: it moves to the next line.
+                n -= 1
+                if n <= 0:
+                    if not autowrap or cols < 2:
+                        return
+                    self.chars[y][x] = " "
+                    self.wrap_pending = True
+                    continue
+            chars = self.chars[y]
+            attrs = self.attrs[y]
+            if chars[x] == "" and x:
+                chars[x - 1] = " "
+            stop = x + n
+            if stop < cols and chars[stop] == "":
+                chars[stop] = " "
+            chars[x:stop] = cells[pos : pos + n]
+            attrs[x:stop] = style * n
+            self.dirty[y] = True
+            pos += n
+            if stop >= cols or (pos < end and stop == cols - 1 and cells[pos] == ""):
+                self.x = cols - 1
+                if stop < cols:
+                    chars[cols - 1] = " "  # the column a wide character could not use
+                if autowrap:
+                    self.wrap_pending = True
+                else:
+                    return
+            else:
+                self.x = stop
+
+    def _draw_clusters(self, data: str) -> None:
         width_of = char_width
         for ch in data:
             if self.join_next:
@@ -271,7 +353,7 @@ class TermScreen(pyte.Screen):
                     if len(cell) == 1 and _is_regional_indicator(cell):
                         # The second regional indicator makes a flag with the first.
                         self.chars[py][px] = cell + ch
-                        self.dirty.add(py)
+                        self.dirty[py] = True
                         continue
             self._put(ch, width)
 
@@ -294,7 +376,7 @@ class TermScreen(pyte.Screen):
         cell = self.chars[y][x]
         if len(cell) < MAX_CLUSTER:
             self.chars[y][x] = cell + ch
-            self.dirty.add(y)
+            self.dirty[y] = True
         return True
 
     def _widen_previous(self) -> None:
@@ -348,7 +430,7 @@ class TermScreen(pyte.Screen):
         if width == 2:
             chars[x + 1] = ""
             attrs[x + 1] = self.style
-        self.dirty.add(y)
+        self.dirty[y] = True
         self.last_char = ch
         if stop >= cols:
             self.x = cols - 1
@@ -383,11 +465,11 @@ class TermScreen(pyte.Screen):
         if top == 0 and bottom == self.lines - 1:
             # Whole screen moved: views shift their cached lines instead of redrawing.
             self.scrolled += count
-            rows = self.lines
-            self.dirty = {d - count for d in self.dirty if d >= count}
-            self.dirty.update(range(rows - count, rows))
+            dirty = self.dirty
+            del dirty[:count]
+            dirty.extend([True] * count)
         else:
-            self.dirty.update(range(top, bottom + 1))
+            self.dirty[top : bottom + 1] = [True] * (bottom + 1 - top)
 
     def scroll_down(self, count: int = 1) -> None:
         """Move the lines of the scroll region down, new blank lines at its top."""
@@ -402,7 +484,7 @@ class TermScreen(pyte.Screen):
             self.chars.insert(top, [" "] * cols)
             self.attrs.insert(top, [blank_attr] * cols)
             self.wrapped.insert(top, False)
-        self.dirty.update(range(top, bottom + 1))
+        self.dirty[top : bottom + 1] = [True] * (bottom + 1 - top)
 
     def index(self) -> None:
         """IND / LF: cursor down one line, scrolling at the bottom margin."""
@@ -568,7 +650,7 @@ class TermScreen(pyte.Screen):
         n = stop - start
         chars[start:stop] = " " * n
         attrs[start:stop] = self.style_table.erase(self.style) * n
-        self.dirty.add(y)
+        self.dirty[y] = True
 
     def _erase_rows(self, start: int, stop: int) -> None:
         attr = self.style_table.erase(self.style)
@@ -577,7 +659,8 @@ class TermScreen(pyte.Screen):
             self.chars[y] = [" "] * cols
             self.attrs[y] = [attr] * cols
             self.wrapped[y] = False
-        self.dirty.update(range(start, stop))
+        if start < stop:
+            self.dirty[start:stop] = [True] * (stop - start)
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         """EL: 0 to the end, 1 from the start, 2 the whole line."""
@@ -628,7 +711,7 @@ class TermScreen(pyte.Screen):
         del attrs[self.columns :]
         if chars[-1] != "" and char_width(chars[-1][:1] or " ") == 2:
             chars[-1] = " "  # its right half was pushed off the edge
-        self.dirty.add(self.y)
+        self.dirty[self.y] = True
         self.wrap_pending = False
 
     def delete_characters(self, count: int | None = None) -> None:
@@ -646,7 +729,7 @@ class TermScreen(pyte.Screen):
         attr = self.style_table.erase(self.style)
         chars.extend(" " * count)
         attrs.extend(attr * count)
-        self.dirty.add(self.y)
+        self.dirty[self.y] = True
         self.wrap_pending = False
 
     def insert_lines(self, count: int | None = None) -> None:
@@ -796,7 +879,7 @@ class TermScreen(pyte.Screen):
         self.x = min(self.x, cols - 1)
         self.y = min(self.y, rows - 1)
         self.wrap_pending = False
-        self.dirty = set(range(rows))
+        self.dirty = [True] * rows
         self.scrolled = 0
 
     def _resize_buffer(

@@ -22,16 +22,14 @@ def compact(chars: list[str], attrs: list[str]) -> StoredLine:
     text = "".join(chars)
     style = "".join(attrs)
     width = len(style)
+    # Trim the trailing cells that are blank *and* default-styled. Trailing spaces
+    # in the joined text are exactly the trailing blank cells (a placeholder "" always
+    # follows a non-blank wide character), so no per-cell loop is needed.
+    spaces = len(text) - len(text.rstrip(" "))
+    default_tail = width - len(style.rstrip("\x00"))
+    end = width - min(spaces, default_tail)
     if len(text) == width:
-        stripped = text.rstrip(" ")
-        cut = len(stripped)
-        # Trailing spaces are dropped only where they carry the default style.
-        if cut < width and not style[cut:].strip("\x00"):
-            return stripped, style[:cut]
-        return text, style
-    end = width
-    while end and chars[end - 1] == " " and attrs[end - 1] == "\x00":
-        end -= 1
+        return text[:end], style[:end]
     return tuple(chars[:end]), style[:end]
 
 

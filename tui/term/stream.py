@@ -47,20 +47,23 @@ MAX_STRING = 1 << 20
 MAX_PENDING_SEQUENCE = 4096
 _MAX_PARAMS = 32
 
-_TOKEN = re.compile(
-    r"""
-    (?P<text>[^\x00-\x1f\x7f-\x9f]+)
-  | \x1b\[ (?P<csi>[\x30-\x3f]*) (?P<csi_i>[\x20-\x2f]*) (?P<csi_f>[\x40-\x7e])
-  | (?P<ctl>[\x00-\x1a\x1c-\x1f\x7f-\x9f])
-  | \x1b\] (?P<osc>[^\x07\x1b]*) (?:\x07|\x1b\\)
-  | \x1b[P_^X] (?P<string>.*?) (?:\x1b\\|\x07)
-  | \x1b (?P<esc_i>[\x20-\x2f]*) (?P<esc_f>[\x30-\x7e])
-  | (?P<partial>\x1b (?: \[[\x30-\x3f]*[\x20-\x2f]* | \][^\x07\x1b]*\x1b? | [P_^X].*?\x1b?
-                      | [\x20-\x2f]* )? \Z)
-  | (?P<bad>\x1b)
-    """,
+# One capture group: `split` yields [text, sequence, text, sequence, ..., text].
+# The alternatives cover every non-text character, so text pieces are always
+# printable; an unfinished sequence can only match at the very end (\Z).
+_SEQUENCE = re.compile(
+    r"""(
+    \x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]
+  | \r\n
+  | [\x00-\x1a\x1c-\x1f\x7f-\x9f]
+  | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
+  | \x1b[P_^X].*?(?:\x1b\\|\x07)
+  | \x1b[\x20-\x2f]*[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]
+  | \x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*|\][^\x07\x1b]*\x1b?|[P_^X].*?\x1b?|[\x20-\x2f]*)?\Z
+  | \x1b
+    )""",
     re.VERBOSE | re.DOTALL,
 )
+_INTERMEDIATES = " !\"#$%&'()*+,-./"
 
 _PARAM_CACHE: dict[str, tuple[int, ...]] = {}
 
@@ -118,30 +121,91 @@ class TermStream:
         screen = self.screen
         draw = screen.draw
         csi = self._csi
-        for m in _TOKEN.finditer(text):
-            kind = m.lastgroup
+        table = screen.style_table
+        sgr_cache = table._sgr_cache
+        parts = _SEQUENCE.split(text)
+        last = len(parts) - 1
+        cols = screen.columns
+        # The hot path below inlines the three most frequent things agents print —
+        # short ASCII text that fits on the line, SGR, and CR LF — because a Python
+        # call per token is most of the cost at these rates.
+        for i in range(1, last, 2):
             try:
-                if kind == "text":
-                    draw(m.group("text"))
-                elif kind == "csi_f":
-                    params, inter, final = m.group("csi", "csi_i", "csi_f")
-                    if final == "m" and not inter and (not params or params[0] != ">"):
-                        screen.sgr(params)
+                chunk = parts[i - 1]
+                if chunk:
+                    x = screen.x
+                    stop = x + len(chunk)
+                    if (
+                        stop < cols
+                        and not screen.wrap_pending
+                        and chunk.isascii()
+                        and screen.translate is None
+                        and not screen.join_next
+                        and IRM not in screen.mode
+                    ):
+                        y = screen.y
+                        row = screen.chars[y]
+                        if row[stop] == "" or (x and row[x] == ""):
+                            draw(chunk)
+                        else:
+                            row[x:stop] = chunk
+                            screen.attrs[y][x:stop] = screen.style * len(chunk)
+                            screen.dirty[y] = True
+                            screen.x = stop
+                            screen.last_char = chunk[-1]
                     else:
-                        handler = csi.get(final)
-                        if handler is not None:
-                            handler(params, inter, final)
-                elif kind == "ctl":
-                    self._control(m.group("ctl"))
-                elif kind == "osc":
-                    self._osc(m.group("osc"))
-                elif kind == "esc_f":
-                    self._escape(m.group("esc_i"), m.group("esc_f"))
-                elif kind == "string":
-                    self._string(m.group(0))
-                elif kind == "partial":
-                    self._keep_partial(m.group("partial"))
-                # "bad": a lone ESC before something that cannot follow it: dropped.
+                        draw(chunk)
+                seq = parts[i]
+                if seq[-1] == "m" and seq[1:2] == "[" and seq[2:3] != ">":
+                    body = seq[2:-1]
+                    sid = sgr_cache.get((screen.style, body))
+                    screen.style = sid if sid is not None else table.sgr(screen.style, body)
+                elif seq == "\r\n":
+                    screen.x = 0
+                    screen.wrap_pending = False
+                    y = screen.y
+                    if y == screen.bottom:
+                        screen.scroll_up(1)
+                    elif y < screen.lines - 1:
+                        screen.y = y + 1
+                elif len(seq) == 1:
+                    if seq != "\x1b":
+                        self._control(seq)
+                    elif i == last - 1:
+                        self._pending = seq
+                    # Otherwise a lone ESC before something that cannot follow it: dropped.
+                elif seq[1] == "[":
+                    final = seq[-1]
+                    if len(seq) < 3 or not "@" <= final <= "~":
+                        self._keep_partial(seq)
+                        continue
+                    body = seq[2:-1]
+                    params = body.rstrip(_INTERMEDIATES)
+                    handler = csi.get(final)
+                    if handler is not None:
+                        handler(params, body[len(params) :], final)
+                elif seq[1] == "]":
+                    if seq[-1] == "\x07":
+                        self._osc(seq[2:-1])
+                    elif seq.endswith("\x1b\\"):
+                        self._osc(seq[2:-2])
+                    else:
+                        self._keep_partial(seq)
+                elif seq[1] in "P_^X":
+                    if seq[-1] == "\x07" or (seq.endswith("\x1b\\") and len(seq) > 3):
+                        self._string(seq)
+                    else:
+                        self._keep_partial(seq)
+                elif "0" <= seq[-1] <= "~":
+                    self._escape(seq[1:-1], seq[-1])
+                else:
+                    self._keep_partial(seq)
+            except Exception:
+                self.errors += 1
+        tail = parts[last]
+        if tail:
+            try:
+                draw(tail)
             except Exception:
                 self.errors += 1
 

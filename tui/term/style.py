@@ -242,6 +242,48 @@ def apply_sgr(style: Style, params: str) -> Style:
     return Style(fg, bg, flags, underline, ul_color, link)
 
 
+class SgrDelta(NamedTuple):
+    """What one SGR parameter string does to any style, computed once per string.
+
+    Colour fields are the value set, or None when the string leaves them alone;
+    flags become `(flags & keep) | set_bits`. This makes an SGR never seen with
+    the current style cost one small tuple build instead of a parse.
+    """
+
+    fg: int | None
+    bg: int | None
+    underline: int | None
+    underline_color: int | None
+    keep: int
+    set_bits: int
+
+    @classmethod
+    def compile(cls, params: str) -> SgrDelta:
+        # Apply the string to two probe styles with different sentinels: a field
+        # that comes out equal in both was set by the string; otherwise it was kept.
+        a = apply_sgr(Style(-2, -2, 0, 6, -2), params)
+        b = apply_sgr(Style(-3, -3, 0xFF, 7, -3), params)
+        return cls(
+            a.fg if a.fg == b.fg else None,
+            a.bg if a.bg == b.bg else None,
+            a.underline if a.underline == b.underline else None,
+            a.underline_color if a.underline_color == b.underline_color else None,
+            b.flags,
+            a.flags,
+        )
+
+    def apply(self, style: Style) -> Style:
+        """The style after this SGR."""
+        return Style(
+            style.fg if self.fg is None else self.fg,
+            style.bg if self.bg is None else self.bg,
+            (style.flags & self.keep) | self.set_bits,
+            style.underline if self.underline is None else self.underline,
+            style.underline_color if self.underline_color is None else self.underline_color,
+            style.link,
+        )
+
+
 def _color_sgr(color: int, base: int) -> str:
     """SGR fragment selecting `color` as foreground (base 30) or background (base 40)."""
     if color & RGB_FLAG:
@@ -287,6 +329,7 @@ class StyleTable:
         self.styles: list[Style] = [DEFAULT_STYLE]
         self._ids: dict[Style, str] = {DEFAULT_STYLE: "\x00"}
         self._sgr_cache: dict[tuple[str, str], str] = {}
+        self._deltas: dict[str, SgrDelta] = {}
         self._erase_cache: dict[str, str] = {"\x00": "\x00"}
 
     def intern(self, style: Style) -> str:
@@ -314,7 +357,13 @@ class StyleTable:
         key = (sid, params)
         new = self._sgr_cache.get(key)
         if new is None:
-            new = self.intern(apply_sgr(self.get(sid), params))
+            delta = self._deltas.get(params)
+            if delta is None:
+                delta = SgrDelta.compile(params)
+                if len(self._deltas) > 16384:
+                    self._deltas.clear()
+                self._deltas[params] = delta
+            new = self.intern(delta.apply(self.get(sid)))
             if len(self._sgr_cache) > 65536:
                 self._sgr_cache.clear()
             self._sgr_cache[key] = new
