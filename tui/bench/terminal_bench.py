@@ -216,7 +216,7 @@ def full_frame_ms() -> float:
     emulator.feed(redraw_workload(200_000, cols=COLS, rows=ROWS))
     times = []
     for _ in range(30):
-        emulator.screen.dirty = [True] * ROWS
+        emulator.screen.changed = [True] * ROWS
         start = time.perf_counter()
         emulator.take_changes(force=True)
         times.append((time.perf_counter() - start) * 1000)

@@ -122,7 +122,7 @@ def redraw_workload(size: int, seed: int = 2, cols: int = 200, rows: int = 50) -
             # Ink: erase the previous frame line by line going up, then print the new one.
             erase = "\x1b[2K\x1b[1A" * (height - 1) + "\x1b[2K\r"
             body = []
-            for i in range(height):
+            for _ in range(height):
                 colour = _sgr_colour(rng)
                 text = _sentence(rng, rng.randrange(3, 12))[: cols - 4]
                 body.append(f"{colour}│\x1b[0m {text}")

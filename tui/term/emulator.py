@@ -165,7 +165,7 @@ class Emulator:
         if not force and self.holding_frame:
             return None
         cursor = (screen.x, screen.y)
-        if not screen.scrolled and not self._full and True not in screen.dirty:
+        if not screen.scrolled and not self._full and True not in screen.changed:
             return None
         scrolled = screen.scrolled
         cache = self._cache
@@ -176,7 +176,7 @@ class Emulator:
             else:
                 del cache[:scrolled]
                 cache.extend([None] * scrolled)
-        flags = screen.dirty
+        flags = screen.changed
         dirty = range(rows) if self._full else [y for y in range(rows) if flags[y]]
         styles = self.styles
         chars, attrs = screen.chars, screen.attrs
@@ -186,7 +186,7 @@ class Emulator:
             cache[y] = line
             lines[y] = line
         changes = Changes(lines, scrolled, cursor, self._full)
-        screen.dirty = [False] * rows
+        screen.changed = [False] * rows
         screen.scrolled = 0
         self._full = False
         return changes
@@ -197,7 +197,7 @@ class Emulator:
         if not 0 <= y < self.rows:
             return EMPTY_LINE
         line = self._cache[y]
-        if line is None or self.screen.dirty[y] or self.screen.scrolled or self._full:
+        if line is None or self.screen.changed[y] or self.screen.scrolled or self._full:
             line = build_line(self.screen.chars[y], "".join(self.screen.attrs[y]), self.styles)
             if not self.screen.scrolled and not self._full:
                 self._cache[y] = line

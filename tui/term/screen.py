@@ -161,7 +161,7 @@ class TermScreen(pyte.Screen):
         self.title = ""
         self.icon_name = ""
         # One flag per row: cheaper than a set to mark and to shift on scroll.
-        self.dirty: list[bool] = [True] * rows
+        self.changed: list[bool] = [True] * rows
         self.scrolled = 0
         self.replies: list[str] = []
         self.events: list[tuple[str, Any]] = []
@@ -185,7 +185,7 @@ class TermScreen(pyte.Screen):
         return self.x, self.y
 
     def _mark_all(self) -> None:
-        self.dirty = [True] * self.lines
+        self.changed = [True] * self.lines
 
     def _blank_row(self, attr: str = "\x00") -> tuple[list[str], list[str]]:
         cols = self.columns
@@ -229,7 +229,7 @@ class TermScreen(pyte.Screen):
                 chars[stop] = " "  # overwriting the left half of a wide char
             chars[x:stop] = data[pos : pos + n]
             attrs[x:stop] = style * n
-            self.dirty[y] = True
+            self.changed[y] = True
             pos += n
             if stop >= cols:
                 self.x = cols - 1
@@ -309,7 +309,7 @@ class TermScreen(pyte.Screen):
                 chars[stop] = " "
             chars[x:stop] = cells[pos : pos + n]
             attrs[x:stop] = style * n
-            self.dirty[y] = True
+            self.changed[y] = True
             pos += n
             if stop >= cols or (pos < end and stop == cols - 1 and cells[pos] == ""):
                 self.x = cols - 1
@@ -353,7 +353,7 @@ class TermScreen(pyte.Screen):
                     if len(cell) == 1 and _is_regional_indicator(cell):
                         # The second regional indicator makes a flag with the first.
                         self.chars[py][px] = cell + ch
-                        self.dirty[py] = True
+                        self.changed[py] = True
                         continue
             self._put(ch, width)
 
@@ -376,7 +376,7 @@ class TermScreen(pyte.Screen):
         cell = self.chars[y][x]
         if len(cell) < MAX_CLUSTER:
             self.chars[y][x] = cell + ch
-            self.dirty[y] = True
+            self.changed[y] = True
         return True
 
     def _widen_previous(self) -> None:
@@ -430,7 +430,7 @@ class TermScreen(pyte.Screen):
         if width == 2:
             chars[x + 1] = ""
             attrs[x + 1] = self.style
-        self.dirty[y] = True
+        self.changed[y] = True
         self.last_char = ch
         if stop >= cols:
             self.x = cols - 1
@@ -465,11 +465,11 @@ class TermScreen(pyte.Screen):
         if top == 0 and bottom == self.lines - 1:
             # Whole screen moved: views shift their cached lines instead of redrawing.
             self.scrolled += count
-            dirty = self.dirty
+            dirty = self.changed
             del dirty[:count]
             dirty.extend([True] * count)
         else:
-            self.dirty[top : bottom + 1] = [True] * (bottom + 1 - top)
+            self.changed[top : bottom + 1] = [True] * (bottom + 1 - top)
 
     def scroll_down(self, count: int = 1) -> None:
         """Move the lines of the scroll region down, new blank lines at its top."""
@@ -484,7 +484,7 @@ class TermScreen(pyte.Screen):
             self.chars.insert(top, [" "] * cols)
             self.attrs.insert(top, [blank_attr] * cols)
             self.wrapped.insert(top, False)
-        self.dirty[top : bottom + 1] = [True] * (bottom + 1 - top)
+        self.changed[top : bottom + 1] = [True] * (bottom + 1 - top)
 
     def index(self) -> None:
         """IND / LF: cursor down one line, scrolling at the bottom margin."""
@@ -650,7 +650,7 @@ class TermScreen(pyte.Screen):
         n = stop - start
         chars[start:stop] = " " * n
         attrs[start:stop] = self.style_table.erase(self.style) * n
-        self.dirty[y] = True
+        self.changed[y] = True
 
     def _erase_rows(self, start: int, stop: int) -> None:
         attr = self.style_table.erase(self.style)
@@ -660,7 +660,7 @@ class TermScreen(pyte.Screen):
             self.attrs[y] = [attr] * cols
             self.wrapped[y] = False
         if start < stop:
-            self.dirty[start:stop] = [True] * (stop - start)
+            self.changed[start:stop] = [True] * (stop - start)
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         """EL: 0 to the end, 1 from the start, 2 the whole line."""
@@ -711,7 +711,7 @@ class TermScreen(pyte.Screen):
         del attrs[self.columns :]
         if chars[-1] != "" and char_width(chars[-1][:1] or " ") == 2:
             chars[-1] = " "  # its right half was pushed off the edge
-        self.dirty[self.y] = True
+        self.changed[self.y] = True
         self.wrap_pending = False
 
     def delete_characters(self, count: int | None = None) -> None:
@@ -729,7 +729,7 @@ class TermScreen(pyte.Screen):
         attr = self.style_table.erase(self.style)
         chars.extend(" " * count)
         attrs.extend(attr * count)
-        self.dirty[self.y] = True
+        self.changed[self.y] = True
         self.wrap_pending = False
 
     def insert_lines(self, count: int | None = None) -> None:
@@ -879,7 +879,7 @@ class TermScreen(pyte.Screen):
         self.x = min(self.x, cols - 1)
         self.y = min(self.y, rows - 1)
         self.wrap_pending = False
-        self.dirty = [True] * rows
+        self.changed = [True] * rows
         self.scrolled = 0
 
     def _resize_buffer(

@@ -150,7 +150,7 @@ class TermStream:
                         else:
                             row[x:stop] = chunk
                             screen.attrs[y][x:stop] = screen.style * len(chunk)
-                            screen.dirty[y] = True
+                            screen.changed[y] = True
                             screen.x = stop
                             screen.last_char = chunk[-1]
                     else:
