@@ -9,6 +9,8 @@ xterm: ctlseqs, "PC-Style Function Keys" and "VT220-Style Function Keys"
 from __future__ import annotations
 
 import pytest
+from textual import events
+from textual._xterm_parser import XTermParser  # tests may load textual; tui.term may not
 
 from tui.term.keys import (
     KITTY_DISAMBIGUATE,
@@ -46,6 +48,7 @@ LEGACY_CASES = [
     ("shift+tab", None, b"\x1b[Z"),  # CBT
     ("backspace", None, b"\x7f"),
     ("ctrl+backspace", None, b"\x08"),
+    ("backspace", "\x08", b"\x08"),  # a BS Textual received (ctrl+h) goes on as BS
     ("escape", "\x1b", b"\x1b"),
     ("shift+escape", None, b"\x1b"),
     # ctrl+<char>: Xlib XLookupString control mapping.
@@ -293,3 +296,29 @@ def test_encode_paste(text: str, bracketed: bool, expected: bytes) -> None:
 def test_unencodable_text_does_not_raise() -> None:
     assert encode_paste("\ud800", KeyModes()) == b"?"
     assert encode_key("x", "\ud800") == b"x"  # a lone surrogate is not printable text
+
+
+# What the outer terminal sent, as Textual 8.2.8 parses it, must reach the program
+# unchanged when the program is in the same mode: a check that the key names and
+# characters encode_key expects are the ones Textual actually produces.
+ROUND_TRIP_LEGACY = [
+    "a", "A", "/", "\r", "\t", "\x7f", "\x08", "\x01", "\x00", "\x1b[Z",
+    "\x1b[A", "\x1b[H", "\x1b[F", "\x1b[1;5A", "\x1b[1;3A", "\x1b[1;2D",
+    "\x1b[2~", "\x1b[3;2~", "\x1b[5;5~", "\x1b[15~", "\x1b[24;2~",
+    "\x1bOP", "\x1b[1;2P", "\x1b[1;5P",
+]  # fmt: skip
+ROUND_TRIP_KITTY = [
+    "\x1b[27u", "\x1b[13;2u", "\x1b[9;2u", "\x1b[127;5u", "\x1b[97;5u",
+    "\x1b[97;6u", "\x1b[97;3u", "\x1b[97;4u", "\x1b[32;5u", "\x1b[57376u",
+    "\x1b[13;2~", "\x1b[1;5A", "\x1b[3;5~",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sequence", "modes"),
+    [(seq, LEGACY) for seq in ROUND_TRIP_LEGACY] + [(seq, KITTY) for seq in ROUND_TRIP_KITTY],
+)
+def test_round_trip_through_textuals_parser(sequence: str, modes: KeyModes) -> None:
+    keys = [event for event in XTermParser().feed(sequence) if isinstance(event, events.Key)]
+    assert len(keys) == 1, keys
+    assert encode_key(keys[0].key, keys[0].character, modes) == sequence.encode()

@@ -242,8 +242,9 @@ def _encode_legacy(parsed: _Key, character: str | None, modes: KeyModes) -> str 
         return prefix + (f"{CSI}Z" if mods & SHIFT else "\t")  # ctlseqs: CBT for shift+tab
     if name == "backspace":
         # DEL by default (xterm backarrowKey); ctrl+backspace sends BS, as VTE and
-        # xterm do, which shells bind to backward-kill-word.
-        return prefix + ("\x08" if mods & CTRL else "\x7f")
+        # xterm do, which shells bind to backward-kill-word. Textual also names a
+        # received BS "backspace" (it is ctrl+h too): pass that byte on unchanged.
+        return prefix + ("\x08" if mods & CTRL or character == "\x08" else "\x7f")
     if name == "enter":
         return prefix + "\r"
     if mods & CTRL:
