@@ -347,7 +347,9 @@ class PtyProcess:
     def _settled(self) -> bool:
         """Leader reaped and no member left running (reaping our zombie members)."""
         self.poll()
-        members = self._family.members()
+        # Shallow: everything found by the deep scan before signalling is
+        # remembered; the kill rounds scan deeply again for late escapees.
+        members = self._family.members(deep=False)
         self._family.reap(members.values())
         return self._status is not None and not _unfinished(members)
 
@@ -376,6 +378,7 @@ class PtyProcess:
     def _close_fd(self) -> None:
         if not self._closed:
             self._closed = True
+            self.eof = True
             self._outgoing.clear()
             self._proc.fileobj.close()
             # Tell ptyprocess it is closed, or its __del__ would try to kill the pid.
