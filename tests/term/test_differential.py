@@ -363,14 +363,8 @@ def _normalise_palette(rows: list[list[Cell]]) -> list[list[Cell]]:
 # Emulator bugs found by these tests: (check, case id) -> what is wrong. They are
 # strict xfails, so a fix makes the test fail until the entry is removed.
 EMULATOR_BUGS: dict[tuple[str, str], str] = {
-    ("text", "el_invalid_mode"): "CSI 5 K (no such EL mode) erases the whole line; "
-    "xterm and tmux ignore it",
-    ("cells", "el_invalid_mode"): "CSI 5 K erases the whole line (see text)",
-    ("text", "dec_graphics_table"): "DEC Special Graphics 'h' (0x68) draws U+2591 '░'; "
-    "xterm and tmux draw U+2424 '␤' (pyte's table)",
-    ("cells", "dec_graphics_table"): "DEC Special Graphics 'h' draws '░' (see text)",
-    ("cells", "sgr_private_question"): "CSI ? 1 m (a private-marker sequence, not SGR) "
-    "turns bold on; xterm and tmux ignore it",
+    # Fixed: CSI 5 K (unknown EL mode) erased the line; DEC graphics 0x68 drew
+    # U+2591 instead of U+2424; CSI ? 1 m was applied as SGR bold.
 }
 
 

@@ -254,7 +254,8 @@ class Emulator:
     # ------------------------------------------------------------ rendering
     def render_text(self) -> str:
         """The screen as plain text, like `tmux capture-pane -p`."""
-        return "".join("".join(row).rstrip() + "\n" for row in self.screen.chars)
+        rows = self.screen.chars
+        return "".join("".join(row).replace("\x00", "").rstrip() + "\n" for row in rows)
 
     def render_ansi(self) -> str:
         """The screen as text with SGR codes that reproduce its colours when printed."""

@@ -1,7 +1,8 @@
 """The line model a view renders: each line as text plus runs of one style.
 
 `Line.runs` is a tuple of `(text, Style)` pieces in order; wide characters are
-one code point in the text (renderers measure cell widths), clusters (emoji
+one code point in the text (renderers measure cell widths; the screen's
+wide-character tail cells are dropped here), clusters (emoji
 with VS16 or ZWJ, flags, combining marks) stay together. Trailing blank cells
 with the default style are trimmed, so an empty line is `Line(())`.
 """
@@ -44,12 +45,12 @@ def build_line(chars: list[str] | tuple[str, ...] | str, attrs: str, styles: Sty
     if isinstance(chars, str):
         for m in _RUNS.finditer(attrs, 0, end):
             start, stop = m.span()
-            runs.append((chars[start:stop], get(m.group(1))))
+            runs.append((chars[start:stop].replace("\x00", ""), get(m.group(1))))
     else:
         join = "".join
         for m in _RUNS.finditer(attrs, 0, end):
             start, stop = m.span()
-            runs.append((join(chars[start:stop]), get(m.group(1))))
+            runs.append((join(chars[start:stop]).replace("\x00", ""), get(m.group(1))))
     return Line(tuple(runs))
 
 

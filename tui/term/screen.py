@@ -11,12 +11,12 @@ SU/SD, REP, scroll tracking, deferred autowrap, grapheme clusters (VS16, ZWJ,
 flags), a compact scrollback and the modes agents rely on.
 
 Conventions: `x`, `y` are 0-based; a wide character occupies its cell plus a
-placeholder cell holding `""`; a cell style is an id from `StyleTable`.
+placeholder cell holding `WIDE_TAIL` (NUL, which a program can never print);
+a cell style is an id from `StyleTable`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +57,10 @@ CURSOR_BLINK = 12 << PRIVATE
 MAX_CLUSTER = 32  # code points one cell may hold (combining marks beyond are dropped)
 MAX_COUNT = 10_000  # repeat / insert / move counts are clamped to this
 
+# The cell after a wide character holds this; joined line text drops it.
+WIDE_TAIL = "\x00"
+
 _WIDTHS: dict[str, int] = {}
-_PIECES = re.compile(r"[\x20-\x7e]+|[^\x20-\x7e]+")
 _ZWJ = "\u200d"
 _VS16 = "\ufe0f"
 _VS15 = "\ufe0e"
@@ -76,6 +78,31 @@ def char_width(ch: str) -> int:
     return width
 
 
+_SLOW = "\x01"
+
+
+class _CellTable(dict[int, str]):
+    """`str.translate` table: a character -> its cells, learnt on first sight."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        width = char_width(ch)
+        if width == 0 or "\U0001f1e6" <= ch <= "\U0001f1ff":
+            cells = _SLOW + ch  # combining marks, joiners, VS16, flags: cluster logic
+        elif width == 2:
+            cells = ch + WIDE_TAIL
+        else:
+            cells = ch
+        if len(self) < 65536:
+            self[code] = cells
+        return cells
+
+
+_CELLS = _CellTable()
+CELL_TABLE = _CELLS
+SLOW_MARK = _SLOW
+
+
 def _is_regional_indicator(ch: str) -> bool:
     return "\U0001f1e6" <= ch <= "\U0001f1ff"
 
@@ -85,7 +112,11 @@ def _translation(code: str) -> dict[int, str] | None:
     mapping = CHARSET_MAPS.get(code)
     if mapping is None or code == "B":
         return None
-    return {i: mapping[i] for i in range(0x20, 0x7F) if mapping[i] != chr(i)}
+    table = {i: mapping[i] for i in range(0x20, 0x7F) if mapping[i] != chr(i)}
+    if code == "0":
+        # pyte maps 0x68 to a shade block; xterm and tmux draw SYMBOL FOR NEWLINE.
+        table[0x68] = "\u2424"
+    return table
 
 
 @dataclass
@@ -177,7 +208,7 @@ class TermScreen(pyte.Screen):
     @property
     def display(self) -> list[str]:
         """Each line's text, one entry per row (pyte's `display`)."""
-        return ["".join(row) for row in self.chars]
+        return ["".join(row).replace(WIDE_TAIL, "") for row in self.chars]
 
     @property
     def cursor_xy(self) -> tuple[int, int]:
@@ -201,83 +232,22 @@ class TermScreen(pyte.Screen):
         else:
             self._draw_unicode(data)
 
+    def draw_styled(self, cells: str, styles: str) -> None:
+        """Print prepared cells whose style ids are given per cell (`styles`, same length).
+
+        `cells` holds one character per cell, a wide character followed by
+        WIDE_TAIL. The stream builds this for runs of text and SGR, so a whole
+        coloured line lands with one slice assignment per screen row. The caller
+        checks that no charset, insert mode or pending cluster is active.
+        """
+        self._place(cells, styles)
+
     def _draw_ascii(self, data: str) -> None:
+        self._place(data, None)
+
+    def _place(self, cells: str, styles: str | None) -> None:
+        """Write cells at the cursor with autowrap; wide characters never straddle the margin."""
         cols = self.columns
-        style = self.style
-        autowrap = DECAWM in self.mode
-        pos = 0
-        end = len(data)
-        while pos < end:
-            if self.wrap_pending:
-                if autowrap:
-                    self.wrapped[self.y] = True
-                    self.x = 0
-                    self.index()
-                self.wrap_pending = False
-            x = self.x
-            y = self.y
-            room = cols - x
-            n = end - pos
-            if n > room:
-                n = room
-            chars = self.chars[y]
-            attrs = self.attrs[y]
-            if chars[x] == "" and x:
-                chars[x - 1] = " "  # overwriting the right half of a wide char
-            stop = x + n
-            if stop < cols and chars[stop] == "":
-                chars[stop] = " "  # overwriting the left half of a wide char
-            chars[x:stop] = data[pos : pos + n]
-            attrs[x:stop] = style * n
-            self.changed[y] = True
-            pos += n
-            if stop >= cols:
-                self.x = cols - 1
-                if autowrap:
-                    self.wrap_pending = True
-                elif pos < end:
-                    # No autowrap: the rest overwrites the last column; only its last char stays.
-                    chars[cols - 1] = data[end - 1]
-                    pos = end
-            else:
-                self.x = stop
-        self.last_char = data[-1] if data else self.last_char
-
-    def _draw_unicode(self, data: str) -> None:
-        if self.join_next or IRM in self.mode:
-            self._draw_clusters(data)
-            return
-        # Split into ASCII and non-ASCII pieces: ASCII takes the slice fast path,
-        # plain wide/narrow characters are placed as a block, and only pieces with
-        # combining marks, joiners or flags go character by character.
-        for piece in _PIECES.findall(data):
-            if piece[0] <= "\x7e":
-                self._draw_ascii(piece)
-            else:
-                self._draw_cells(piece)
-
-    def _draw_cells(self, piece: str) -> None:
-        widths = _WIDTHS
-        cells: list[str] = []
-        for ch in piece:
-            width = widths.get(ch)
-            if width is None:
-                width = char_width(ch)
-            if width == 1:
-                cells.append(ch)
-            elif width == 2 and not "\U0001f1e6" <= ch <= "\U0001f1ff":
-                cells.append(ch)
-                cells.append("")
-            else:
-                self._draw_clusters(piece)
-                return
-        self._place_cells(cells)
-        self.last_char = piece[-1]
-
-    def _place_cells(self, cells: list[str]) -> None:
-        """Write prepared cells (wide characters followed by their "" placeholder)."""
-        cols = self.columns
-        style = self.style
         autowrap = DECAWM in self.mode
         pos = 0
         end = len(cells)
@@ -290,72 +260,106 @@ class TermScreen(pyte.Screen):
                 self.wrap_pending = False
             x = self.x
             y = self.y
-            n = min(end - pos, cols - x)
-            if n < end - pos and cells[pos + n] == "":
-                # A wide character would be cut by the margin: it moves to the next line.
-                n -= 1
-                if n <= 0:
-                    if not autowrap or cols < 2:
-                        return
-                    self.chars[y][x] = " "
-                    self.wrap_pending = True
-                    continue
+            n = end - pos
+            cut = False
+            if n > cols - x:
+                n = cols - x
+                if cells[pos + n] == WIDE_TAIL:
+                    n -= 1  # a wide character would straddle the margin: next line
+                    cut = True
             chars = self.chars[y]
             attrs = self.attrs[y]
-            if chars[x] == "" and x:
-                chars[x - 1] = " "
             stop = x + n
-            if stop < cols and chars[stop] == "":
-                chars[stop] = " "
-            chars[x:stop] = cells[pos : pos + n]
-            attrs[x:stop] = style * n
-            self.changed[y] = True
-            pos += n
-            if stop >= cols or (pos < end and stop == cols - 1 and cells[pos] == ""):
+            if n:
+                if x and chars[x] == WIDE_TAIL:
+                    chars[x - 1] = " "  # overwriting the right half of a wide char
+                if stop < cols and chars[stop] == WIDE_TAIL:
+                    chars[stop] = " "  # overwriting the left half of a wide char
+                chars[x:stop] = cells[pos : pos + n]
+                attrs[x:stop] = self.style * n if styles is None else styles[pos : pos + n]
+                self.changed[y] = True
+                pos += n
+            if cut:
+                chars[cols - 1] = " "  # the column the wide character could not use
+                self.changed[y] = True
+                if not autowrap or cols < 2:
+                    return
                 self.x = cols - 1
-                if stop < cols:
-                    chars[cols - 1] = " "  # the column a wide character could not use
+                self.wrap_pending = True
+            elif stop >= cols:
+                self.x = cols - 1
                 if autowrap:
                     self.wrap_pending = True
-                else:
-                    return
+                elif pos < end:
+                    # No autowrap: the rest overwrites the last column; its last cell stays.
+                    last = cells[end - 1]
+                    if last != WIDE_TAIL:
+                        chars[cols - 1] = last
+                        attrs[cols - 1] = self.style if styles is None else styles[end - 1]
+                    pos = end
             else:
                 self.x = stop
+        if end:
+            self.last_char = cells[end - 2] if cells[end - 1] == WIDE_TAIL else cells[end - 1]
 
-    def _draw_clusters(self, data: str) -> None:
-        width_of = char_width
-        for ch in data:
-            if self.join_next:
-                # The previous cell ended with a ZWJ: this code point joins its cluster.
-                self.join_next = False
-                if self._append_to_previous(ch):
-                    continue
-            if ch.isascii():
-                self._put(ch, 1)
-                continue
-            width = width_of(ch)
-            if width == 0:
-                if ch == _ZWJ:
-                    self.join_next = self._append_to_previous(ch)
-                elif ch == _VS16:
-                    self._append_to_previous(ch)
-                    self._widen_previous()
-                elif ch == _VS15 or ch == "\u200b":
-                    continue
-                else:
-                    self._append_to_previous(ch)
-                continue
-            if _is_regional_indicator(ch):
-                prev = self._previous_cell()
-                if prev is not None:
-                    px, py = prev
-                    cell = self.chars[py][px]
-                    if len(cell) == 1 and _is_regional_indicator(cell):
-                        # The second regional indicator makes a flag with the first.
-                        self.chars[py][px] = cell + ch
-                        self.changed[py] = True
-                        continue
-            self._put(ch, width)
+    def _draw_unicode(self, data: str) -> None:
+        if self.join_next or IRM in self.mode:
+            for ch in data:
+                self._cluster_char(ch)
+            return
+        # One C-level pass maps each character to its cells: itself, plus WIDE_TAIL
+        # when wide. A character that needs cluster logic (combining mark, joiner,
+        # VS16, flag) comes out as _SLOW + itself, so splitting on _SLOW leaves
+        # plain cells to place in bulk between the few code points handled singly.
+        cells = data.translate(_CELLS)
+        if _SLOW not in cells:
+            self._place(cells, None)
+            return
+        pieces = cells.split(_SLOW)
+        if pieces[0]:
+            self._place(pieces[0], None)
+        for piece in pieces[1:]:
+            self._cluster_char(piece[0])
+            rest = piece[1:]
+            if rest and self.join_next:
+                # A ZWJ joins the next character to this cluster (skip its tail cell).
+                self._cluster_char(rest[0])
+                rest = rest[2:] if rest[1:2] == WIDE_TAIL else rest[1:]
+            if rest:
+                self._place(rest, None)
+        self.last_char = data[-1]
+
+    def _cluster_char(self, ch: str) -> None:
+        """Draw one code point, joining it to the previous cell's cluster when it must."""
+        if self.join_next:
+            # The previous cell ended with a ZWJ: this code point joins its cluster.
+            self.join_next = False
+            if self._append_to_previous(ch):
+                return
+        if ch.isascii():
+            self._put(ch, 1)
+            return
+        width = char_width(ch)
+        if width == 0:
+            if ch == _ZWJ:
+                self.join_next = self._append_to_previous(ch)
+            elif ch == _VS16:
+                self._append_to_previous(ch)
+                self._widen_previous()
+            elif ch not in (_VS15, "\u200b"):
+                self._append_to_previous(ch)
+            return
+        if _is_regional_indicator(ch):
+            prev = self._previous_cell()
+            if prev is not None:
+                px, py = prev
+                cell = self.chars[py][px]
+                if len(cell) == 1 and _is_regional_indicator(cell):
+                    # The second regional indicator makes a flag with the first.
+                    self.chars[py][px] = cell + ch
+                    self.changed[py] = True
+                    return
+        self._put(ch, width)
 
     def _previous_cell(self) -> tuple[int, int] | None:
         """The cell the last printed character went to (start of a wide char)."""
@@ -364,7 +368,7 @@ class TermScreen(pyte.Screen):
             x -= 1
         if x < 0:
             return None
-        if self.chars[y][x] == "" and x > 0:
+        if self.chars[y][x] == WIDE_TAIL and x > 0:
             x -= 1
         return x, y
 
@@ -386,10 +390,10 @@ class TermScreen(pyte.Screen):
             return
         x, y = prev
         chars = self.chars[y]
-        if x + 1 < self.columns and chars[x + 1] != "" and char_width(chars[x][0]) == 1:
+        if x + 1 < self.columns and chars[x + 1] != WIDE_TAIL and char_width(chars[x][0]) == 1:
             if self.wrap_pending:
                 return  # no room at the right edge: leave it narrow, as xterm does
-            chars[x + 1] = ""
+            chars[x + 1] = WIDE_TAIL
             self.attrs[y][x + 1] = self.attrs[y][x]
             if self.x == x + 1:
                 self.x = x + 2
@@ -420,15 +424,15 @@ class TermScreen(pyte.Screen):
         attrs = self.attrs[y]
         if IRM in self.mode:
             self.insert_characters(width)
-        if chars[x] == "" and x:
+        if chars[x] == WIDE_TAIL and x:
             chars[x - 1] = " "
         stop = x + width
-        if stop < cols and chars[stop] == "":
+        if stop < cols and chars[stop] == WIDE_TAIL:
             chars[stop] = " "
         chars[x] = ch
         attrs[x] = self.style
         if width == 2:
-            chars[x + 1] = ""
+            chars[x + 1] = WIDE_TAIL
             attrs[x + 1] = self.style
         self.changed[y] = True
         self.last_char = ch
@@ -643,9 +647,9 @@ class TermScreen(pyte.Screen):
             return
         chars = self.chars[y]
         attrs = self.attrs[y]
-        if start > 0 and chars[start] == "":
+        if start > 0 and chars[start] == WIDE_TAIL:
             chars[start - 1] = " "
-        if stop < self.columns and chars[stop] == "":
+        if stop < self.columns and chars[stop] == WIDE_TAIL:
             chars[stop] = " "
         n = stop - start
         chars[start:stop] = " " * n
@@ -701,7 +705,7 @@ class TermScreen(pyte.Screen):
         chars = self.chars[self.y]
         attrs = self.attrs[self.y]
         x = self.x
-        if chars[x] == "" and x:
+        if chars[x] == WIDE_TAIL and x:
             chars[x - 1] = " "
             chars[x] = " "
         attr = self.style_table.erase(self.style)
@@ -709,7 +713,7 @@ class TermScreen(pyte.Screen):
         attrs[x:x] = attr * count
         del chars[self.columns :]
         del attrs[self.columns :]
-        if chars[-1] != "" and char_width(chars[-1][:1] or " ") == 2:
+        if chars[-1] != WIDE_TAIL and char_width(chars[-1][:1] or " ") == 2:
             chars[-1] = " "  # its right half was pushed off the edge
         self.changed[self.y] = True
         self.wrap_pending = False
@@ -720,11 +724,11 @@ class TermScreen(pyte.Screen):
         chars = self.chars[self.y]
         attrs = self.attrs[self.y]
         x = self.x
-        if chars[x] == "" and x:
+        if chars[x] == WIDE_TAIL and x:
             chars[x - 1] = " "
         del chars[x : x + count]
         del attrs[x : x + count]
-        if x < len(chars) and chars[x] == "":
+        if x < len(chars) and chars[x] == WIDE_TAIL:
             chars[x] = " "
         attr = self.style_table.erase(self.style)
         chars.extend(" " * count)
@@ -890,7 +894,7 @@ class TermScreen(pyte.Screen):
         for y in range(old_rows):
             chars, attrs = buf.chars[y], buf.attrs[y]
             if len(chars) > cols:
-                if chars[cols] == "":
+                if chars[cols] == WIDE_TAIL:
                     chars[cols - 1] = " "
                 del chars[cols:]
                 del attrs[cols:]

@@ -23,14 +23,18 @@ def compact(chars: list[str], attrs: list[str]) -> StoredLine:
     style = "".join(attrs)
     width = len(style)
     # Trim the trailing cells that are blank *and* default-styled. Trailing spaces
-    # in the joined text are exactly the trailing blank cells (a placeholder "" always
-    # follows a non-blank wide character), so no per-cell loop is needed.
-    spaces = len(text) - len(text.rstrip(" "))
-    default_tail = width - len(style.rstrip("\x00"))
-    end = width - min(spaces, default_tail)
+    # in the joined text are exactly the trailing blank cells (a wide-char tail
+    # always follows a non-blank character), so no per-cell loop is needed.
+    end = len(text.rstrip(" ")) - (len(text) - width)
+    if style[end:] != _DEFAULT_RUN[: width - end]:
+        # Some trailing blanks carry a style (a background colour): keep those.
+        end = max(end, len(style.rstrip("\x00")))
     if len(text) == width:
         return text[:end], style[:end]
     return tuple(chars[:end]), style[:end]
+
+
+_DEFAULT_RUN = "\x00" * 4096
 
 
 def expand(line: StoredLine, cols: int) -> tuple[list[str], list[str]]:
@@ -42,7 +46,7 @@ def expand(line: StoredLine, cols: int) -> tuple[list[str], list[str]]:
         chars.extend(" " * (cols - len(chars)))
         attrs.extend("\x00" * (cols - len(attrs)))
     elif len(chars) > cols:
-        if chars[cols] == "":
+        if chars[cols] == "\x00":
             # A wide character cut in half at the new right edge becomes a blank.
             chars[cols - 1] = " "
         del chars[cols:]

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from tui.term.screen import (
     BRACKETED_PASTE,
+    CELL_TABLE,
     DECAWM,
     DECCKM,
     DECOM,
@@ -37,6 +38,7 @@ from tui.term.screen import (
     MOUSE_SGR,
     MOUSE_X10,
     PRIVATE,
+    SLOW_MARK,
     SYNC_OUTPUT,
     TermScreen,
 )
@@ -47,13 +49,15 @@ MAX_STRING = 1 << 20
 MAX_PENDING_SEQUENCE = 4096
 _MAX_PARAMS = 32
 
-# One capture group: `split` yields [text, sequence, text, sequence, ..., text].
-# The alternatives cover every non-text character, so text pieces are always
-# printable; an unfinished sequence can only match at the very end (\Z).
+# Two capture groups: `split` yields [text, run, sequence, text, run, sequence,
+# ..., text] where exactly one of run/sequence is set. A *run* is printable ASCII
+# mixed with SGR — most of what agents print — handled in bulk; *text* is then
+# only non-ASCII printable characters. The sequence alternatives cover every
+# other non-text character, and an unfinished one can only match at the end.
 _SEQUENCE = re.compile(
-    r"""(
-    \x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]
-  | \r\n
+    r"""((?:[^\x00-\x1f\x7f-\x9f]+|\x1b\[[0-9;:]*m)+)|(
+    \r\n
+  | \x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]
   | [\x00-\x1a\x1c-\x1f\x7f-\x9f]
   | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
   | \x1b[P_^X].*?(?:\x1b\\|\x07)
@@ -63,6 +67,8 @@ _SEQUENCE = re.compile(
     )""",
     re.VERBOSE | re.DOTALL,
 )
+# Inside a run: [text, sgr-params, text, sgr-params, ..., text].
+_SGR_SPLIT = re.compile(r"\x1b\[([0-9;:]*)m")
 _INTERMEDIATES = " !\"#$%&'()*+,-./"
 
 _PARAM_CACHE: dict[str, tuple[int, ...]] = {}
@@ -120,86 +126,18 @@ class TermStream:
             self._skip_string = False
         screen = self.screen
         draw = screen.draw
-        csi = self._csi
-        table = screen.style_table
-        sgr_cache = table._sgr_cache
         parts = _SEQUENCE.split(text)
         last = len(parts) - 1
-        cols = screen.columns
-        # The hot path below inlines the three most frequent things agents print —
-        # short ASCII text that fits on the line, SGR, and CR LF — because a Python
-        # call per token is most of the cost at these rates.
-        for i in range(1, last, 2):
+        for i in range(0, last, 3):
             try:
-                chunk = parts[i - 1]
+                chunk = parts[i]
                 if chunk:
-                    x = screen.x
-                    stop = x + len(chunk)
-                    if (
-                        stop < cols
-                        and not screen.wrap_pending
-                        and chunk.isascii()
-                        and screen.translate is None
-                        and not screen.join_next
-                        and IRM not in screen.mode
-                    ):
-                        y = screen.y
-                        row = screen.chars[y]
-                        if row[stop] == "" or (x and row[x] == ""):
-                            draw(chunk)
-                        else:
-                            row[x:stop] = chunk
-                            screen.attrs[y][x:stop] = screen.style * len(chunk)
-                            screen.changed[y] = True
-                            screen.x = stop
-                            screen.last_char = chunk[-1]
-                    else:
-                        draw(chunk)
-                seq = parts[i]
-                if seq[-1] == "m" and seq[1:2] == "[" and seq[2:3] != ">":
-                    body = seq[2:-1]
-                    sid = sgr_cache.get((screen.style, body))
-                    screen.style = sid if sid is not None else table.sgr(screen.style, body)
-                elif seq == "\r\n":
-                    screen.x = 0
-                    screen.wrap_pending = False
-                    y = screen.y
-                    if y == screen.bottom:
-                        screen.scroll_up(1)
-                    elif y < screen.lines - 1:
-                        screen.y = y + 1
-                elif len(seq) == 1:
-                    if seq != "\x1b":
-                        self._control(seq)
-                    elif i == last - 1:
-                        self._pending = seq
-                    # Otherwise a lone ESC before something that cannot follow it: dropped.
-                elif seq[1] == "[":
-                    final = seq[-1]
-                    if len(seq) < 3 or not "@" <= final <= "~":
-                        self._keep_partial(seq)
-                        continue
-                    body = seq[2:-1]
-                    params = body.rstrip(_INTERMEDIATES)
-                    handler = csi.get(final)
-                    if handler is not None:
-                        handler(params, body[len(params) :], final)
-                elif seq[1] == "]":
-                    if seq[-1] == "\x07":
-                        self._osc(seq[2:-1])
-                    elif seq.endswith("\x1b\\"):
-                        self._osc(seq[2:-2])
-                    else:
-                        self._keep_partial(seq)
-                elif seq[1] in "P_^X":
-                    if seq[-1] == "\x07" or (seq.endswith("\x1b\\") and len(seq) > 3):
-                        self._string(seq)
-                    else:
-                        self._keep_partial(seq)
-                elif "0" <= seq[-1] <= "~":
-                    self._escape(seq[1:-1], seq[-1])
+                    draw(chunk)
+                run = parts[i + 1]
+                if run is not None:
+                    self._run(run)
                 else:
-                    self._keep_partial(seq)
+                    self._sequence(parts[i + 2], i + 2 == last - 1)
             except Exception:
                 self.errors += 1
         tail = parts[last]
@@ -208,6 +146,109 @@ class TermStream:
                 draw(tail)
             except Exception:
                 self.errors += 1
+
+    def _run(self, run: str) -> None:
+        """Printable text mixed with SGR: resolve the styles, then place it in bulk."""
+        screen = self.screen
+        pieces = _SGR_SPLIT.split(run)
+        sid = screen.style
+        if len(pieces) == 1:
+            texts = pieces
+            sids = [sid]
+        else:
+            table = screen.style_table
+            cache = table._sgr_cache
+            texts = []
+            sids = []
+            first = pieces[0]
+            if first:
+                texts.append(first)
+                sids.append(sid)
+            for j in range(1, len(pieces), 2):
+                body = pieces[j]
+                new = cache.get((sid, body))
+                sid = new if new is not None else table.sgr(sid, body)
+                piece = pieces[j + 1]
+                if piece:
+                    texts.append(piece)
+                    sids.append(sid)
+            if not texts:
+                screen.style = sid
+                return
+        if screen.translate is not None or screen.join_next or IRM in screen.mode:
+            self._run_carefully(pieces)
+            return
+        line = "".join(texts)
+        if line.isascii():
+            cells = line
+            if len(texts) == 1:
+                styles = sids[0] * len(line)
+            else:
+                styles = "".join([s * len(t) for s, t in zip(sids, texts, strict=True)])
+        else:
+            # Map each piece to its cells (wide characters gain a tail cell) so the
+            # style ids stay aligned with cells.
+            parts = [t.translate(CELL_TABLE) for t in texts]
+            cells = "".join(parts)
+            if SLOW_MARK in cells:
+                self._run_carefully(pieces)
+                return
+            styles = "".join([s * len(c) for s, c in zip(sids, parts, strict=True)])
+        screen.draw_styled(cells, styles)
+        screen.style = sid
+
+    def _run_carefully(self, pieces: list[str]) -> None:
+        """A run under a charset, insert mode or with clusters: piece by piece."""
+        screen = self.screen
+        for j, piece in enumerate(pieces):
+            if j % 2:
+                screen.style = screen.style_table.sgr(screen.style, piece)
+            elif piece:
+                screen.draw(piece)
+
+    def _sequence(self, seq: str, at_end: bool) -> None:
+        """One control, escape or string sequence."""
+        screen = self.screen
+        if seq == "\r\n":
+            screen.x = 0
+            screen.wrap_pending = False
+            y = screen.y
+            if y == screen.bottom:
+                screen.scroll_up(1)
+            elif y < screen.lines - 1:
+                screen.y = y + 1
+        elif len(seq) == 1:
+            if seq != "\x1b":
+                self._control(seq)
+            elif at_end:
+                self._pending = seq
+            # Otherwise a lone ESC before something that cannot follow it: dropped.
+        elif seq[1] == "[":
+            final = seq[-1]
+            if len(seq) < 3 or not "@" <= final <= "~":
+                self._keep_partial(seq)
+                return
+            body = seq[2:-1]
+            params = body.rstrip(_INTERMEDIATES)
+            handler = self._csi.get(final)
+            if handler is not None:
+                handler(params, body[len(params) :], final)
+        elif seq[1] == "]":
+            if seq[-1] == "\x07":
+                self._osc(seq[2:-1])
+            elif seq.endswith("\x1b\\"):
+                self._osc(seq[2:-2])
+            else:
+                self._keep_partial(seq)
+        elif seq[1] in "P_^X":
+            if seq[-1] == "\x07" or (seq.endswith("\x1b\\") and len(seq) > 3):
+                self._string(seq)
+            else:
+                self._keep_partial(seq)
+        elif "0" <= seq[-1] <= "~":
+            self._escape(seq[1:-1], seq[-1])
+        else:
+            self._keep_partial(seq)
 
     def _keep_partial(self, partial: str) -> None:
         """Keep an unfinished sequence for the next chunk, within limits."""
@@ -325,14 +366,16 @@ class TermStream:
             "u": self._csi_u,
         }
 
+        # Unknown erase modes are ignored, as xterm and tmux do (pyte crashed on them).
         def erase_display(p: str, i: str, f: str) -> None:
-            if not private(p):
-                s.erase_in_display(min(arg(p), 3))
-            else:
-                s.erase_in_display(min(arg(p.lstrip("?")), 3))
+            how = arg(p.lstrip("?"))
+            if how <= 3:
+                s.erase_in_display(how)
 
         def erase_line(p: str, i: str, f: str) -> None:
-            s.erase_in_line(min(arg(p.lstrip("?")), 2))
+            how = arg(p.lstrip("?"))
+            if how <= 2:
+                s.erase_in_line(how)
 
         table["J"] = erase_display
         table["K"] = erase_line
@@ -373,6 +416,8 @@ class TermStream:
         # bold + underline. Record the request, change nothing on screen.
         if params[:1] == ">":
             self.screen.events.append(("modify-other-keys", params))
+        elif not inter and params[:1] not in ("?", "<", "="):
+            self.screen.sgr(params)  # SGR that did not fit the fast run (e.g. odd bytes)
 
     def _dsr(self, params: str, inter: str, final: str) -> None:
         is_private = params[:1] == "?"
