@@ -16,7 +16,13 @@ from tui import __version__
 from tui.errors import PtuiError, UsageError
 
 # Verb modules, in the order `ptui --help` lists them.
-VERB_MODULES = ("tui.cli.replay", "tui.cli.bench")
+VERB_MODULES = (
+    "tui.cli.sessions",
+    "tui.cli.attach",
+    "tui.cli.server",
+    "tui.cli.replay",
+    "tui.cli.bench",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `ptui VERB --help` for the options of one verb.",
     )
     parser.add_argument("--version", action="version", version=f"ptui {__version__}")
+    parser.add_argument(
+        "--host",
+        metavar="[USER@]HOST",
+        help="talk to the ptui server on HOST through `ssh HOST ptui proxy` "
+        "(ssh options: --ssh-config, or the ssh command line in $PTUI_SSH)",
+    )
+    parser.add_argument(
+        "--ssh-config",
+        metavar="FILE",
+        help="ssh config file for --host (passed to ssh as -F FILE)",
+    )
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
     for name in VERB_MODULES:
         importlib.import_module(name).register(subparsers)

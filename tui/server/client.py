@@ -1,0 +1,360 @@
+"""The one client library for the session host, used by the CLI and the app.
+
+Two front ends over the same frames (`tui.server.protocol`):
+
+- `Client`: blocking, for the CLI and benchmarks. `call()` sends a request and
+  reads until its answer, keeping events that arrive meanwhile; `notify()` sends
+  without waiting (keystrokes); `next_event()` waits for a pushed event; `fileno()`
+  lets a caller `select` on it next to a terminal.
+- `AsyncClient`: asyncio, for the Textual app. `await call()`; events go to a
+  callback (or `events()` async iterator) from one reader task.
+
+Transport: the local Unix socket (the server is started on demand), or with
+`host` set, `ssh <host> ptui proxy` — OpenSSH carries the same frames; nothing
+listens on a network port. `PTUI_SSH` (default `ssh`) is the ssh command line,
+split like a shell would (`ssh -F ~/.ssh/other_config -p 2222`), and
+`PTUI_REMOTE_PTUI` the ptui command on the far side (default `ptui`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import select
+import shlex
+import socket
+import subprocess
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from tui import paths
+from tui.errors import PtuiError
+from tui.server import daemon, protocol
+
+SSH_ENV = "PTUI_SSH"
+REMOTE_ENV = "PTUI_REMOTE_PTUI"
+_READ_SIZE = 1 << 18
+
+
+class ConnectionLost(PtuiError):
+    """The connection to the server closed."""
+
+
+class ServerNotRunning(PtuiError):
+    """No server is running (and none was to be started)."""
+
+
+def ssh_command(host: str, ssh_config: str | None = None) -> list[str]:
+    """The argv that runs `ptui proxy` on `host` through OpenSSH."""
+    if not host or host.startswith("-"):
+        raise PtuiError(f"bad host {host!r}: expected [user@]host")
+    ssh = shlex.split(os.environ.get(SSH_ENV, "") or "ssh")
+    if ssh_config:
+        ssh += ["-F", ssh_config]
+    remote = os.environ.get(REMOTE_ENV, "") or "ptui"
+    # -T: no PTY on the far side (frames are binary); -e none: no escape character;
+    # "--" so a host can never be read as an ssh option.
+    return [*ssh, "-T", "-e", "none", "-o", "BatchMode=yes", "--", host, f"{remote} proxy"]
+
+
+def connect_socket(start: bool = True) -> socket.socket:
+    """A connected socket to the local server, starting the server if needed."""
+    path = paths.socket_path()
+    for attempt in range(3):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(path))
+            return sock
+        except OSError as exc:
+            sock.close()
+            if not daemon.is_missing_socket(exc):
+                raise PtuiError(f"{path}: cannot connect to the ptui server: {exc}") from None
+            if not start:
+                raise ServerNotRunning("the ptui server is not running") from None
+        if attempt < 2:
+            daemon.start_server()
+    raise PtuiError(f"{path}: the ptui server started but does not accept connections")
+
+
+class _Pipe:
+    """Reading and writing one connection: a socket, or an ssh child's pipes."""
+
+    def __init__(self, rfd: int, wfd: int, closer: Callable[[], None]) -> None:
+        self.rfd = rfd
+        self.wfd = wfd
+        self._closer = closer
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(self.wfd, view)
+            except BlockingIOError:
+                select.select([], [self.wfd], [])
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                raise ConnectionLost("the connection to the ptui server closed") from None
+            view = view[written:]
+
+    def close(self) -> None:
+        self._closer()
+
+
+def _open_pipe(host: str | None, start: bool, ssh_config: str | None) -> _Pipe:
+    if host is None:
+        sock = connect_socket(start)
+        return _Pipe(sock.fileno(), sock.fileno(), sock.close)
+    argv = ssh_command(host, ssh_config)
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    except OSError as exc:
+        raise PtuiError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin, stdout = proc.stdin, proc.stdout
+
+    def close() -> None:
+        with contextlib.suppress(OSError):
+            stdin.close()
+        stdout.close()
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    return _Pipe(stdout.fileno(), stdin.fileno(), close)
+
+
+class Client:
+    """A blocking connection to the ptui server (local, or remote through ssh)."""
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        start: bool = True,
+        name: str = "cli",
+        ssh_config: str | None = None,
+    ) -> None:
+        self.host = host
+        self._pipe = _open_pipe(host, start, ssh_config)
+        self._decoder = protocol.FrameDecoder()
+        self._events: deque[dict[str, Any]] = deque()
+        self._responses: dict[int, dict[str, Any]] = {}
+        self._next_id = 1
+        self.closed = False
+        try:
+            self.server = self.call("hello", version=protocol.VERSION, client=name)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._pipe.close()
+
+    def fileno(self) -> int:
+        """The fd to `select` on for incoming frames (then call `poll_events`)."""
+        return self._pipe.rfd
+
+    # --------------------------------------------------------------- sending
+    def _send(self, method: str, params: dict[str, Any], request_id: int | None) -> None:
+        message: dict[str, Any] = {"method": method, "params": params}
+        if request_id is not None:
+            message["id"] = request_id
+        self._pipe.write(protocol.encode(message))
+
+    def call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
+        """Send a request and wait for its result; a server error raises RemoteError."""
+        request_id = self._next_id
+        self._next_id += 1
+        self._send(method, params, request_id)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while request_id not in self._responses:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise PtuiError(f"the ptui server did not answer {method} in {timeout:g}s")
+            self._read(left)
+        response = self._responses.pop(request_id)
+        error = response.get("error")
+        if error is not None:
+            raise protocol.RemoteError(str(error.get("code")), str(error.get("message")))
+        return response.get("result")
+
+    def notify(self, method: str, **params: Any) -> None:
+        """Send a request without waiting (errors come back as `error` events)."""
+        self._send(method, params, None)
+
+    def send_input(self, session: str, data: bytes, tab: str = "agent") -> None:
+        """Keystrokes for a session's tab, without waiting for an answer."""
+        try:
+            self.notify("session.input", id=session, tab=tab, text=data.decode("utf-8"))
+        except UnicodeDecodeError:
+            self.notify("session.input", id=session, tab=tab, b64=base64.b64encode(data).decode())
+
+    # -------------------------------------------------------------- receiving
+    def _read(self, timeout: float | None) -> bool:
+        """Read what is there (waiting up to `timeout`); False on timeout."""
+        if timeout is not None:
+            ready, _, _ = select.select([self._pipe.rfd], [], [], max(timeout, 0))
+            if not ready:
+                return False
+        try:
+            data = os.read(self._pipe.rfd, _READ_SIZE)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            self.close()
+            raise ConnectionLost("the connection to the ptui server closed")
+        for message in self._decoder.feed(data):
+            if "event" in message:
+                self._events.append(message)
+            elif isinstance(message.get("id"), int):
+                self._responses[message["id"]] = message
+            elif "error" in message:
+                error = message["error"]
+                raise protocol.RemoteError(str(error.get("code")), str(error.get("message")))
+        return True
+
+    def poll_events(self) -> list[dict[str, Any]]:
+        """Events already received, reading whatever is available without waiting."""
+        while self._read(0):
+            pass
+        events = list(self._events)
+        self._events.clear()
+        return events
+
+    def next_event(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The next pushed event, waiting up to `timeout` seconds (None: forever)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._events:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            self._read(left)
+        return self._events.popleft()
+
+
+class AsyncClient:
+    """An asyncio connection to the ptui server, for the app."""
+
+    def __init__(self, on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self._on_event = on_event
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._next_id = 1
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.server: dict[str, Any] = {}
+
+    @classmethod
+    async def connect(
+        cls,
+        host: str | None = None,
+        *,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        ssh_config: str | None = None,
+        name: str = "app",
+    ) -> AsyncClient:
+        """Connect (starting a local server if needed) and shake hands."""
+        client = cls(on_event)
+        if host is None:
+            sock = await asyncio.to_thread(connect_socket, True)
+            sock.setblocking(False)
+            client._reader, client._writer = await asyncio.open_unix_connection(sock=sock)
+        else:
+            argv = ssh_command(host, ssh_config)
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            )
+            assert proc.stdout is not None and proc.stdin is not None
+            client._proc = proc
+            client._reader, client._writer = proc.stdout, proc.stdin
+        client._task = asyncio.get_running_loop().create_task(client._read_loop())
+        client.server = await client.call("hello", version=protocol.VERSION, client=name)
+        return client
+
+    async def _read_loop(self) -> None:
+        assert self._reader is not None
+        decoder = protocol.FrameDecoder()
+        error: BaseException = ConnectionLost("the connection to the ptui server closed")
+        try:
+            while True:
+                data = await self._reader.read(_READ_SIZE)
+                if not data:
+                    break
+                for message in decoder.feed(data):
+                    self._dispatch(message)
+        except (OSError, protocol.ProtocolError) as exc:
+            error = exc
+        finally:
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(error)
+            self._pending.clear()
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        if "event" in message:
+            if self._on_event is not None:
+                self._on_event(message)
+            else:
+                self._queue.put_nowait(message)
+            return
+        future = self._pending.pop(message.get("id", -1), None) if "id" in message else None
+        if future is None or future.done():
+            return
+        error = message.get("error")
+        if error is not None:
+            future.set_exception(
+                protocol.RemoteError(str(error.get("code")), str(error.get("message")))
+            )
+        else:
+            future.set_result(message.get("result"))
+
+    async def call(self, method: str, **params: Any) -> Any:
+        """Send a request and await its result (RemoteError on a server error)."""
+        if self._writer is None or self._task is None or self._task.done():
+            raise ConnectionLost("the connection to the ptui server closed")
+        request_id = self._next_id
+        self._next_id += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        self._writer.write(protocol.encode({"id": request_id, "method": method, "params": params}))
+        return await future
+
+    def notify(self, method: str, **params: Any) -> None:
+        """Send without waiting for an answer (keystrokes, resize)."""
+        if self._writer is not None:
+            self._writer.write(protocol.encode({"method": method, "params": params}))
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Pushed events, when no `on_event` callback was given."""
+        while True:
+            yield await self._queue.get()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.terminate()
+            await self._proc.wait()

@@ -1,0 +1,272 @@
+"""A live session: its persisted record plus its tabs (agent, setup, scripts, shells).
+
+`SessionRecord` (tui.state) is what survives a restart; `Session` adds what only
+exists while the server runs: the tabs with their PTYs and emulators, the status
+tracker, and a lock so two lifecycle operations on one session never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from tui.config import AgentProfile
+from tui.git.model import SessionRef
+from tui.server import status as st
+from tui.server.snapshot import load_snapshot, prefill, snapshot_data, snapshot_path
+from tui.server.tab import ParseScheduler, Tab
+from tui.state import SessionRecord
+from tui.term.emulator import Emulator, TermEvent
+from tui.term.pty import PtyProcess
+
+log = logging.getLogger("ptui.server")
+
+AGENT_TAB = "agent"
+DEFAULT_SIZE = (120, 36)
+
+
+class SessionEvents(Protocol):
+    """What a session tells its owner."""
+
+    def status_changed(self, session: Session) -> None: ...
+    def tab_exited(self, session: Session, tab: Tab) -> None: ...
+    def term_event(self, session: Session, tab: Tab, event: TermEvent) -> None: ...
+    def screen_changed(self, session: Session) -> None: ...
+
+
+class Session:
+    """One session while the server runs."""
+
+    def __init__(
+        self,
+        record: SessionRecord,
+        scheduler: ParseScheduler,
+        events: SessionEvents,
+        *,
+        scrollback: int = 10_000,
+    ) -> None:
+        self.record = record
+        self.tabs: dict[str, Tab] = {}
+        self.tracker: st.StatusTracker | None = None
+        self.lock = asyncio.Lock()
+        self.size = DEFAULT_SIZE
+        self.pending_prompt = ""  # task typed in once the agent settles (prompt = "stdin")
+        self._scheduler = scheduler
+        self._events = events
+        self._scrollback = scrollback
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def ref(self) -> SessionRef:
+        """Where the session lives in git."""
+        r = self.record
+        return SessionRef(
+            repo=r.repo,
+            name=r.name,
+            branch=r.branch,
+            base=r.base,
+            base_commit=r.base_commit,
+            worktree=r.worktree,
+        )
+
+    @property
+    def worktree_missing(self) -> bool:
+        return not self.record.archived and not self.record.worktree.is_dir()
+
+    @property
+    def running(self) -> bool:
+        tab = self.tabs.get(AGENT_TAB)
+        return tab is not None and tab.alive
+
+    @property
+    def status(self) -> str:
+        """busy, waiting, idle, exited, stopped or archived."""
+        if self.record.archived:
+            return st.ARCHIVED
+        if self.running and self.tracker is not None:
+            return self.tracker.status
+        return self.record.status if self.record.status in (st.EXITED, st.STOPPED) else st.STOPPED
+
+    # ----------------------------------------------------------------- tabs
+    def new_emulator(self) -> Emulator:
+        cols, rows = self.size
+        return Emulator(cols=cols, rows=rows, scrollback=self._scrollback)
+
+    def tab(self, name: str) -> Tab:
+        """The tab called `name`; the agent tab always exists (its last screen when stopped)."""
+        found = self.tabs.get(name)
+        if found is None and name == AGENT_TAB:
+            found = self._make_tab(AGENT_TAB, self.new_emulator())
+            data = load_snapshot(snapshot_path(self.id))
+            if data is not None:
+                prefill(found.emulator, data)
+            self.tabs[AGENT_TAB] = found
+        if found is None:
+            known = ", ".join(self.tabs) or AGENT_TAB
+            raise KeyError(f"session {self.id!r} has no tab {name!r} (tabs: {known})")
+        return found
+
+    def _make_tab(self, name: str, emulator: Emulator) -> Tab:
+        return Tab(
+            self.id,
+            name,
+            emulator,
+            self._scheduler,
+            on_output=self._output if name == AGENT_TAB else lambda: None,
+            on_exit=lambda tab: self._events.tab_exited(self, tab),
+            on_event=lambda tab, event: self._events.term_event(self, tab, event),
+            on_screen=(lambda: self._events.screen_changed(self))
+            if name == AGENT_TAB
+            else (lambda: None),
+        )
+
+    def spawn(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        *,
+        profile: AgentProfile | None = None,
+        fresh_screen: bool = True,
+    ) -> Tab:
+        """Start `argv` in the worktree on tab `name` (replacing a finished program there)."""
+        old = self.tabs.get(name)
+        if old is not None and old.alive:
+            raise RuntimeError(f"tab {name!r} of session {self.id!r} is still running")
+        cols, rows = self.size
+        emulator = self.new_emulator()
+        if old is not None and not fresh_screen:
+            emulator = old.emulator
+        elif old is not None:
+            # What the previous run showed scrolls into the new run's scrollback.
+            prefill(emulator, snapshot_data(old.emulator), as_history=True)
+        proc = PtyProcess.spawn(argv, cwd=self.record.worktree, env=env, cols=cols, rows=rows)
+        tab = self._make_tab(name, emulator)
+        if old is not None:
+            tab.viewers = old.viewers
+        self.tabs[name] = tab
+        tab.start(proc)
+        if old is not None:
+            for viewer in list(tab.viewers):
+                viewer.send(tab.full_frame())
+        if name == AGENT_TAB:
+            if self.tracker is not None:
+                self.tracker.close()
+            self.tracker = st.StatusTracker(
+                tab.screen_text,
+                lambda _status: self._status_changed(),
+                waiting=profile.waiting_patterns if profile else (),
+                busy=profile.busy_patterns if profile else (),
+            )
+        return tab
+
+    def _output(self) -> None:
+        if self.tracker is not None:
+            self.tracker.output()
+
+    def _status_changed(self) -> None:
+        if self.pending_prompt and self.tracker is not None and self.tracker.status != st.BUSY:
+            text, self.pending_prompt = self.pending_prompt, ""
+            self.tabs[AGENT_TAB].write(text.encode() + b"\r")
+            self.tracker.input()
+        self._events.status_changed(self)
+
+    def input(self, tab_name: str, data: bytes) -> None:
+        tab = self.tab(tab_name)
+        if tab_name == AGENT_TAB and self.tracker is not None:
+            self.tracker.input()
+        tab.write(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        """The most recent client's size wins, for every tab of the session."""
+        self.size = (max(1, min(cols, 2000)), max(1, min(rows, 1000)))
+        for tab in self.tabs.values():
+            tab.resize(*self.size)
+
+    async def stop_tabs(self, names: Sequence[str] | None = None) -> None:
+        """Stop the programs of `names` (default: every tab) and every process they started."""
+        tabs = [t for n, t in self.tabs.items() if (names is None or n in names) and t.alive]
+        procs: list[tuple[Tab, PtyProcess]] = []
+        for tab in tabs:
+            proc = tab.detach_proc()
+            if proc is not None:
+                procs.append((tab, proc))
+
+        async def stop_one(tab: Tab, proc: PtyProcess) -> None:
+            code = await asyncio.to_thread(proc.stop, 1.0)
+            # Output printed while stopping is kept by the PtyProcess for read().
+            tab.finish(code if code is not None else -1, proc.read())
+
+        await asyncio.gather(*(stop_one(t, p) for t, p in procs))
+        if self.tracker is not None and (names is None or AGENT_TAB in names):
+            self.tracker.close()
+            self.tracker = None
+
+    def close_dead_tabs(self) -> None:
+        """Forget finished script and shell tabs (the agent tab stays)."""
+        for name in [n for n, t in self.tabs.items() if n != AGENT_TAB and not t.alive]:
+            del self.tabs[name]
+
+    def save_screen(self) -> None:
+        """Write the agent tab's screen snapshot (atomically)."""
+        from tui.server.snapshot import save_snapshot
+
+        tab = self.tabs.get(AGENT_TAB)
+        if tab is None:
+            return
+        path = snapshot_path(self.id)
+        try:
+            save_snapshot(path, snapshot_data(tab.emulator))
+        except OSError as exc:
+            log.warning("cannot save screen of %s: %s", self.id, exc)
+            return
+        self.record.last_screen = path
+
+    def drop_screen(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(snapshot_path(self.id))
+
+    # ----------------------------------------------------------------- info
+    def info(self) -> dict[str, Any]:
+        """What `ptui ls` and the app's sidebar show."""
+        r = self.record
+        info: dict[str, Any] = {
+            "id": r.id,
+            "name": r.name,
+            "task": r.task,
+            "agent": r.agent,
+            "repo": str(r.repo),
+            "branch": r.branch,
+            "base": r.base,
+            "worktree": str(r.worktree),
+            "status": self.status,
+            "port": r.port,
+            "created": r.created,
+            "archived": r.archived,
+            "exit_code": r.exit_code,
+            "tabs": [AGENT_TAB, *[n for n in self.tabs if n != AGENT_TAB]],
+            "worktree_missing": self.worktree_missing,
+        }
+        return info
+
+
+def session_env(record: SessionRecord, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The PTUI_* variables every program of a session gets."""
+    env = dict(extra or {})
+    env.update(
+        {
+            "PTUI_PORT": str(record.port),
+            "PTUI_SESSION": record.id,
+            "PTUI_WORKTREE": str(Path(record.worktree)),
+            "PTUI_BASE": record.base,
+        }
+    )
+    return env

@@ -1,0 +1,81 @@
+"""Screen snapshots: a session's last screen and recent scrollback, kept on disk.
+
+Saved as JSON (`<state dir>/screens/<id>.json`) when a program stops or exits, at
+server shutdown, and a few seconds after the screen changed, so a server killed
+outright still brings sessions back with the screen they last showed. Loading
+rebuilds an `Emulator` holding that text, so a stopped session is shown, listed
+and scrolled exactly like a live one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tui import paths
+from tui.server.protocol import decode_runs, encode_runs
+from tui.term.emulator import Emulator, line_to_ansi
+
+HISTORY_KEPT = 500
+"""Scrollback lines saved with a snapshot."""
+
+
+def snapshot_path(session_id: str) -> Path:
+    """Where session `session_id`'s snapshot lives."""
+    return paths.state_dir() / "screens" / f"{session_id}.json"
+
+
+def snapshot_data(emulator: Emulator, title: str = "") -> dict[str, Any]:
+    """The emulator's screen and the end of its scrollback as JSON-ready data."""
+    total = emulator.history_size
+    history = emulator.history_lines(max(0, total - HISTORY_KEPT), total)
+    return {
+        "cols": emulator.cols,
+        "rows": emulator.rows,
+        "cursor": list(emulator.cursor),
+        "title": title or emulator.title,
+        "lines": [encode_runs(line) for line in emulator.visible_lines()],
+        "history": [encode_runs(line) for line in history],
+    }
+
+
+def save_snapshot(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` atomically (temp file + rename; a crash leaves old or new)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    os.replace(tmp, path)
+
+
+def load_snapshot(path: Path) -> dict[str, Any] | None:
+    """The saved data, or None when missing or unreadable (a stopped session then shows blank)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def prefill(emulator: Emulator, data: dict[str, Any], *, as_history: bool = False) -> None:
+    """Draw a snapshot into `emulator`: its scrollback, then its screen and cursor.
+
+    With `as_history` the saved screen goes into the scrollback too and the
+    screen is left blank (for a program that is about to start drawing afresh).
+    """
+    try:
+        history = [decode_runs(runs) for runs in data.get("history", [])]
+        screen = [decode_runs(runs) for runs in data.get("lines", [])]
+        cursor = [int(v) for v in data.get("cursor", [0, 0])][:2]
+    except (TypeError, ValueError, Exception):  # a damaged file shows blank, never fails
+        return
+    # Lines fed one after another scroll the earliest into the scrollback, so the
+    # last `rows` lines end up on screen, exactly as they were.
+    text = "\r\n".join(line_to_ansi(line) for line in history + screen)
+    emulator.feed(b"\x1b[0m" + text.encode("utf-8", "replace") + b"\x1b[0m")
+    if as_history:
+        emulator.feed(b"\r\n" * emulator.rows + b"\x1b[H")
+    elif len(cursor) == 2:
+        emulator.feed(f"\x1b[{cursor[1] + 1};{cursor[0] + 1}H".encode())
+    emulator.take_changes(force=True)

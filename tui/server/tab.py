@@ -1,0 +1,392 @@
+"""One terminal of a session: a program on a PTY, its emulator, and who is watching.
+
+Output path, built so one flooding program cannot delay another's echo:
+
+- the PTY's fd is watched by the event loop; a wakeup reads what is there into
+  the tab's input buffer and parses at most one *slice* (about `SLICE_BUDGET`
+  seconds of emulator work, sized from this tab's measured parse rate);
+- what is left waits in the `ParseScheduler`, which gives every busy tab one
+  slice per loop turn, so socket and PTY events are served between slices;
+- while a tab has a backlog its fd is not read, so a flooding program blocks on
+  its own PTY instead of growing our memory;
+- changed lines go to viewers at most `MAX_RATE` times a second: the first
+  change after a quiet spell at once (a keystroke's echo is never held), later
+  ones merged and sent when the interval is up. Nobody watching: nothing sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, Final, Protocol
+
+from tui.server import protocol
+from tui.term.emulator import Changes, Emulator, TermEvent
+from tui.term.lines import Line
+from tui.term.pty import PtyProcess
+
+log = logging.getLogger("ptui.server")
+
+MAX_RATE: Final = 60
+"""Screen updates per second per tab, at most."""
+SLICE_BUDGET: Final = 0.0008
+"""Seconds of parsing per slice before other work gets its turn."""
+_MIN_PIECE: Final = 128
+_MAX_PIECE: Final = 16384
+_BACKLOG: Final = 64 * 1024  # stop reading a PTY while this much is unparsed
+
+
+class Viewer(Protocol):
+    """A client connection that receives a tab's screen updates."""
+
+    paused: bool
+
+    def send(self, frame: bytes) -> None:
+        """Queue one frame for the client."""
+
+
+class ParseScheduler:
+    """Round-robin parsing: each tab with a backlog parses one slice per loop turn."""
+
+    def __init__(self) -> None:
+        self._queue: collections.deque[Tab] = collections.deque()
+        self._queued: set[Tab] = set()
+        self._scheduled = False
+
+    def add(self, tab: Tab) -> None:
+        """Give `tab` a turn (again) after the tabs already waiting."""
+        if tab not in self._queued:
+            self._queued.add(tab)
+            self._queue.append(tab)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._run)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        for _ in range(len(self._queue)):
+            tab = self._queue.popleft()
+            self._queued.discard(tab)
+            if tab.parse_slice():
+                self.add(tab)
+
+
+class Tab:
+    """A program on a PTY with its emulator; dead tabs keep their last screen."""
+
+    def __init__(
+        self,
+        session_id: str,
+        name: str,
+        emulator: Emulator,
+        scheduler: ParseScheduler,
+        *,
+        on_output: Callable[[], None] = lambda: None,
+        on_exit: Callable[[Tab], None] = lambda tab: None,
+        on_event: Callable[[Tab, TermEvent], None] = lambda tab, event: None,
+        on_screen: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.session_id = session_id
+        self.name = name
+        self.emulator = emulator
+        self.proc: PtyProcess | None = None
+        self.exit_code: int | None = None
+        self.viewers: set[Viewer] = set()
+        self._scheduler = scheduler
+        self._on_output = on_output
+        self._on_exit = on_exit
+        self._on_event = on_event
+        self._on_screen = on_screen
+        self._inbuf = bytearray()
+        self._reading = False
+        self._rate = 1_000_000.0  # bytes/s the emulator parses for this tab (estimate)
+        # Update coalescing: lines changed since the last send, and the scroll since.
+        self._pending: dict[int, Line] = {}
+        self._pending_scroll = 0
+        self._pending_full = False
+        self._has_pending = False
+        self._last_flush = 0.0
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._sync_handle: asyncio.TimerHandle | None = None
+        self._sent_modes: dict[str, Any] | None = None
+        self._sent_title: str | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def alive(self) -> bool:
+        """A program is running (or at least not yet reaped) on this tab."""
+        return self.proc is not None and self.exit_code is None
+
+    def start(self, proc: PtyProcess) -> None:
+        """Attach a freshly spawned program and start reading its output."""
+        self.proc = proc
+        self.exit_code = None
+        self._inbuf.clear()
+        loop = asyncio.get_running_loop()
+        loop.add_reader(proc.fd, self._on_readable)
+        self._reading = True
+
+    def detach_proc(self) -> PtyProcess | None:
+        """Stop reading and hand the process over (to be stopped in a thread)."""
+        proc = self.proc
+        if proc is not None and self._reading:
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(proc.fd)
+            self._reading = False
+        return proc
+
+    def finish(self, code: int | None, leftover: bytes = b"") -> None:
+        """The program is gone: parse its last output and show the final screen."""
+        if leftover:
+            self._inbuf += leftover
+        while self._inbuf:
+            self._parse(len(self._inbuf))
+        if code is not None or self.exit_code is None:
+            self.exit_code = code if code is not None else -1
+        self._emit_changes(self.emulator.take_changes(force=True))
+        self.flush()
+
+    def poll_exit(self) -> None:
+        """Check (on SIGCHLD or EOF) whether the program has exited."""
+        proc = self.proc
+        if proc is None or self.exit_code is not None:
+            return
+        code = proc.poll()
+        if code is not None and (proc.eof or not self._reading):
+            self._exited(code)
+
+    def _exited(self, code: int) -> None:
+        self.detach_proc()
+        assert self.proc is not None
+        leftover = self.proc.read()
+        self.finish(code, leftover)
+        self._on_exit(self)
+
+    # --------------------------------------------------------------- output
+    def _on_readable(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        data = proc.read()
+        if data:
+            self._inbuf += data
+        if proc.eof:
+            self.detach_proc()
+            code = proc.poll()
+            if code is not None:
+                self._exited(code)
+                return
+            # EOF before the exit status: SIGCHLD (poll_exit) completes it.
+        elif len(self._inbuf) > _BACKLOG and self._reading:
+            asyncio.get_running_loop().remove_reader(proc.fd)
+            self._reading = False
+        if self._inbuf and self.parse_slice():
+            self._scheduler.add(self)
+
+    def parse_slice(self) -> bool:
+        """Parse about one slice of the backlog; True if more is left."""
+        budget = max(_MIN_PIECE, min(_MAX_PIECE, int(self._rate * SLICE_BUDGET)))
+        deadline = time.perf_counter() + SLICE_BUDGET
+        while self._inbuf:
+            self._parse(budget)
+            if time.perf_counter() >= deadline:
+                break
+        proc = self.proc
+        if (
+            not self._reading
+            and proc is not None
+            and not proc.eof
+            and self.exit_code is None
+            and len(self._inbuf) < _BACKLOG // 2
+        ):
+            asyncio.get_running_loop().add_reader(proc.fd, self._on_readable)
+            self._reading = True
+        return bool(self._inbuf)
+
+    def _parse(self, size: int) -> None:
+        piece = bytes(self._inbuf[:size])
+        del self._inbuf[:size]
+        start = time.perf_counter()
+        changes = self.emulator.feed(piece)
+        elapsed = time.perf_counter() - start
+        if elapsed > 0:
+            # A slow EMA: one odd piece must not make the next slice huge.
+            self._rate = 0.8 * self._rate + 0.2 * (len(piece) / elapsed)
+        replies = self.emulator.take_replies()
+        if replies and self.proc is not None and self.alive:
+            self.proc.write(replies)
+        for event in self.emulator.take_events():
+            self._on_event(self, event)
+        self._on_output()
+        self._emit_changes(changes)
+        if changes is None and self.emulator.holding_frame and self._sync_handle is None:
+            # A held synchronized frame must still show once its timeout passes.
+            loop = asyncio.get_running_loop()
+            self._sync_handle = loop.call_later(self.emulator.sync_timeout, self._sync_due)
+
+    def _sync_due(self) -> None:
+        self._sync_handle = None
+        self._emit_changes(self.emulator.take_changes())
+
+    # ---------------------------------------------------------------- input
+    def write(self, data: bytes) -> None:
+        """Send input to the program (dropped when it is not running)."""
+        if self.proc is not None and self.alive:
+            self.proc.write(data)
+            if self.proc.pending_output():
+                self._watch_writable()
+
+    def _watch_writable(self) -> None:
+        proc = self.proc
+        assert proc is not None
+        loop = asyncio.get_running_loop()
+
+        def writable() -> None:
+            if proc.flush() or not self.alive:
+                with contextlib.suppress(ValueError, OSError):
+                    loop.remove_writer(proc.fd)
+
+        loop.add_writer(proc.fd, writable)
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Resize the emulator and the PTY (the program gets SIGWINCH)."""
+        self.emulator.resize(cols, rows)
+        if self.proc is not None and self.alive:
+            self.proc.resize(self.emulator.cols, self.emulator.rows)
+        self._emit_changes(self.emulator.take_changes(force=True))
+
+    # -------------------------------------------------------------- viewers
+    def add_viewer(self, viewer: Viewer) -> None:
+        """Start sending updates to `viewer`, beginning with the whole screen."""
+        self.flush()  # others get what is pending first, then the newcomer the full screen
+        self.viewers.add(viewer)
+        viewer.send(self.full_frame())
+
+    def remove_viewer(self, viewer: Viewer) -> None:
+        self.viewers.discard(viewer)
+
+    def full_frame(self) -> bytes:
+        """A screen event holding every line, the cursor, modes and title."""
+        emulator = self.emulator
+        lines = {y: line for y, line in enumerate(emulator.visible_lines())}
+        return self._frame(lines, 0, full=True, force_meta=True)
+
+    def _emit_changes(self, changes: Changes | None) -> None:
+        if changes is None:
+            return
+        self._on_screen()
+        if not self.viewers:
+            return
+        rows = self.emulator.rows
+        if changes.full:
+            self._pending = dict(changes.lines)
+            self._pending_scroll = 0
+            self._pending_full = True
+        else:
+            shift = changes.scrolled
+            if shift:
+                self._pending_scroll += shift
+                self._pending = {
+                    y - shift: line for y, line in self._pending.items() if y - shift >= 0
+                }
+                # Rows the scroll revealed must be sent even if the emulator did not list them.
+                for y in range(max(0, rows - shift), rows):
+                    if y not in changes.lines:
+                        self._pending[y] = self.emulator.line(y)
+            self._pending.update(changes.lines)
+        self._has_pending = True
+        now = time.monotonic()
+        interval = 1.0 / MAX_RATE
+        if self._flush_handle is None:
+            if now - self._last_flush >= interval:
+                self.flush()  # leading edge: the first change goes out at once
+            else:
+                loop = asyncio.get_running_loop()
+                self._flush_handle = loop.call_at(
+                    loop.time() + interval - (now - self._last_flush), self.flush
+                )
+
+    def flush(self) -> None:
+        """Send what changed since the last update to every viewer now."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if not self._has_pending:
+            return
+        scroll = self._pending_scroll
+        if scroll >= self.emulator.rows:
+            scroll = self.emulator.rows  # everything is new anyway
+        frame = self._frame(self._pending, scroll, full=self._pending_full)
+        self._pending = {}
+        self._pending_scroll = 0
+        self._pending_full = False
+        self._has_pending = False
+        self._last_flush = time.monotonic()
+        for viewer in list(self.viewers):
+            if not viewer.paused:
+                viewer.send(frame)
+
+    def _frame(
+        self, lines: dict[int, Line], scrolled: int, *, full: bool, force_meta: bool = False
+    ) -> bytes:
+        emulator = self.emulator
+        data: dict[str, Any] = {
+            "session": self.session_id,
+            "tab": self.name,
+            "cols": emulator.cols,
+            "rows": emulator.rows,
+            "cursor": list(emulator.cursor),
+            "lines": [[y, protocol.encode_runs(line)] for y, line in sorted(lines.items())],
+        }
+        if full:
+            data["full"] = True
+        if scrolled:
+            data["scrolled"] = scrolled
+        modes = asdict(emulator.modes)
+        if force_meta or modes != self._sent_modes:
+            data["modes"] = modes
+            if not force_meta:
+                self._sent_modes = modes
+        title = emulator.title
+        if force_meta or title != self._sent_title:
+            data["title"] = title
+            if not force_meta:
+                self._sent_title = title
+        if self.exit_code is not None:
+            data["exit_code"] = self.exit_code
+        return protocol.encode({"event": "screen", "data": data})
+
+    # ------------------------------------------------------------ reading
+    def screen_text(self) -> str:
+        return self.emulator.render_text()
+
+    def scrollback(self, start: int, count: int) -> dict[str, Any]:
+        """A page of scrollback lines (0 = oldest) plus the total."""
+        total = self.emulator.history_size
+        start = max(0, min(start, total))
+        stop = max(start, min(total, start + max(0, count)))
+        lines = self.emulator.history_lines(start, stop)
+        return {
+            "total": total,
+            "start": start,
+            "lines": [protocol.encode_runs(line) for line in lines],
+        }
+
+
+def decode_input(params: dict[str, Any]) -> bytes:
+    """Input bytes from a request: `text` (UTF-8) or `b64` (any bytes)."""
+    if "b64" in params:
+        value = params["b64"]
+        if not isinstance(value, str):
+            raise ValueError("b64 must be a string")
+        return base64.b64decode(value, validate=True)
+    text = params.get("text", "")
+    if not isinstance(text, str):
+        raise ValueError("text must be a string")
+    return text.encode("utf-8", "surrogateescape")
