@@ -101,8 +101,17 @@ class Connection(asyncio.Protocol):
         """Send an error frame and close this connection."""
         self.send(protocol.error_frame(request_id, code, message))
         self.closed = True
-        if self.transport is not None:
-            self.transport.close()
+        transport = self.transport
+        if transport is None:
+            return
+        # Half-close and let the peer read the error: closing with its unread
+        # request still queued would make the kernel reset the connection and
+        # drop the error frame. Whatever it sends meanwhile is ignored.
+        if transport.can_write_eof():
+            transport.write_eof()
+            asyncio.get_running_loop().call_later(2.0, transport.abort)
+        else:
+            transport.close()
 
     def data_received(self, data: bytes) -> None:
         if self.closed:

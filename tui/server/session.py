@@ -225,8 +225,8 @@ class Session:
         path = snapshot_path(self.id)
         try:
             save_snapshot(path, snapshot_data(tab.emulator))
-        except OSError as exc:
-            log.warning("cannot save screen of %s: %s", self.id, exc)
+        except Exception as exc:  # a snapshot is a nicety: never let it break a stop
+            log.warning("cannot save screen of %s: %r", self.id, exc)
             return
         self.record.last_screen = path
 
