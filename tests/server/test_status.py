@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from tests.server.conftest import Runner, ptui_json, wait_for
 from tui.config import load_config
@@ -60,16 +61,17 @@ def test_activity_means_busy_and_waiting_wins() -> None:
 
 
 def test_live_status_follows_the_agent(ptui: Runner, repo: Path, config: Path) -> None:
-    config.write_text(
-        config.read_text()
-        + """
-[agents.asker]
-command = ["sh", "-c", "echo 'thinking (esc to interrupt)'; sleep 1; clear; echo 'Proceed? [y/n]'; read answer; clear; echo got $answer; sleep 2; exit 3"]
-prompt = "none"
-busy_patterns = ["esc to interrupt"]
-waiting_patterns = ["Proceed\\\\? \\\\[y/n\\\\]"]
-"""
+    script = (
+        "echo 'thinking (esc to interrupt)'; sleep 1; clear; echo 'Proceed? [y/n]'; "
+        "read answer; clear; echo got $answer; sleep 2; exit 3"
     )
+    asker = {
+        "command": ["sh", "-c", script],
+        "prompt": "none",
+        "busy_patterns": ["esc to interrupt"],
+        "waiting_patterns": [r"Proceed\? \[y/n\]"],
+    }
+    config.write_text(config.read_text() + "\n" + tomli_w.dumps({"agents": {"asker": asker}}))
     ptui("new", "asking", "--agent", "asker")
 
     def status() -> str:
