@@ -38,6 +38,17 @@ def register(subparsers: Any) -> None:
     term.add_argument("--mb", type=float, default=8.0, help="MiB per workload (default 8)")
     term.set_defaults(func=_run_terminal)
 
+    latency = sub.add_parser(
+        "latency",
+        help="keystroke -> echo through the session host (idle, under flood) vs tmux",
+        description="Time a key's echo through server and client, idle and while another "
+        "session floods output; server CPU with 20 idle sessions; 50 sessions alive.",
+    )
+    latency.add_argument("--vs-tmux", action="store_true", help="measure tmux in the same run")
+    latency.add_argument("--json", action="store_true", help="print figures as JSON")
+    latency.add_argument("--samples", type=int, default=200, help="keys per case (default 200)")
+    latency.set_defaults(func=_run_latency)
+
 
 def _run_git(args: argparse.Namespace) -> int:
     from tui.bench.git_bench import run
@@ -49,3 +60,9 @@ def _run_terminal(args: argparse.Namespace) -> int:
     from tui.bench.terminal_bench import run
 
     return run(workload=args.workload, vs_tmux=args.vs_tmux, as_json=args.json, mb=args.mb)
+
+
+def _run_latency(args: argparse.Namespace) -> int:
+    from tui.bench.latency_bench import run
+
+    return run(vs_tmux=args.vs_tmux, as_json=args.json, samples=args.samples)

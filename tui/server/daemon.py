@@ -219,10 +219,11 @@ def serve(*, ready_fd: int | None, detach: bool) -> int:
     enable_subreaper()
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     # Long-lived and allocation-heavy (line models): fewer young-generation
-    # collections, and nothing imported so far is ever scanned again.
+    # collections, each still short enough not to show in a keystroke's echo,
+    # and nothing imported so far is ever scanned again.
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(10_000, 20, 100)
 
     import asyncio
 
