@@ -128,7 +128,10 @@ def attach(client: Client, session: str, tab: str = "agent", detach_key: str = "
         tty.setraw(in_fd)
         screen.write(_ENTER)
         while True:
-            ready, _, _ = select.select([in_fd, client.fileno(), wake_r], [], [])
+            # Events can already be queued (the first screen arrives with the
+            # attach answer); select would not see those, so do not sleep then.
+            timeout = 0 if client.has_events else None
+            ready, _, _ = select.select([in_fd, client.fileno(), wake_r], [], [], timeout)
             if wake_r in ready:
                 os.read(wake_r, 512)
                 cols, rows = os.get_terminal_size(out_fd)
@@ -144,7 +147,7 @@ def attach(client: Client, session: str, tab: str = "agent", detach_key: str = "
                 if not data:
                     break
                 client.send_input(sid, data, tab)
-            if client.fileno() in ready:
+            if client.fileno() in ready or client.has_events:
                 finished = _drain(client, screen, sid, tab)
                 if finished:
                     reason = finished

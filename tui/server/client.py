@@ -227,6 +227,11 @@ class Client:
                 raise protocol.RemoteError(str(error.get("code")), str(error.get("message")))
         return True
 
+    @property
+    def has_events(self) -> bool:
+        """Events already read and waiting (select on `fileno()` would not show them)."""
+        return bool(self._events)
+
     def poll_events(self) -> list[dict[str, Any]]:
         """Events already received, reading whatever is available without waiting."""
         while self._read(0):
