@@ -128,3 +128,11 @@ def test_json_output_is_parseable_and_help_helps(ptui: Runner, repo: Path) -> No
     status = json.loads(ptui("server", "--status", "--json").stdout)
     assert status["running"] and status["pid"] > 0
     assert os.path.basename(status["socket"]) == "server.sock"
+
+
+def test_agent_that_cannot_start_keeps_its_worktree(ptui: Runner, repo: Path, config: Path) -> None:
+    config.write_text(config.read_text() + '\n[agents.missing]\ncommand = ["no-such-agent-cmd"]\n')
+    result = ptui("new", "broken", "--agent", "missing")
+    assert "agent not started: cannot start no-such-agent-cmd: command not found" in result.stderr
+    [info] = ptui_json(ptui, "ls")
+    assert info["status"] == "exited" and Path(info["worktree"]).is_dir()

@@ -229,7 +229,12 @@ class SessionManager:
                 )
                 session.size = (cols, rows)
                 self.sessions[record.id] = session
-                warnings = self._start(session, config, profile, task)
+                try:
+                    warnings = self._start(session, config, profile, task)
+                except PtuiError as exc:
+                    # The worktree is made and kept; fix the command, then resume.
+                    record.status = st.EXITED
+                    warnings = [f"agent not started: {exc}"]
                 await self.save_async()
                 info = session.info()
                 if warnings:
