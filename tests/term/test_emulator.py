@@ -547,11 +547,6 @@ def test_resize_in_alt_screen_keeps_main_buffer_columns() -> None:
     assert screen(emulator) == ["main t", "", ""]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shrinking rows in the alternate screen pushes the main buffer's top lines "
-    "(and blank ones) into scrollback instead of dropping blank lines below its saved cursor",
-)
 def test_resize_shorter_in_alt_screen_keeps_shell_text_visible() -> None:
     # The shell printed one line and started vim; the user makes the pane shorter.
     emulator = emu("$ vim\r\n\x1b[?1049hvim", cols=12, rows=10)
@@ -562,10 +557,6 @@ def test_resize_shorter_in_alt_screen_keeps_shell_text_visible() -> None:
     assert emulator.history_size == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emoji modifier sequences (👍🏽) take 4 cells; terminals and Ink's string-width count 2",
-)
 def test_emoji_skin_tone_modifier_is_one_wide_cell() -> None:
     emulator = emu("👍🏽x", cols=10, rows=1)
     assert screen(emulator) == ["👍🏽x"]
@@ -681,11 +672,6 @@ def test_main_buffer_not_painted_over_by_1049() -> None:
     assert emulator.cursor == (8, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a regional indicator (flag) that wraps from the last column blanks that cell "
-    "without marking its row changed: Changes and line(y) keep the old text",
-)
 @pytest.mark.parametrize("cluster", ["🇩🇪", "🇩"])
 def test_wide_cluster_wrapping_from_last_column_updates_line_model(cluster: str) -> None:
     # Found by the seeded fuzzer: ESC#8, then (in a second read) CHT to the last column

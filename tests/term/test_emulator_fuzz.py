@@ -305,12 +305,6 @@ def test_seeded_inputs_swallow_no_handler_errors(seeded: SeededReport) -> None:
     assert seeded.swallowed == [], _show(seeded.swallowed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a flag wrapping from the last column blanks that cell without marking "
-    "the row changed: the line model (and clients' mirrors) keep the old character; "
-    "see test_emulator.py::test_wide_cluster_wrapping_from_last_column_updates_line_model",
-)
 def test_seeded_inputs_keep_line_model_equal_to_screen(seeded: SeededReport) -> None:
     assert seeded.structure_errors == [], _show(seeded.structure_errors)
 
@@ -567,12 +561,6 @@ def test_ten_megabyte_string_in_one_chunk(opener: bytes, closer: bytes) -> None:
     ("opener", "closer"),
     [(b"\x1b]52;c;", b"\x07"), (b"\x1bPq", b"\x1b\\")],
     ids=["osc52", "dcs"],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="an OSC/DCS split over many reads is re-scanned from its start on every read "
-    "(pending + chunk): quadratic up to the 1 MiB cap; 1 MiB in 4 KiB reads costs ~15-35x "
-    "plain text, in 256-byte reads 40-95 s",
 )
 def test_long_string_split_over_many_reads_is_linear(opener: bytes, closer: bytes) -> None:
     size, chunk = 1 << 20, 2048

@@ -160,9 +160,7 @@ styles = st.builds(
     underline_color=colours,
     link=st.none(),
 )
-# Underline colours 0-15 round-trip wrongly today (see the xfail test below); the
-# round-trip property covers every other style.
-round_trip_styles = styles.filter(lambda s: not 0 <= s.underline_color <= 15)
+round_trip_styles = styles
 SIMPLE_CODES = tuple(
     [
         "",
@@ -232,11 +230,6 @@ def test_style_to_sgr_round_trip(style: Style) -> None:
 
 
 @pytest.mark.parametrize("colour", [0, 3, 7, 8, 15])
-@pytest.mark.xfail(
-    strict=True,
-    reason="style_to_sgr writes underline colours 0-15 as 50-57/110-125 (53 is overline) "
-    "instead of 58;5;n",
-)
 def test_style_to_sgr_underline_colour_from_the_16_colours(colour: int) -> None:
     style = Style(underline=UNDERLINE_SINGLE, underline_color=colour)
     assert apply_sgr(DEFAULT_STYLE, style_to_sgr(style)[2:-1]) == style

@@ -46,13 +46,21 @@ def ptui_pipeline(path: Path) -> float:
     emulator = Emulator(cols=COLS, rows=ROWS)
     start = time.perf_counter()
     proc = PtyProcess.spawn(["cat", str(path)], cwd=path.parent, cols=COLS, rows=ROWS)
+    # Like the session host: parse every read, build line updates at most 60 times
+    # a second (what an attached client is sent), and once at the end.
+    frame = 1 / 60
+    next_frame = start
     try:
         fd = proc.fd
         while True:
             select.select([fd], [], [], 1.0)
             data = proc.read()
             if data:
-                emulator.feed(data)
+                emulator.parse(data)
+                now = time.perf_counter()
+                if now >= next_frame:
+                    emulator.take_changes()
+                    next_frame = now + frame
             elif proc.eof:
                 break
     finally:
@@ -64,46 +72,51 @@ def ptui_pipeline(path: Path) -> float:
 class Tmux:
     """A private tmux server for measurements (never the user's own)."""
 
-    def __init__(self) -> None:
+    def __init__(self, workdir: Path) -> None:
         binary = shutil.which("tmux")
         if binary is None:
             raise PtuiError("tmux is not installed: needed for --vs-tmux (apt-get install tmux)")
         self.binary = binary
         self.socket = f"ptui-bench-{os.getpid()}"
+        self.conf = workdir / "tmux.conf"
 
-    def run(self, *args: str) -> str:
-        result = subprocess.run(
-            [self.binary, "-L", self.socket, "-f", "/dev/null", *args],
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.binary, "-L", self.socket, "-f", str(self.conf), *args],
             capture_output=True,
             text=True,
             check=False,
         )
-        return result.stdout
 
     def cat_seconds(self, path: Path, history: int = 2000) -> float:
         """Seconds for a fresh tmux pane to consume `cat path` (server start included)."""
+        # history-limit applies to panes created after it is set: hence the config file.
+        self.conf.write_text(f"set -g history-limit {history}\n")
         channel = f"done-{os.getpid()}"
         command = f"cat '{path}'; {self.binary} -L {self.socket} wait-for -S {channel}; sleep 600"
         start = time.perf_counter()
-        self.run("new-session", "-d", "-x", str(COLS), "-y", str(ROWS), "-s", "bench",
-                 command)  # fmt: skip
-        self.run("set", "-g", "history-limit", str(history))
+        created = self.run("new-session", "-d", "-x", str(COLS), "-y", str(ROWS), "-s", "bench",
+                           command)  # fmt: skip
+        if created.returncode != 0:
+            raise PtuiError(f"tmux new-session failed: {created.stderr.strip()}")
         self.run("wait-for", channel)
-        elapsed = time.perf_counter() - start
-        return elapsed
+        return time.perf_counter() - start
 
     def server_rss(self) -> int:
-        pid = self.run("display", "-p", "-t", "bench", "#{pid}").strip()
+        pid = self.run("display", "-p", "-t", "bench", "#{pid}").stdout.strip()
         if not pid.isdigit():
             raise PtuiError("tmux did not report its server pid (is the bench pane running?)")
-        status = Path(f"/proc/{pid}/status").read_text()
-        for line in status.splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
         return 0
 
     def kill(self) -> None:
+        """Stop the server and wait until it is gone, so the next one starts clean."""
         self.run("kill-server")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.run("ls").returncode == 0:
+            time.sleep(0.02)
 
 
 def tmux_pipeline(tmux: Tmux, path: Path, empty: Path) -> float:
@@ -169,7 +182,7 @@ def run(*, workload: str | None, vs_tmux: bool, as_json: bool, mb: float) -> int
             if not path.is_file():
                 raise PtuiError(f"--workload {workload}: not agent, redraw or a readable file")
             cases[path.name] = path
-        tmux = Tmux() if vs_tmux else None
+        tmux = Tmux(workdir) if vs_tmux else None
         results: dict[str, dict[str, float]] = {}
         for name, path in cases.items():
             size_mb = path.stat().st_size / 1e6

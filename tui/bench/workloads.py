@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import random
 
+from wcwidth import wcswidth
+
 _WORDS = [
     "the",
     "agent",
@@ -128,19 +130,23 @@ def redraw_workload(size: int, seed: int = 2, cols: int = 200, rows: int = 50) -
                 body.append(f"{colour}│\x1b[0m {text}")
             chunk = erase + "\r\n".join(body)
         else:
-            # ratatui: synchronized frame, CUP + SGR for every row, full width.
+            # ratatui through crossterm: a synchronized frame; per row a CUP, then per
+            # span separate foreground and background SGRs and the text, the row
+            # filled to the last column; colours reset once at the end of the frame.
             body = ["\x1b[?2026h"]
             for y in range(1, rows + 1):
                 body.append(f"\x1b[{y};1H")
                 x = 0
                 while x < cols:
                     piece = _sentence(rng, rng.randrange(1, 4))
-                    piece = piece[: max(1, (cols - x) // 2)]
-                    body.append(f"\x1b[38;5;{rng.randrange(256)};48;5;{rng.randrange(8)}m")
+                    while piece and x + wcswidth(piece) > cols:
+                        piece = piece[:-1]
+                    if not piece or wcswidth(piece) < 0:
+                        piece = " " * (cols - x)
+                    body.append(f"\x1b[38;5;{rng.randrange(256)}m\x1b[48;5;{rng.randrange(8)}m")
                     body.append(piece)
-                    x += len(piece) * 2 if not piece.isascii() else len(piece)
-                body.append("\x1b[0m\x1b[K")
-            body.append("\x1b[?2026l")
+                    x += wcswidth(piece)
+            body.append("\x1b[39m\x1b[49m\x1b[59m\x1b[0m\x1b[?2026l")
             chunk = "".join(body)
         data = chunk.encode()
         out.append(data)

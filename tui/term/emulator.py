@@ -26,7 +26,7 @@ from tui.term.screen import (
     SYNC_OUTPUT,
     TermScreen,
 )
-from tui.term.scrollback import Scrollback
+from tui.term.scrollback import Scrollback, stored_cells
 from tui.term.stream import KEYPAD_APP, TermStream
 from tui.term.style import DEFAULT_STYLE, Style, StyleTable, style_to_sgr
 
@@ -103,9 +103,19 @@ class Emulator:
     # ---------------------------------------------------------------- input
     def feed(self, data: bytes) -> Changes | None:
         """Parse program output; return the changes since the last report, if any."""
-        self.stream.feed(data)
-        self._collect_events()
+        self.parse(data)
         return self.take_changes()
+
+    def parse(self, data: bytes) -> None:
+        """Parse program output without building line updates.
+
+        A host parses every read but builds updates only at its frame rate (and not
+        at all while nobody views the session): `take_changes()` then reports
+        everything since the previous report.
+        """
+        self.stream.feed(data)
+        if self.screen.events:
+            self._collect_events()
 
     def feed_text(self, text: str) -> Changes | None:
         """Like `feed` for already decoded text."""
@@ -179,10 +189,10 @@ class Emulator:
         flags = screen.changed
         dirty = range(rows) if self._full else [y for y in range(rows) if flags[y]]
         styles = self.styles
-        chars, attrs = screen.chars, screen.attrs
         lines: dict[int, Line] = {}
         for y in dirty:
-            line = build_line(chars[y], "".join(attrs[y]), styles)
+            chars, attrs = screen.row(y)
+            line = build_line(chars, "".join(attrs), styles)
             cache[y] = line
             lines[y] = line
         changes = Changes(lines, scrolled, cursor, self._full)
@@ -198,7 +208,8 @@ class Emulator:
             return EMPTY_LINE
         line = self._cache[y]
         if line is None or self.screen.changed[y] or self.screen.scrolled or self._full:
-            line = build_line(self.screen.chars[y], "".join(self.screen.attrs[y]), self.styles)
+            chars, attrs = self.screen.row(y)
+            line = build_line(chars, "".join(attrs), self.styles)
             if not self.screen.scrolled and not self._full:
                 self._cache[y] = line
         return line
@@ -209,9 +220,12 @@ class Emulator:
 
     def history_lines(self, start: int, stop: int) -> list[Line]:
         """Scrollback lines `start..stop` (0 = oldest) as line models."""
-        return [
-            build_line(text, attrs, self.styles) for text, attrs in self.history.lines(start, stop)
-        ]
+        styles = self.styles
+        lines = []
+        for stored in self.history.lines(start, stop):
+            text, attrs = stored_cells(stored, styles)
+            lines.append(build_line(text, attrs, styles))
+        return lines
 
     @property
     def history_size(self) -> int:
@@ -254,6 +268,7 @@ class Emulator:
     # ------------------------------------------------------------ rendering
     def render_text(self) -> str:
         """The screen as plain text, like `tmux capture-pane -p`."""
+        self.screen.materialize_all()
         rows = self.screen.chars
         return "".join("".join(row).replace("\x00", "").rstrip() + "\n" for row in rows)
 

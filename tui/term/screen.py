@@ -23,9 +23,18 @@ from typing import Any
 import pyte
 from pyte import modes as mo
 from pyte.charsets import MAPS as CHARSET_MAPS
-from wcwidth import wcwidth
 
-from tui.term.scrollback import Scrollback, StoredLine, expand
+from tui.term.cells import (
+    CELL_TABLE,
+    SGR_SPLIT,
+    SLOW_MARK,
+    WIDE_TAIL,
+    char_width,
+    expand_run,
+    is_emoji_modifier,
+    is_regional_indicator,
+)
+from tui.term.scrollback import HistoryLine, Scrollback, expand
 from tui.term.style import StyleTable
 
 # Private (DEC) modes are stored shifted, as pyte does, to keep one mode set.
@@ -57,54 +66,19 @@ CURSOR_BLINK = 12 << PRIVATE
 MAX_CLUSTER = 32  # code points one cell may hold (combining marks beyond are dropped)
 MAX_COUNT = 10_000  # repeat / insert / move counts are clamped to this
 
-# The cell after a wide character holds this; joined line text drops it.
-WIDE_TAIL = "\x00"
-
-_WIDTHS: dict[str, int] = {}
 _ZWJ = "\u200d"
 _VS16 = "\ufe0f"
 _VS15 = "\ufe0e"
+_SLOW = SLOW_MARK
+_CELLS = CELL_TABLE
+_is_regional_indicator = is_regional_indicator
 
-
-def char_width(ch: str) -> int:
-    """Cells a code point takes: 0 (combining), 1 or 2. Cached: it is on the hot path."""
-    width = _WIDTHS.get(ch)
-    if width is None:
-        width = wcwidth(ch)
-        if width < 0:
-            width = 0
-        if len(_WIDTHS) < 65536:
-            _WIDTHS[ch] = width
-    return width
-
-
-_SLOW = "\x01"
-
-
-class _CellTable(dict[int, str]):
-    """`str.translate` table: a character -> its cells, learnt on first sight."""
-
-    def __missing__(self, code: int) -> str:
-        ch = chr(code)
-        width = char_width(ch)
-        if width == 0 or "\U0001f1e6" <= ch <= "\U0001f1ff":
-            cells = _SLOW + ch  # combining marks, joiners, VS16, flags: cluster logic
-        elif width == 2:
-            cells = ch + WIDE_TAIL
-        else:
-            cells = ch
-        if len(self) < 65536:
-            self[code] = cells
-        return cells
-
-
-_CELLS = _CellTable()
-CELL_TABLE = _CELLS
-SLOW_MARK = _SLOW
-
-
-def _is_regional_indicator(ch: str) -> bool:
-    return "\U0001f1e6" <= ch <= "\U0001f1ff"
+# A lazy row: [width, blank, style id, run, style id, run, ...] — runs of text +
+# SGR printed from column 0 and not yet expanded into cells (see
+# `TermScreen.append_run`). They overlay columns 0..width of the row's cell lists;
+# `blank` says those lists are blank with the default style (so the runs alone
+# are the row).
+LazyRow = list[object]
 
 
 def _translation(code: str) -> dict[int, str] | None:
@@ -140,6 +114,9 @@ class ScreenBuffer:
     chars: list[list[str]]
     attrs: list[list[str]]
     wrapped: list[bool]
+    # Per row: None when `chars`/`attrs` hold the row, else a LazyRow (and the
+    # lists are blank).
+    lazy: list[LazyRow | None]
     saved: SavedCursor = field(default_factory=SavedCursor)
 
 
@@ -172,6 +149,7 @@ class TermScreen(pyte.Screen):
         self.active = self.main
         self.chars = self.main.chars
         self.attrs = self.main.attrs
+        self.lazy = self.main.lazy
         self.wrapped = self.main.wrapped
         self.in_alt = False
         self.x = 0
@@ -203,11 +181,13 @@ class TermScreen(pyte.Screen):
             [[" "] * cols for _ in range(rows)],
             [["\x00"] * cols for _ in range(rows)],
             [False] * rows,
+            [[0, True] for _ in range(rows)],
         )
 
     @property
     def display(self) -> list[str]:
         """Each line's text, one entry per row (pyte's `display`)."""
+        self.materialize_all()
         return ["".join(row).replace(WIDE_TAIL, "") for row in self.chars]
 
     @property
@@ -221,6 +201,93 @@ class TermScreen(pyte.Screen):
     def _blank_row(self, attr: str = "\x00") -> tuple[list[str], list[str]]:
         cols = self.columns
         return [" "] * cols, [attr] * cols
+
+    # ------------------------------------------------------------ lazy rows
+    def append_run(self, run: str, width: int, end_sid: str, last_char: str) -> bool:
+        """Print a run of text + SGR `width` cells wide without expanding it into cells.
+
+        Possible when it continues a lazy row at its end, or starts a row at
+        column 0 (where it overlays what is there), and fits before the margin:
+        an agent printing a line, a full-screen app redrawing one. The row is
+        expanded only when something reads or edits it; a row that is redrawn
+        again first, or scrolls off, never is. Returns False when the caller
+        must draw the run normally.
+        """
+        if self.wrap_pending:
+            return False
+        x = self.x
+        stop = x + width
+        cols = self.columns
+        if stop > cols:
+            return False
+        y = self.y
+        row = self.lazy[y]
+        if row is None:
+            if x:
+                return False
+            row = self.lazy[y] = [0, False]  # overlay the cells already there
+        elif row[0] != x:
+            if x or stop < row[0]:  # type: ignore[operator]
+                return False
+            del row[2:]  # the new run hides the old runs entirely
+        row[0] = stop
+        row.append(self.style)
+        row.append(run)
+        self.style = end_sid
+        self.last_char = last_char
+        self.changed[y] = True
+        if stop == cols:
+            self.x = cols - 1
+            self.wrap_pending = DECAWM in self.mode
+        else:
+            self.x = stop
+        return True
+
+    def _materialize(self, y: int) -> None:
+        """Expand lazy row `y` into its cell lists."""
+        row = self.lazy[y]
+        self.lazy[y] = None
+        if row is None or len(row) == 2:
+            return
+        self._expand_lazy(row, self.chars[y], self.attrs[y])
+
+    def _expand_lazy(self, row: LazyRow, chars: list[str], attrs: list[str]) -> None:
+        table = self.style_table
+        x = 0
+        for k in range(2, len(row), 2):
+            sid = row[k]
+            run = row[k + 1]
+            assert isinstance(sid, str) and isinstance(run, str)
+            expanded = expand_run(sid, SGR_SPLIT.split(run), table)
+            if expanded is None:  # cannot happen: only cluster-free runs are kept lazy
+                continue
+            cells, styles, _ = expanded
+            n = len(cells)
+            chars[x : x + n] = cells
+            attrs[x : x + n] = styles
+            x += n
+        if x < len(chars) and chars[x] == WIDE_TAIL:
+            chars[x] = " "  # the right half of a wide character the runs overwrote
+
+    def materialize_all(self) -> None:
+        """Expand every lazy row of the active buffer (for readers of `chars`/`attrs`)."""
+        lazy = self.lazy
+        for y in range(len(lazy)):
+            if lazy[y] is not None:
+                self._materialize(y)
+
+    def _materialize_buffer(self, buf: ScreenBuffer) -> None:
+        for y, row in enumerate(buf.lazy):
+            if row is not None:
+                buf.lazy[y] = None
+                if len(row) > 2:
+                    self._expand_lazy(row, buf.chars[y], buf.attrs[y])
+
+    def row(self, y: int) -> tuple[list[str], list[str]]:
+        """Row `y`'s cell text and style ids (expanding a lazy row first)."""
+        if self.lazy[y] is not None:
+            self._materialize(y)
+        return self.chars[y], self.attrs[y]
 
     # ----------------------------------------------------------------- text
     def draw(self, data: str) -> None:
@@ -260,6 +327,8 @@ class TermScreen(pyte.Screen):
                 self.wrap_pending = False
             x = self.x
             y = self.y
+            if self.lazy[y] is not None:
+                self._materialize(y)
             n = end - pos
             cut = False
             if n > cols - x:
@@ -349,6 +418,15 @@ class TermScreen(pyte.Screen):
             elif ch not in (_VS15, "\u200b"):
                 self._append_to_previous(ch)
             return
+        if is_emoji_modifier(ch):
+            prev = self._previous_cell()
+            if prev is not None:
+                px, py = prev
+                cell = self.chars[py][px]
+                if cell and char_width(cell[0]) == 2:
+                    # A skin-tone modifier joins the emoji before it (one wide cell).
+                    self._append_to_previous(ch)
+                    return
         if _is_regional_indicator(ch):
             prev = self._previous_cell()
             if prev is not None:
@@ -364,6 +442,8 @@ class TermScreen(pyte.Screen):
     def _previous_cell(self) -> tuple[int, int] | None:
         """The cell the last printed character went to (start of a wide char)."""
         x, y = self.x, self.y
+        if self.lazy[y] is not None:
+            self._materialize(y)
         if not self.wrap_pending:
             x -= 1
         if x < 0:
@@ -410,13 +490,18 @@ class TermScreen(pyte.Screen):
                 self.x = 0
                 self.index()
             self.wrap_pending = False
+        if self.lazy[self.y] is not None:
+            self._materialize(self.y)
         if width == 2 and self.x == cols - 1:
             if DECAWM in self.mode and cols > 1:
                 # A wide char does not fit in the last column: it goes to the next line.
                 self.chars[self.y][self.x] = " "
+                self.changed[self.y] = True
                 self.wrapped[self.y] = True
                 self.x = 0
                 self.index()
+                if self.lazy[self.y] is not None:
+                    self._materialize(self.y)
             else:
                 width = 1  # nowhere to go: shown in the one cell left
         x, y = self.x, self.y
@@ -452,7 +537,7 @@ class TermScreen(pyte.Screen):
         """Move the lines of the scroll region up, new blank lines at its bottom."""
         top, bottom = self.top, self.bottom
         count = min(max(count, 1), bottom - top + 1)
-        chars, attrs, wrapped = self.chars, self.attrs, self.wrapped
+        chars, attrs, wrapped, lazy = self.chars, self.attrs, self.wrapped, self.lazy
         keep = top == 0 and not self.in_alt
         blank_attr = self.style_table.erase(self.style)
         history = self.history
@@ -460,11 +545,29 @@ class TermScreen(pyte.Screen):
         for _ in range(count):
             row_chars = chars.pop(top)
             row_attrs = attrs.pop(top)
+            row_lazy = lazy.pop(top)
             wrapped.pop(top)
-            if keep:
+            if row_lazy is not None and not row_lazy[1]:
+                # Runs over other content: expand, then store like any row.
+                if len(row_lazy) > 2:
+                    self._expand_lazy(row_lazy, row_chars, row_attrs)
+                row_lazy = None
+            if row_lazy is not None:
+                if keep and len(row_lazy) > 2:
+                    # Never expanded: it goes to the history as the runs it came as.
+                    history.push_raw(row_lazy)
+                if blank_attr == "\x00":
+                    # A blank-based lazy row's cell lists are still blank: reuse them.
+                    chars.insert(bottom, row_chars)
+                    attrs.insert(bottom, row_attrs)
+                    lazy.insert(bottom, [0, True])
+                    wrapped.insert(bottom, False)
+                    continue
+            elif keep:
                 history.push(row_chars, row_attrs)
             chars.insert(bottom, [" "] * cols)
             attrs.insert(bottom, [blank_attr] * cols)
+            lazy.insert(bottom, [0, True] if blank_attr == "\x00" else None)
             wrapped.insert(bottom, False)
         if top == 0 and bottom == self.lines - 1:
             # Whole screen moved: views shift their cached lines instead of redrawing.
@@ -484,9 +587,11 @@ class TermScreen(pyte.Screen):
         for _ in range(count):
             del self.chars[bottom]
             del self.attrs[bottom]
+            del self.lazy[bottom]
             del self.wrapped[bottom]
             self.chars.insert(top, [" "] * cols)
             self.attrs.insert(top, [blank_attr] * cols)
+            self.lazy.insert(top, [0, True] if blank_attr == "\x00" else None)
             self.wrapped.insert(top, False)
         self.changed[top : bottom + 1] = [True] * (bottom + 1 - top)
 
@@ -645,6 +750,24 @@ class TermScreen(pyte.Screen):
     def _erase_cells(self, y: int, start: int, stop: int) -> None:
         if start >= stop:
             return
+        attr = self.style_table.erase(self.style)
+        row = self.lazy[y]
+        if row is not None:
+            width = row[0]
+            assert isinstance(width, int)
+            if start == 0 and stop >= self.columns:
+                # The whole row: blank again (and still lazy when the style is default).
+                self.chars[y] = [" "] * self.columns
+                self.attrs[y] = [attr] * self.columns
+                self.lazy[y] = [0, True] if attr == "\x00" else None
+                self.changed[y] = True
+                return
+            if start < width:
+                self._materialize(y)
+            elif row[1] and attr == "\x00":
+                return  # past the runs everything is blank already
+            elif start == width and stop >= self.columns and attr == "\x00":
+                row[1] = True  # the runs now end the row: the cells under them do not matter
         chars = self.chars[y]
         attrs = self.attrs[y]
         if start > 0 and chars[start] == WIDE_TAIL:
@@ -653,7 +776,7 @@ class TermScreen(pyte.Screen):
             chars[stop] = " "
         n = stop - start
         chars[start:stop] = " " * n
-        attrs[start:stop] = self.style_table.erase(self.style) * n
+        attrs[start:stop] = attr * n
         self.changed[y] = True
 
     def _erase_rows(self, start: int, stop: int) -> None:
@@ -662,6 +785,7 @@ class TermScreen(pyte.Screen):
         for y in range(start, stop):
             self.chars[y] = [" "] * cols
             self.attrs[y] = [attr] * cols
+            self.lazy[y] = [0, True] if attr == "\x00" else None
             self.wrapped[y] = False
         if start < stop:
             self.changed[start:stop] = [True] * (stop - start)
@@ -702,8 +826,7 @@ class TermScreen(pyte.Screen):
     def insert_characters(self, count: int | None = None) -> None:
         """ICH: insert blanks at the cursor, shifting the rest right (lost at the edge)."""
         count = min(max(count or 1, 1), self.columns - self.x)
-        chars = self.chars[self.y]
-        attrs = self.attrs[self.y]
+        chars, attrs = self.row(self.y)
         x = self.x
         if chars[x] == WIDE_TAIL and x:
             chars[x - 1] = " "
@@ -721,8 +844,7 @@ class TermScreen(pyte.Screen):
     def delete_characters(self, count: int | None = None) -> None:
         """DCH: delete cells at the cursor, shifting the rest left, blanks at the end."""
         count = min(max(count or 1, 1), self.columns - self.x)
-        chars = self.chars[self.y]
-        attrs = self.attrs[self.y]
+        chars, attrs = self.row(self.y)
         x = self.x
         if chars[x] == WIDE_TAIL and x:
             chars[x - 1] = " "
@@ -766,6 +888,7 @@ class TermScreen(pyte.Screen):
         for y in range(self.lines):
             self.chars[y] = ["E"] * cols
             self.attrs[y] = ["\x00"] * cols
+            self.lazy[y] = None
         self._mark_all()
 
     # -------------------------------------------------------------- margins
@@ -834,6 +957,7 @@ class TermScreen(pyte.Screen):
         self.in_alt = alt
         self.chars = self.active.chars
         self.attrs = self.active.attrs
+        self.lazy = self.active.lazy
         self.wrapped = self.active.wrapped
         if alt:
             self.alt.saved = SavedCursor(**vars(self.main.saved))
@@ -871,9 +995,12 @@ class TermScreen(pyte.Screen):
         if rows == self.lines and cols == self.columns:
             return
         for buf in (self.main, self.alt):
+            self._materialize_buffer(buf)
             self._resize_buffer(buf, rows, cols, keep_history=buf is self.main)
+            buf.lazy[:] = [None] * rows
         self.chars = self.active.chars
         self.attrs = self.active.attrs
+        self.lazy = self.active.lazy
         self.wrapped = self.active.wrapped
         self.lines, self.columns = rows, cols
         self.top, self.bottom = 0, rows - 1
@@ -905,7 +1032,9 @@ class TermScreen(pyte.Screen):
         if rows < old_rows:
             # Drop blank lines below the cursor first, then push the top into history.
             excess = old_rows - rows
-            cursor_y = self.y if is_active else old_rows - 1
+            # The inactive main buffer's cursor is the one saved on entering the
+            # alternate screen: its rows above it are what must stay visible.
+            cursor_y = self.y if is_active else min(buf.saved.y, old_rows - 1)
             while excess and len(buf.chars) - 1 > cursor_y and self._is_blank(buf, -1):
                 buf.chars.pop()
                 buf.attrs.pop()
@@ -922,7 +1051,7 @@ class TermScreen(pyte.Screen):
         elif rows > old_rows:
             # Pull lines back from history when growing, as xterm and tmux do.
             grow = rows - old_rows
-            pulled: list[StoredLine] = []
+            pulled: list[HistoryLine] = []
             if keep_history and is_active:
                 while len(pulled) < grow:
                     line = self.history.pop()
@@ -930,7 +1059,7 @@ class TermScreen(pyte.Screen):
                         break
                     pulled.append(line)
             for line in pulled:
-                chars, attrs = expand(line, cols)
+                chars, attrs = expand(line, cols, self.style_table)
                 buf.chars.insert(0, chars)
                 buf.attrs.insert(0, attrs)
                 buf.wrapped.insert(0, False)

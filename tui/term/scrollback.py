@@ -2,7 +2,9 @@
 
 A screen line is two lists (one `str` per cell, one style-id `str` per cell). When
 it scrolls off it is joined into two strings once and never re-rendered: ~2 bytes
-of text and style per cell instead of pyte's ~90-byte `Char` per cell.
+of text and style per cell instead of pyte's ~90-byte `Char` per cell. A line
+that was printed as runs of text + SGR and never edited (most of an agent's
+output) is kept as those runs — a `RawLine` — and expanded only when viewed.
 """
 
 from __future__ import annotations
@@ -10,11 +12,39 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
+from tui.term.cells import SGR_SPLIT, expand_run
+from tui.term.style import StyleTable
+
 # One stored line: the joined cell text and the joined style ids. When every cell
 # holds exactly one code point (the common case) the text is a `str` aligned
 # with the style ids; otherwise (wide characters, combining marks) it is the
 # tuple of cell strings, so cells can be rebuilt exactly.
 StoredLine = tuple[str | tuple[str, ...], str]
+
+
+# A line kept as printed: the lazy row itself, [width, blank, style id, run, style
+# id, run, ...], runs being text + SGR. A list (never a tuple) so it cannot be confused with
+# a StoredLine.
+RawLine = list[object]
+
+HistoryLine = StoredLine | RawLine
+
+
+def stored_cells(line: HistoryLine, table: StyleTable) -> StoredLine:
+    """The cells and style ids of a history line (a RawLine is expanded here)."""
+    if not isinstance(line, list):
+        return line
+    cells: list[str] = []
+    styles: list[str] = []
+    for k in range(2, len(line) - 1, 2):
+        sid = line[k]
+        run = line[k + 1]
+        assert isinstance(sid, str) and isinstance(run, str)
+        expanded = expand_run(sid, SGR_SPLIT.split(run), table)
+        if expanded is not None:
+            cells.append(expanded[0])
+            styles.append(expanded[1])
+    return "".join(cells), "".join(styles)
 
 
 def compact(chars: list[str], attrs: list[str]) -> StoredLine:
@@ -37,9 +67,9 @@ def compact(chars: list[str], attrs: list[str]) -> StoredLine:
 _DEFAULT_RUN = "\x00" * 4096
 
 
-def expand(line: StoredLine, cols: int) -> tuple[list[str], list[str]]:
+def expand(line: HistoryLine, cols: int, table: StyleTable) -> tuple[list[str], list[str]]:
     """Rebuild a line's cell lists at width `cols` (padding or cutting)."""
-    text, style = line
+    text, style = stored_cells(line, table)
     chars = list(text)
     attrs = list(style)
     if len(chars) < cols:
@@ -59,26 +89,30 @@ class Scrollback:
 
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = max(0, limit)
-        self._lines: deque[StoredLine] = deque(maxlen=self.limit)
+        self._lines: deque[HistoryLine] = deque(maxlen=self.limit)
 
     def __len__(self) -> int:
         return len(self._lines)
 
-    def __iter__(self) -> Iterator[StoredLine]:
+    def __iter__(self) -> Iterator[HistoryLine]:
         return iter(self._lines)
 
-    def __getitem__(self, index: int) -> StoredLine:
+    def __getitem__(self, index: int) -> HistoryLine:
         return self._lines[index]
 
     def push(self, chars: list[str], attrs: list[str]) -> None:
         """Append a line that just scrolled off the screen."""
         self._lines.append(compact(chars, attrs))
 
-    def push_stored(self, line: StoredLine) -> None:
+    def push_stored(self, line: HistoryLine) -> None:
         """Append an already stored line."""
         self._lines.append(line)
 
-    def pop(self) -> StoredLine | None:
+    def push_raw(self, lazy_row: list[object]) -> None:
+        """Append a lazy row ([width, blank, style id, run, ...]) as the runs it came as."""
+        self._lines.append(lazy_row)
+
+    def pop(self) -> HistoryLine | None:
         """Take back the newest line (used when the screen grows taller)."""
         return self._lines.pop() if self._lines else None
 
@@ -86,7 +120,7 @@ class Scrollback:
         """Forget all history (ED 3)."""
         self._lines.clear()
 
-    def lines(self, start: int, stop: int) -> list[StoredLine]:
+    def lines(self, start: int, stop: int) -> list[HistoryLine]:
         """Lines `start..stop` (0 = oldest), clamped to what exists."""
         start = max(0, start)
         stop = min(len(self._lines), stop)

@@ -20,9 +20,9 @@ import codecs
 import re
 from collections.abc import Callable
 
+from tui.term.cells import SGR_SPLIT, end_style, expand_run, text_width
 from tui.term.screen import (
     BRACKETED_PASTE,
-    CELL_TABLE,
     DECAWM,
     DECCKM,
     DECOM,
@@ -38,7 +38,6 @@ from tui.term.screen import (
     MOUSE_SGR,
     MOUSE_X10,
     PRIVATE,
-    SLOW_MARK,
     SYNC_OUTPUT,
     TermScreen,
 )
@@ -67,8 +66,8 @@ _SEQUENCE = re.compile(
     )""",
     re.VERBOSE | re.DOTALL,
 )
-# Inside a run: [text, sgr-params, text, sgr-params, ..., text].
-_SGR_SPLIT = re.compile(r"\x1b\[([0-9;:]*)m")
+_RESETS = ("", "0")
+_SGR_STRIP = re.compile(r"\x1b\[[0-9;:]*m")
 _INTERMEDIATES = " !\"#$%&'()*+,-./"
 
 _PARAM_CACHE: dict[str, tuple[int, ...]] = {}
@@ -102,6 +101,9 @@ class TermStream:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
         self._skip_string = False  # inside an over-long OSC/DCS: drop until its end
+        self._skip_esc = False  # ... and the text so far ended with ESC (of a split ST)
+        self._string_parts: list[str] = []  # an unterminated OSC/DCS, kept in pieces
+        self._string_size = 0
         self.kitty_flags: list[int] = [0]
         self.errors = 0  # handler exceptions swallowed (for tests and diagnostics)
         self.foreground = "rgb:d0d0/d0d0/d0d0"
@@ -115,12 +117,29 @@ class TermStream:
 
     def feed_text(self, text: str) -> None:
         """Parse already-decoded text. Never raises."""
-        if self._pending:
+        if self._string_parts:
+            # An OSC/DCS is still open: look for its end in the new text only, so
+            # a long payload arriving in many reads costs linear time.
+            end = _string_end(text, self._string_parts[-1].endswith("\x1b"))
+            if end < 0:
+                self._string_size += len(text)
+                if self._string_size > MAX_STRING:
+                    self._string_parts = []
+                    self._skip_string = True  # too big: swallow until its terminator
+                    self._skip_esc = text.endswith("\x1b")
+                else:
+                    self._string_parts.append(text)
+                return
+            self._string_parts.append(text)
+            text = "".join(self._string_parts)
+            self._string_parts = []
+        elif self._pending:
             text = self._pending + text
             self._pending = ""
         if self._skip_string:
-            end = _string_end(text)
+            end = _string_end(text, self._skip_esc)
             if end < 0:
+                self._skip_esc = text.endswith("\x1b")
                 return
             text = text[end:]
             self._skip_string = False
@@ -148,53 +167,40 @@ class TermStream:
                 self.errors += 1
 
     def _run(self, run: str) -> None:
-        """Printable text mixed with SGR: resolve the styles, then place it in bulk."""
+        """Printable text mixed with SGR: append it lazily, or expand and place it in bulk."""
         screen = self.screen
-        pieces = _SGR_SPLIT.split(run)
-        sid = screen.style
-        if len(pieces) == 1:
-            texts = pieces
-            sids = [sid]
-        else:
-            table = screen.style_table
-            cache = table._sgr_cache
-            texts = []
-            sids = []
-            first = pieces[0]
-            if first:
-                texts.append(first)
-                sids.append(sid)
-            for j in range(1, len(pieces), 2):
-                body = pieces[j]
-                new = cache.get((sid, body))
-                sid = new if new is not None else table.sgr(sid, body)
-                piece = pieces[j + 1]
-                if piece:
-                    texts.append(piece)
-                    sids.append(sid)
-            if not texts:
-                screen.style = sid
-                return
         if screen.translate is not None or screen.join_next or IRM in screen.mode:
+            self._run_carefully(SGR_SPLIT.split(run))
+            return
+        row = screen.lazy[screen.y]
+        if not screen.wrap_pending and (screen.x == 0 or (row is not None and row[0] == screen.x)):
+            # The common case: a line printed left to right on a fresh row. Measure
+            # it and find its final style without expanding it into cells.
+            has_sgr = "\x1b" in run
+            text = _SGR_STRIP.sub("", run) if has_sgr else run
+            width = len(text) if text.isascii() else text_width(text)
+            if width is not None and screen.x + width <= screen.columns:
+                style = screen.style
+                if has_sgr:
+                    start = run.rfind("\x1b[")
+                    if run[start + 2 : run.find("m", start)] in _RESETS:
+                        # Agents reset after each coloured span: only the last SGR counts.
+                        table = screen.style_table
+                        end = table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
+                    else:
+                        end = end_style(style, SGR_SPLIT.split(run), screen.style_table)
+                else:
+                    end = style
+                if screen.append_run(run, width, end, text[-1] if text else screen.last_char):
+                    return
+        pieces = SGR_SPLIT.split(run)
+        expanded = expand_run(screen.style, pieces, screen.style_table)
+        if expanded is None:
             self._run_carefully(pieces)
             return
-        line = "".join(texts)
-        if line.isascii():
-            cells = line
-            if len(texts) == 1:
-                styles = sids[0] * len(line)
-            else:
-                styles = "".join([s * len(t) for s, t in zip(sids, texts, strict=True)])
-        else:
-            # Map each piece to its cells (wide characters gain a tail cell) so the
-            # style ids stay aligned with cells.
-            parts = [t.translate(CELL_TABLE) for t in texts]
-            cells = "".join(parts)
-            if SLOW_MARK in cells:
-                self._run_carefully(pieces)
-                return
-            styles = "".join([s * len(c) for s, c in zip(sids, parts, strict=True)])
-        screen.draw_styled(cells, styles)
+        cells, styles, sid = expanded
+        if cells:
+            screen.draw_styled(cells, styles)
         screen.style = sid
 
     def _run_carefully(self, pieces: list[str]) -> None:
@@ -252,12 +258,15 @@ class TermStream:
 
     def _keep_partial(self, partial: str) -> None:
         """Keep an unfinished sequence for the next chunk, within limits."""
-        is_string = len(partial) > 1 and partial[1] in "]P_^X"
-        limit = MAX_STRING if is_string else MAX_PENDING_SEQUENCE
-        if len(partial) <= limit:
+        if len(partial) > 1 and partial[1] in "]P_^X":
+            if len(partial) <= MAX_STRING:
+                self._string_parts = [partial]
+                self._string_size = len(partial)
+            else:
+                self._skip_string = True  # too big: swallow until its terminator
+                self._skip_esc = partial.endswith("\x1b")
+        elif len(partial) <= MAX_PENDING_SEQUENCE:
             self._pending = partial
-        elif is_string:
-            self._skip_string = True  # too big: swallow until its terminator
 
     # ------------------------------------------------------------- controls
     def _control(self, ch: str) -> None:
@@ -554,8 +563,13 @@ def arg_or(params: str, default: int) -> int:
     return values[0] if values else default
 
 
-def _string_end(text: str) -> int:
-    """Index just past the terminator (BEL or ESC \\) of a string sequence, or -1."""
+def _string_end(text: str, after_esc: bool = False) -> int:
+    """Index just past the terminator (BEL or ESC \\) of a string sequence, or -1.
+
+    `after_esc`: the previous chunk ended with ESC, so a leading backslash ends it.
+    """
+    if after_esc and text.startswith("\\"):
+        return 1
     bel = text.find("\x07")
     st = text.find("\x1b\\")
     ends = [i + 1 for i in (bel,) if i >= 0] + [i + 2 for i in (st,) if i >= 0]

@@ -32,6 +32,9 @@ UNDERLINE_CURLY = 3
 UNDERLINE_DOTTED = 4
 UNDERLINE_DASHED = 5
 
+# Tags a background colour in a cache key so it never equals a foreground one.
+_BG_KEY = 1 << 30
+
 # Distinct styles one emulator keeps (a truecolour gradient per cell is the worst case).
 MAX_STYLES = 200_000
 
@@ -257,6 +260,17 @@ class SgrDelta(NamedTuple):
     keep: int
     set_bits: int
 
+    @property
+    def colours_only(self) -> bool:
+        """True when the string sets only foreground and/or background colours."""
+        return (
+            (self.fg is not None or self.bg is not None)
+            and self.keep == 0xFF
+            and not self.set_bits
+            and self.underline is None
+            and self.underline_color is None
+        )
+
     @classmethod
     def compile(cls, params: str) -> SgrDelta:
         # Apply the string to two probe styles with different sentinels: a field
@@ -285,9 +299,11 @@ class SgrDelta(NamedTuple):
 
 
 def _color_sgr(color: int, base: int) -> str:
-    """SGR fragment selecting `color` as foreground (base 30) or background (base 40)."""
+    """SGR fragment selecting `color` as foreground (30), background (40) or underline (50)."""
     if color & RGB_FLAG:
         return f"{base + 8};2;{(color >> 16) & 0xFF};{(color >> 8) & 0xFF};{color & 0xFF}"
+    if base == 50:
+        return f"58;5;{color}"  # underline colours have no short 16-colour form
     if color < 8:
         return str(base + color)
     if color < 16:
@@ -331,6 +347,12 @@ class StyleTable:
         self._sgr_cache: dict[tuple[str, str], str] = {}
         self._deltas: dict[str, SgrDelta] = {}
         self._erase_cache: dict[str, str] = {"\x00": "\x00"}
+        # Second-level SGR cache for strings that set both colours (ratatui-style
+        # `38;5;N;48;5;M`): the result depends only on the previous style's
+        # attributes, so it is keyed by their class, not by the previous style.
+        self._classes: list[int] = [0]
+        self._class_ids: dict[tuple[int, int, int, str | None], int] = {(0, 0, DEFAULT, None): 0}
+        self._colour_cache: dict[tuple[int, int, str], str] = {}
 
     def intern(self, style: Style) -> str:
         """The id of `style`, adding it when new."""
@@ -345,6 +367,11 @@ class StyleTable:
             sid = chr(index if index < 0xD800 else index + 0x800)
             self.styles.append(style)
             self._ids[style] = sid
+            attrs = (style.flags, style.underline, style.underline_color, style.link)
+            cls = self._class_ids.get(attrs)
+            if cls is None:
+                cls = self._class_ids[attrs] = len(self._class_ids)
+            self._classes.append(cls)
         return sid
 
     def get(self, sid: str) -> Style:
@@ -356,17 +383,37 @@ class StyleTable:
         """Id of the style `sid` after the SGR parameters `params`."""
         key = (sid, params)
         new = self._sgr_cache.get(key)
-        if new is None:
-            delta = self._deltas.get(params)
-            if delta is None:
-                delta = SgrDelta.compile(params)
-                if len(self._deltas) > 16384:
-                    self._deltas.clear()
-                self._deltas[params] = delta
+        if new is not None:
+            return new
+        delta = self._deltas.get(params)
+        if delta is None:
+            delta = SgrDelta.compile(params)
+            if len(self._deltas) > 16384:
+                self._deltas.clear()
+            self._deltas[params] = delta
+        if delta.colours_only:
+            # The result depends on the previous style only through what the string
+            # leaves alone: its attribute class, plus the colour it does not set.
+            code = ord(sid)
+            index = code if code < 0xD800 else code - 0x800
+            cls = self._classes[index]
+            if delta.fg is None:
+                key2: tuple[int, int, str] = (cls, self.styles[index].fg, params)
+            elif delta.bg is None:
+                key2 = (cls, self.styles[index].bg | _BG_KEY, params)
+            else:
+                key2 = (cls, 0, params)
+            new = self._colour_cache.get(key2)
+            if new is None:
+                new = self.intern(delta.apply(self.get(sid)))
+                if len(self._colour_cache) > 65536:
+                    self._colour_cache.clear()
+                self._colour_cache[key2] = new
+        else:
             new = self.intern(delta.apply(self.get(sid)))
-            if len(self._sgr_cache) > 65536:
-                self._sgr_cache.clear()
-            self._sgr_cache[key] = new
+        if len(self._sgr_cache) > 65536:
+            self._sgr_cache.clear()
+        self._sgr_cache[key] = new
         return new
 
     def with_link(self, sid: str, link: str | None) -> str:
