@@ -10,9 +10,7 @@ import pytest
 
 def git(cwd: Path, *args: str) -> str:
     """Run the git CLI in `cwd` and return its stdout (raises on failure)."""
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    )
+    result = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
     return result.stdout
 
 
