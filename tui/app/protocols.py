@@ -1,0 +1,28 @@
+"""What screens may rely on from the app, without importing `tui.app.app`.
+
+Screens pushed by the main screen (diff, archive, merge, scripts, ...) read the
+server connection and the settings from `self.app`. Typing it through this
+protocol keeps them independent of the app module (no import cycle):
+
+    app = typing.cast(PtuiAppProtocol, self.app)
+    files = await app.client.call("session.diff", id=session["id"])
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from tui.config import Config
+from tui.server.client import AsyncClient
+
+
+class PtuiAppProtocol(Protocol):
+    """The attributes of `PtuiApp` that screens use."""
+
+    client: AsyncClient
+    """The connection to the session host (connected before any screen is pushed)."""
+    config: Config
+    """Global config merged with the repository's `.ptui.toml`."""
+    repo: Path | None
+    """The git repository ptui was started in (its work tree root), or None."""
