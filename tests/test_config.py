@@ -60,7 +60,7 @@ def test_no_files_gives_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.terminal.scrollback == 10_000
     assert config.server.port_base == 41_000
     assert config.ui.notify == "toast"
-    assert set(config.agents) == {"codex", "claude", "aider", "gemini", "opencode", "shell"}
+    assert set(config.agents) == {"codex", "claude", "aider", "gemini", "opencode", "demo", "shell"}
     assert config.agent("shell").command == ("/bin/zsh",)
     assert config.sources == ()
     assert config.scripts == {}

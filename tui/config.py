@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import os
 import re
+import sys
 import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -214,6 +215,16 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         # Unverified against a live opencode.
         "busy_patterns": [r"(?i)esc (to )?interrupt"],
         "waiting_patterns": [r"Allow once", r"Permission required"],
+        "env": {},
+    },
+    "demo": {
+        # ptui's own demo agent (tui.demo.agent), so `ptui demo` needs nothing installed;
+        # command and resume are filled with this Python at load time (see _demo_argv).
+        "command": [],
+        "prompt": "arg",
+        "resume": [],
+        "busy_patterns": [r"ctrl\+c to interrupt"],
+        "waiting_patterns": [r"Apply these changes\? \[y/n\]"],
         "env": {},
     },
     "shell": {
@@ -498,11 +509,22 @@ def _last_source(layers: list[tuple[_Source, dict[str, Any]]], *key: str) -> _So
     return None
 
 
+def _demo_argv() -> list[str]:
+    """The demo agent run by this very Python (it ships inside ptui).
+
+    `-P`: the worktree the agent runs in is not put on `sys.path`, so a project
+    with its own `tui` package cannot stand in for ptui's.
+    """
+    return [sys.executable, "-P", "-m", "tui.demo.agent"]
+
+
 def _build_agents(
     raw: Mapping[str, Any], layers: list[tuple[_Source, dict[str, Any]]]
 ) -> dict[str, AgentProfile]:
     defaults = copy.deepcopy(BUILTIN_AGENTS)
     defaults["shell"]["command"] = [os.environ.get("SHELL") or "/bin/sh"]
+    defaults["demo"]["command"] = _demo_argv()
+    defaults["demo"]["resume"] = [*_demo_argv(), "--resume"]
     agents = {}
     for name, table in _merge(defaults, raw).items():
         if not table.get("command"):
