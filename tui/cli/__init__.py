@@ -22,6 +22,7 @@ VERB_MODULES = (
     "tui.cli.server",
     "tui.cli.replay",
     "tui.cli.bench",
+    "tui.cli.demo",
 )
 
 
