@@ -18,11 +18,19 @@ from tui.server.client import AsyncClient
 
 
 class PtuiAppProtocol(Protocol):
-    """The attributes of `PtuiApp` that screens use."""
+    """The attributes of `PtuiApp` that screens use (read-only)."""
 
-    client: AsyncClient
-    """The connection to the session host (connected before any screen is pushed)."""
-    config: Config
-    """Global config merged with the repository's `.ptui.toml`."""
-    repo: Path | None
-    """The git repository ptui was started in (its work tree root), or None."""
+    @property
+    def client(self) -> AsyncClient:
+        """The connection to the session host (connected before any screen is pushed)."""
+        ...
+
+    @property
+    def config(self) -> Config:
+        """Global config merged with the repository's `.ptui.toml`."""
+        ...
+
+    @property
+    def repo(self) -> Path | None:
+        """The git repository ptui was started in (its work tree root), or None."""
+        ...
