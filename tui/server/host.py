@@ -24,7 +24,7 @@ from typing import Any
 from tui import __version__, paths
 from tui.errors import PtuiError
 from tui.git.model import GitError
-from tui.server import protocol
+from tui.server import protocol, review
 from tui.server.manager import NotFound, SessionManager
 from tui.server.session import AGENT_TAB
 from tui.server.tab import decode_input
@@ -391,10 +391,6 @@ def h_merge(conn: Connection, params: dict[str, Any]) -> Any:
     return conn.host.manager.merge(_id(params), strategy, message)
 
 
-def h_diff(conn: Connection, params: dict[str, Any]) -> Any:
-    return conn.host.manager.diff(_id(params), bool(params.get("stat")))
-
-
 def h_run(conn: Connection, params: dict[str, Any]) -> Any:
     script = params.get("script")
     if not isinstance(script, str) or not script:
@@ -452,7 +448,6 @@ HANDLERS: dict[str, Handler] = {
     "session.remove": _simple("remove"),
     "session.commit": h_commit,
     "session.merge": h_merge,
-    "session.diff": h_diff,
     "session.run": h_run,
     "session.shell": h_shell,
     "session.screen": h_screen,
@@ -467,6 +462,16 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _review(method: review.ReviewMethod) -> Handler:
+    def handler(conn: Connection, params: dict[str, Any]) -> Any:
+        return method(conn.host.review, params)
+
+    return handler
+
+
+HANDLERS.update({name: _review(method) for name, method in review.METHODS.items()})
+
+
 class Host:
     """The server: its socket, its clients, its sessions."""
 
@@ -477,6 +482,7 @@ class Host:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.started = time.monotonic()
         self.manager: SessionManager
+        self.review: review.Review
         self._stop = asyncio.Event()
 
     def broadcast(self, event: str, data: dict[str, Any]) -> None:
@@ -492,6 +498,7 @@ class Host:
         """Serve until stopped (server.stop, SIGTERM, SIGINT); then stop every session."""
         loop = asyncio.get_running_loop()
         self.manager = SessionManager(self.broadcast)
+        self.review = review.Review(self.manager)
         self.manager.load()
         loop.add_signal_handler(signal.SIGCHLD, self.manager.child_exited)
         for sig in (signal.SIGTERM, signal.SIGINT):

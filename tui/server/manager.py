@@ -22,7 +22,6 @@ from tui.config import AgentProfile, Config, load_config
 from tui.errors import PtuiError
 from tui.git import archive as git_archive
 from tui.git import merge as git_merge
-from tui.git.diff import DiffScope, session_diff
 from tui.git.status import session_status
 from tui.git.worktree import create_session
 from tui.server import status as st
@@ -453,35 +452,6 @@ class SessionManager:
             "files": result.files,
             "committed": committed,
         }
-
-    async def diff(self, key: str, stat_only: bool) -> dict[str, Any]:
-        session = self.find(key)
-
-        def build() -> dict[str, Any]:
-            model = session_diff(session.ref, DiffScope.ALL)
-            files = [
-                {
-                    "path": f.path,
-                    "old_path": f.old_path,
-                    "status": f.status,
-                    "added": f.added,
-                    "removed": f.removed,
-                    "binary": f.binary,
-                }
-                for f in model.files
-            ]
-            out: dict[str, Any] = {
-                "id": session.id,
-                "merge_base": model.merge_base,
-                "files": files,
-                "stat": model.stat_text(),
-                "summary": model.stat.summary(),
-            }
-            if not stat_only:
-                out["patch"] = "".join(f.patch_text() for f in model.files)
-            return out
-
-        return await asyncio.to_thread(build)
 
     async def run_script(self, key: str, script: str) -> dict[str, Any]:
         session = self.find(key)
