@@ -1,0 +1,1 @@
+"""Screens of the Textual client, one module (and .tcss) each."""
