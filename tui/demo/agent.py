@@ -283,7 +283,8 @@ def cbreak(fd: int) -> Iterator[bool]:
     except termios.error:
         yield False
         return
-    tty.setcbreak(fd)
+    # TCSANOW: the default TCSAFLUSH would drop a key typed just before.
+    tty.setcbreak(fd, termios.TCSANOW)
     try:
         yield True
     finally:
@@ -397,9 +398,15 @@ class DemoAgent:
         line, _, self._pending = re.split(rb"(\r\n|\r|\n)", self._pending, maxsplit=1)
         return line.decode("utf-8", "replace")
 
-    def read_answer(self) -> bool:
-        """y or n, one key on a terminal (a line otherwise); EOFError at end of input."""
+    def ask(self, question: str) -> bool:
+        """Show `question`, then read y or n: one key on a terminal, else a line.
+
+        Raises EOFError at end of input.
+        """
         with cbreak(self._in) as is_tty:
+            # The terminal is in cbreak mode before the question shows, so the
+            # answer is never echoed or held back waiting for Enter.
+            self.write(question)
             while True:
                 if not is_tty:
                     line = self.read_line()
@@ -433,8 +440,7 @@ class DemoAgent:
             self.pause(0.25)
         self.write("\n")
         self.summary(changes)
-        self.write(f"\n\a{BOLD}{YELLOW}{QUESTION}{RESET} ")
-        approved = self.read_answer()
+        approved = self.ask(f"\n\a{BOLD}{YELLOW}{QUESTION}{RESET} ")
         # The question goes once answered, as in real agents: a waiting pattern on
         # screen must mean the agent still waits.
         self.write(CLEAR_LINE)
