@@ -1,0 +1,154 @@
+"""Archive a session: first show exactly what will be saved, then do it on `y`.
+
+The plan comes from `session.archive_plan`: uncommitted files (untracked ones
+marked) go into a snapshot commit, ignored files into a tar, empty folders into
+the manifest; then the worktree is removed and the branch kept. Dismisses with
+True once the server has archived the session, else False.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from tui.app.protocols import PtuiAppProtocol
+from tui.errors import PtuiError
+
+MAX_LISTED = 200
+"""Paths shown per section; the rest is counted."""
+
+
+def path_section(
+    title: str,
+    paths: list[str],
+    note: str = "",
+    marks: dict[str, str] | None = None,
+    style: str = "bold",
+) -> Content:
+    """A titled list of paths (`marks`: a short tag per path) for a dialog."""
+    parts: list[Content | str | tuple[str, str]] = [
+        (f"{title} ({len(paths)})", style),
+        (f"  {note}" if note else "", "$text-muted"),
+        "\n",
+    ]
+    for path in paths[:MAX_LISTED]:
+        tag = (marks or {}).get(path, "")
+        parts.extend(["  ", path, (f"  {tag}" if tag else "", "$text-muted"), "\n"])
+    if len(paths) > MAX_LISTED:
+        parts.append((f"  … and {len(paths) - MAX_LISTED} more\n", "$text-muted"))
+    return Content.assemble(*parts)
+
+
+class ArchiveScreen(ModalScreen[bool]):
+    """What archiving `session` saves, and the key that archives it."""
+
+    CSS_PATH = "archive.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "archive", "Archive", id="archive_confirm",
+                tooltip="Save everything listed, stop the session and remove its worktree"),
+        Binding("escape,n", "cancel", "Cancel", id="archive_cancel",
+                tooltip="Close without archiving"),
+    ]  # fmt: skip
+
+    def __init__(self, session: dict[str, Any]) -> None:
+        super().__init__()
+        self.session = session
+        self.session_id = str(session["id"])
+        self.plan: dict[str, Any] | None = None
+        self.busy = False
+
+    @property
+    def ptui(self) -> PtuiAppProtocol:
+        return cast(PtuiAppProtocol, self.app)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="archive"):
+            yield Static(
+                Content.assemble(("Archive ", "bold"), (self.session_id, "bold $text-primary")),
+                id="archive-title",
+            )
+            yield Static("Reading the worktree…", id="archive-intro")
+            with VerticalScroll(id="archive-plan"):
+                yield Static(id="archive-lists")
+            yield Static(id="archive-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#archive-plan").focus()
+        self.load_plan()
+
+    @work(exclusive=True, group="archive-plan")
+    async def load_plan(self) -> None:
+        try:
+            plan = await self.ptui.client.call("session.archive_plan", id=self.session_id)
+        except PtuiError as exc:
+            self._status(f"Cannot archive: {exc}", error=True)
+            self.query_one("#archive-intro", Static).update("")
+            return
+        self.plan = plan
+        self.show_plan(plan)
+
+    def show_plan(self, plan: dict[str, Any]) -> None:
+        branch = str(plan.get("branch") or self.session.get("branch", ""))
+        intro = Content.assemble(
+            "Everything below is saved, then the agent is stopped and the worktree removed. "
+            "The branch ",
+            (branch, "$text-secondary"),
+            " is kept; restore the session any time from the archived list.",
+        )
+        self.query_one("#archive-intro", Static).update(intro)
+        uncommitted = list(plan.get("uncommitted", []))
+        untracked = set(plan.get("untracked", []))
+        sections = [
+            path_section(
+                "Uncommitted files",
+                uncommitted,
+                f"→ snapshot {plan.get('ref_name', '')}",
+                {p: "untracked" for p in untracked},
+            ),
+            path_section("Ignored files", list(plan.get("ignored", [])), "→ tar in the archive"),
+            path_section(
+                "Empty folders", list(plan.get("empty_dirs", [])), "→ kept in the snapshot"
+            ),
+        ]
+        if not uncommitted:
+            sections.insert(
+                0,
+                Content.assemble(
+                    ("No uncommitted work: the branch has it all.\n", "$text-success")
+                ),
+            )
+        self.query_one("#archive-lists", Static).update(Content("\n").join(sections))
+        self._status("Press y to archive, Escape to cancel.")
+
+    def _status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#archive-status", Static)
+        status.update(Content.styled(text, "$text-error" if error else "$text-muted"))
+
+    def action_cancel(self) -> None:
+        if not self.busy:
+            self.dismiss(False)
+
+    def action_archive(self) -> None:
+        if self.plan is None or self.busy:
+            return
+        self.busy = True
+        self._status("Archiving…")
+        self.archive()
+
+    @work(exclusive=True, group="archive")
+    async def archive(self) -> None:
+        try:
+            await self.ptui.client.call("session.archive", id=self.session_id)
+        except PtuiError as exc:
+            self.busy = False
+            self._status(f"Not archived: {exc}", error=True)
+            return
+        self.dismiss(True)

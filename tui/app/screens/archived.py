@@ -1,0 +1,146 @@
+"""Archived sessions: restore one (its worktree and files come back) or delete it.
+
+Deleting drops the session's branch, snapshot and tar for good, so it asks for
+the key a second time. The list is read from `session.list` with `all`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.app.protocols import PtuiAppProtocol
+from tui.errors import PtuiError
+
+
+def archived_label(info: dict[str, Any]) -> Content:
+    """One row: id, branch, task (first line)."""
+    task = str(info.get("task") or "").strip().splitlines()
+    return Content.assemble(
+        (str(info["id"]), "bold"),
+        "  ",
+        (str(info.get("branch", "")), "$text-secondary"),
+        "  ",
+        (task[0] if task else "", "$text-muted"),
+    )
+
+
+class ArchivedScreen(ModalScreen[None]):
+    """The archived sessions, with restore and delete."""
+
+    CSS_PATH = "archived.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "restore", "Restore", id="archived_restore",
+                tooltip="Bring the highlighted session back (worktree, files, stopped agent)"),
+        Binding("x,delete", "delete", "Delete", id="archived_delete",
+                tooltip="Delete the session's branch and archive for good (press twice)"),
+        Binding("escape", "close", "Close", id="archived_close", tooltip="Back"),
+    ]  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: list[dict[str, Any]] = []
+        self.loaded = False
+        self.busy = False
+        self._delete_armed: str | None = None
+
+    @property
+    def ptui(self) -> PtuiAppProtocol:
+        return cast(PtuiAppProtocol, self.app)
+
+    @property
+    def options(self) -> OptionList:
+        return self.query_one("#archived-list", OptionList)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="archived"):
+            yield Static(Content.styled("Archived sessions", "bold"), id="archived-title")
+            yield OptionList(id="archived-list")
+            yield Static(id="archived-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.options.focus()
+        self.load()
+
+    @work(exclusive=True, group="archived-list")
+    async def load(self) -> None:
+        try:
+            sessions = await self.ptui.client.call("session.list", all=True)
+        except PtuiError as exc:
+            self._status(f"Cannot list sessions: {exc}", error=True)
+            return
+        self.show([s for s in sessions if s.get("archived")])
+
+    def show(self, sessions: list[dict[str, Any]]) -> None:
+        current = self.current
+        self.sessions = sessions
+        self.options.set_options(Option(archived_label(s), id=str(s["id"])) for s in sessions)
+        ids = [str(s["id"]) for s in sessions]
+        if sessions:
+            keep = current["id"] if current is not None and current["id"] in ids else ids[0]
+            self.options.highlighted = ids.index(keep)
+            self._status("r restores the highlighted session; x twice deletes it.")
+        else:
+            self._status("No archived sessions.")
+        self.loaded = True
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        index = self.options.highlighted
+        return self.sessions[index] if index is not None and index < len(self.sessions) else None
+
+    def _status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#archived-status", Static)
+        status.update(Content.styled(text, "$text-error" if error else "$text-muted"))
+
+    def on_option_list_option_highlighted(self) -> None:
+        self._delete_armed = None
+
+    def action_restore(self) -> None:
+        session = self.current
+        if session is None or self.busy:
+            return
+        self.busy = True
+        self._status(f"Restoring {session['id']}…")
+        self.run_call("session.restore", str(session["id"]), "Restored {id}")
+
+    def action_delete(self) -> None:
+        session = self.current
+        if session is None or self.busy:
+            return
+        sid = str(session["id"])
+        if self._delete_armed != sid:
+            self._delete_armed = sid
+            self._status(
+                f"Press x again to delete {sid}: its branch, snapshot and saved files go for good.",
+                error=True,
+            )
+            return
+        self._delete_armed = None
+        self.busy = True
+        self._status(f"Deleting {sid}…")
+        self.run_call("session.remove", sid, "Deleted {id}")
+
+    @work(exclusive=True, group="archived-call")
+    async def run_call(self, method: str, session_id: str, done: str) -> None:
+        try:
+            await self.ptui.client.call(method, id=session_id)
+        except PtuiError as exc:
+            self.busy = False
+            self._status(str(exc), error=True)
+            return
+        self.busy = False
+        self.notify(done.format(id=session_id))
+        self.load()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,152 @@
+"""Pick a script to run in a session: `[scripts]` from your config and the repository.
+
+Scripts from the repository's `.ptui.toml` (as on the session's base branch, via
+`trust.show`) need trust first: picking one while that exact file is untrusted
+opens the trust prompt, which shows the file. Dismisses with the script's name
+(the caller runs it in its own tab with `session.run`), or None.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.app.protocols import PtuiAppProtocol
+from tui.app.screens.trust import TrustScreen
+from tui.errors import PtuiError
+
+
+def script_label(name: str, command: str, origin: str, width: int) -> Content:
+    """One row: name, where it comes from, the command's first line."""
+    first = command.strip().splitlines()[0] if command.strip() else ""
+    return Content.assemble(
+        (f"{name:<{width}}", "bold"),
+        "  ",
+        (f"{origin:<15}", "$text-warning" if origin == "repo, untrusted" else "$text-muted"),
+        "  ",
+        first,
+    )
+
+
+class ScriptPicker(ModalScreen[str | None]):
+    """The scripts `session` can run; Enter picks one (after trust, for a repo script)."""
+
+    CSS_PATH = "scripts.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "pick", "Run", id="scripts_run", priority=True,
+                tooltip="Run the highlighted script in its own tab"),
+        Binding("escape", "cancel", "Cancel", id="scripts_cancel",
+                tooltip="Close without running anything"),
+    ]  # fmt: skip
+
+    def __init__(self, session: dict[str, Any]) -> None:
+        super().__init__()
+        self.session = session
+        self.scripts: dict[str, str] = {}
+        self.repo_scripts: set[str] = set()
+        self.trusted = True
+        self.loaded = False
+
+    @property
+    def ptui(self) -> PtuiAppProtocol:
+        return cast(PtuiAppProtocol, self.app)
+
+    @property
+    def options(self) -> OptionList:
+        return self.query_one("#scripts-list", OptionList)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="scripts"):
+            yield Static(
+                Content.assemble(
+                    ("Run a script in ", "bold"), (str(self.session["id"]), "bold $text-primary")
+                ),
+                id="scripts-title",
+            )
+            yield OptionList(id="scripts-list")
+            yield Static(id="scripts-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.options.focus()
+        self.load()
+
+    @work(exclusive=True, group="scripts-load")
+    async def load(self) -> None:
+        config = self.ptui.config
+        scripts = {n: c for n, c in config.scripts.items() if n not in config.repo_scripts}
+        try:
+            shown = await self.ptui.client.call(
+                "trust.show", repo=str(self.session["repo"]), base=str(self.session["base"])
+            )
+        except PtuiError as exc:
+            self._status(f"Repository scripts unavailable: {exc}", error=True)
+            shown = {"scripts": {}, "trusted": True}
+        repo_scripts: dict[str, str] = dict(shown.get("scripts") or {})
+        scripts.update(repo_scripts)
+        self.scripts = dict(sorted(scripts.items()))
+        self.repo_scripts = set(repo_scripts)
+        self.trusted = bool(shown.get("trusted"))
+        self.show()
+
+    def show(self) -> None:
+        width = max([6, *(len(n) for n in self.scripts)])
+        repo_origin = "repo" if self.trusted else "repo, untrusted"
+        self.options.set_options(
+            Option(
+                script_label(
+                    name,
+                    command,
+                    repo_origin if name in self.repo_scripts else "your config",
+                    width,
+                ),
+                id=name,
+            )
+            for name, command in self.scripts.items()
+        )
+        if self.scripts:
+            names = list(self.scripts)
+            self.options.highlighted = names.index("test") if "test" in names else 0
+            if not self.trusted:
+                self._status("Repository scripts ask for trust first (you see the file).")
+            else:
+                self._status("Each script runs in its own tab of the session.")
+        else:
+            self._status("No scripts: add a [scripts] table to .ptui.toml or your config.")
+        self.loaded = True
+
+    def _status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#scripts-status", Static)
+        status.update(Content.styled(text, "$text-error" if error else "$text-muted"))
+
+    @on(OptionList.OptionSelected, "#scripts-list")
+    def action_pick(self) -> None:
+        index = self.options.highlighted
+        if index is None or not self.loaded:
+            return
+        name = self.options.get_option_at_index(index).id
+        if name is None:
+            return
+        if name in self.repo_scripts and not self.trusted:
+            repo, base = str(self.session["repo"]), str(self.session["base"])
+
+            def after_trust(trusted: bool | None) -> None:
+                if trusted:
+                    self.dismiss(name)
+                else:
+                    self._status("Not trusted: repository scripts stay off.", error=True)
+
+            self.app.push_screen(TrustScreen(repo, base), after_trust)
+            return
+        self.dismiss(name)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
