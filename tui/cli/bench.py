@@ -49,6 +49,17 @@ def register(subparsers: Any) -> None:
     latency.add_argument("--samples", type=int, default=200, help="keys per case (default 200)")
     latency.set_defaults(func=_run_latency)
 
+    ui = sub.add_parser(
+        "ui",
+        help="the app in tmux: first frame, session switch, echo vs host only, fps under flood",
+        description="Drive `ptui` in tmux: time to the first frame, alt+1/alt+2 switches, "
+        "keystroke echo through the app beside the host-only figure, and the frame rate of "
+        "the shown session while another floods. Progress on stderr.",
+    )
+    ui.add_argument("--json", action="store_true", help="print figures as JSON")
+    ui.add_argument("--samples", type=int, default=40, help="switches and keys (default 40)")
+    ui.set_defaults(func=_run_ui)
+
 
 def _run_git(args: argparse.Namespace) -> int:
     from tui.bench.git_bench import run
@@ -66,3 +77,9 @@ def _run_latency(args: argparse.Namespace) -> int:
     from tui.bench.latency_bench import run
 
     return run(vs_tmux=args.vs_tmux, as_json=args.json, samples=args.samples)
+
+
+def _run_ui(args: argparse.Namespace) -> int:
+    from tui.bench.ui_bench import run
+
+    return run(as_json=args.json, samples=args.samples)

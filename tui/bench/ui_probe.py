@@ -1,0 +1,93 @@
+"""The app with timing hooks, for `ptui bench ui`: `python -m tui.bench.ui_probe LOG`.
+
+Runs exactly what `ptui` runs (`tui.cli.main([])`, in a real terminal: tmux) after
+wrapping four methods from the outside, so the app itself carries no benchmark
+code. Each hook appends one JSON line `[time, kind, ...]` to LOG; times are
+`time.monotonic()`, one clock for every process on the machine, so the bench
+can compare them with its own.
+
+- `key`: the app starts handling a key (after the driver parsed it);
+- `show`: the terminal view switches to a session;
+- `feed`: a screen update for the shown session arrives (`full` on attach);
+- `frame`: the app wrote a frame to the terminal, with the session whose
+  terminal lines were drawn in it (None if the terminal drew nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def install(log_path: str) -> None:
+    """Wrap the app's key handling, terminal view and frame output to log to `log_path`."""
+    from textual import events
+    from textual.app import App
+
+    from tui.app.widgets.terminal_view import TerminalView
+
+    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def log(*fields: Any) -> None:
+        os.write(fd, (json.dumps([time.monotonic(), *fields]) + "\n").encode())
+
+    drawn: dict[str, str | None] = {"session": None}
+
+    on_event: Callable[..., Any] = App.on_event
+
+    async def logged_on_event(self: App[Any], event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            log("key", event.key)
+        await on_event(self, event)
+
+    display: Callable[..., None] = App._display
+
+    def logged_display(self: App[Any], screen: Any, renderable: Any) -> None:
+        display(self, screen, renderable)
+        if renderable is not None and not self._batch_count:
+            log("frame", drawn["session"])
+            drawn["session"] = None
+
+    render_line: Callable[..., Any] = TerminalView.render_line
+
+    def logged_render_line(self: TerminalView, y: int) -> Any:
+        drawn["session"] = self.session
+        return render_line(self, y)
+
+    feed: Callable[..., None] = TerminalView.feed
+
+    def logged_feed(self: TerminalView, data: dict[str, Any]) -> None:
+        log("feed", data.get("session"), bool(data.get("full")))
+        feed(self, data)
+
+    show: Callable[..., None] = TerminalView.show
+
+    def logged_show(self: TerminalView, session: str | None, tab: str = "agent") -> None:
+        if session != self.session:
+            log("show", session)
+        show(self, session, tab)
+
+    setattr(App, "on_event", logged_on_event)  # noqa: B010 - wrapping from outside
+    setattr(App, "_display", logged_display)  # noqa: B010
+    setattr(TerminalView, "render_line", logged_render_line)  # noqa: B010
+    setattr(TerminalView, "feed", logged_feed)  # noqa: B010
+    setattr(TerminalView, "show", logged_show)  # noqa: B010
+    log("start")
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print("usage: python -m tui.bench.ui_probe LOG", file=sys.stderr)
+        return 2
+    install(sys.argv[1])
+    from tui.cli import main as ptui_main
+
+    return ptui_main([])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
