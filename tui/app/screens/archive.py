@@ -106,25 +106,18 @@ class ArchiveScreen(ModalScreen[bool]):
         self.query_one("#archive-intro", Static).update(intro)
         uncommitted = list(plan.get("uncommitted", []))
         untracked = set(plan.get("untracked", []))
-        sections = [
-            path_section(
-                "Uncommitted files",
-                uncommitted,
-                f"→ snapshot {plan.get('ref_name', '')}",
-                {p: "untracked" for p in untracked},
-            ),
-            path_section("Ignored files", list(plan.get("ignored", [])), "→ tar in the archive"),
-            path_section(
-                "Empty folders", list(plan.get("empty_dirs", [])), "→ kept in the snapshot"
-            ),
-        ]
-        if not uncommitted:
-            sections.insert(
-                0,
-                Content.assemble(
-                    ("No uncommitted work: the branch has it all.\n", "$text-success")
-                ),
-            )
+        sections: list[Content] = []
+        if uncommitted:
+            marks = {p: "untracked" for p in untracked}
+            note = f"→ snapshot {plan.get('ref_name', '')}"
+            sections.append(path_section("Uncommitted files", uncommitted, note, marks))
+        else:
+            nothing = "No uncommitted work: the branch has it all.\n"
+            sections.append(Content.styled(nothing, "$text-success"))
+        if ignored := list(plan.get("ignored", [])):
+            sections.append(path_section("Ignored files", ignored, "→ tar in the archive"))
+        if empty := list(plan.get("empty_dirs", [])):
+            sections.append(path_section("Empty folders", empty, "→ in the snapshot"))
         self.query_one("#archive-lists", Static).update(Content("\n").join(sections))
         self._status("Press y to archive, Escape to cancel.")
 

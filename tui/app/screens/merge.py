@@ -31,6 +31,10 @@ STRATEGIES = {
 }
 
 
+def _commits(count: int) -> str:
+    return f"{count} commit{'' if count == 1 else 's'}"
+
+
 class MergeScreen(ModalScreen[dict[str, Any] | None]):
     """Choose a strategy and merge `session` into its base, once nothing conflicts."""
 
@@ -95,7 +99,8 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
         self.query_one("#merge-summary", Static).update(
             Content.assemble(
                 (branch, "$text-secondary"),
-                f" is {preview['ahead']} commit(s) ahead of and {preview['behind']} behind ",
+                f" is {_commits(preview['ahead'])} ahead of and {_commits(preview['behind'])} "
+                "behind ",
                 (base, "$text-secondary"),
                 ".",
             )
@@ -107,7 +112,7 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
             prompt = (
                 Content(label)
                 if reason is None
-                else Content.assemble((label, "$text-disabled"), ("  — " + reason, "$text-muted"))
+                else Content.assemble(label, "\n", ("  not possible: " + reason, "$text-warning"))
             )
             options.append(Option(prompt, id=key, disabled=reason is not None))
         self.strategies.set_options(options)
@@ -127,7 +132,8 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
             self._status(f"Nothing to merge: {branch} is already in {base}.")
         elif conflicts:
             self._status(
-                f"Merging is off: {len(conflicts)} file(s) would conflict. Let the agent "
+                f"Merging is off: {len(conflicts)} file{'' if len(conflicts) == 1 else 's'} "
+                "would conflict. Let the agent "
                 f"rebase on {base} or resolve them, then try again.",
                 error=True,
             )
