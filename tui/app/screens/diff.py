@@ -9,6 +9,7 @@ the cursor to the session's agent; `e` opens the worktree file in `$EDITOR`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
@@ -27,7 +28,7 @@ from textual.widgets import Footer, OptionList, Static
 
 from tui.app.protocols import PtuiAppProtocol
 from tui.app.screens.comment import CommentScreen
-from tui.app.widgets.diff_rows import FileRows
+from tui.app.widgets.diff_rows import FileRows, prepare_rows
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_list import FileList
 from tui.errors import PtuiError
@@ -95,12 +96,10 @@ class DiffScreen(Screen[None]):
     class FileLoaded(Message):
         """`session.diff_file` answered for `path`."""
 
-        def __init__(
-            self, path: str, detail: dict[str, Any] | None, error: str, generation: int
-        ) -> None:
+        def __init__(self, path: str, rows: FileRows | None, error: str, generation: int) -> None:
             super().__init__()
             self.path = path
-            self.detail = detail
+            self.rows = rows
             self.error = error
             self.generation = generation
 
@@ -209,8 +208,10 @@ class DiffScreen(Screen[None]):
         except PtuiError as exc:
             self.post_message(self.FileLoaded(path, None, str(exc), generation))
             return
+        # Laying out a big file and finding its lexer take a while: not on the UI loop.
+        rows = await asyncio.to_thread(prepare_rows, detail, self.view.layout_mode)
         self._at_end = at_end
-        self.post_message(self.FileLoaded(path, detail, "", generation))
+        self.post_message(self.FileLoaded(path, rows, "", generation))
 
     def on_diff_screen_file_loaded(self, message: FileLoaded) -> None:
         current = self.file_list.current
@@ -219,10 +220,10 @@ class DiffScreen(Screen[None]):
         if current.get("path") != message.path:
             return
         at_end, self._at_end = self._at_end, False
-        if message.detail is None:
+        rows = message.rows
+        if rows is None:
             self.view.show_message(f"{message.path}: {message.error}")
             return
-        rows = FileRows(message.detail)
         self.files[message.path] = rows
         self.view.show_file(rows, at_end=at_end)
 

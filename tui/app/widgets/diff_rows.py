@@ -27,6 +27,8 @@ TokenRun = tuple[str, str]
 """A piece of a line's text and its syntax class ("" for plain)."""
 
 TAB_SIZE = 4
+TOKEN_CHUNK = 100
+"""Lines tokenized together: a huge hunk is highlighted a chunk at a time, as shown."""
 # Word-level marks help when a line was edited; for a line rewritten wholesale
 # the line colour already says it, and marking everything is noise.
 MIN_WORD_RATIO = 0.3
@@ -140,6 +142,14 @@ def _offsets(tokens: list[str]) -> list[int]:
     return at
 
 
+def prepare_rows(detail: dict[str, Any], layout: Layout) -> FileRows:
+    """A file's rows in `layout`, lexer found: the slow part, for a worker thread."""
+    rows = FileRows(detail)
+    rows.rows(layout)
+    lexer_for(rows.path)
+    return rows
+
+
 class FileRows:
     """One file's diff laid out for the view; tokens and word marks computed lazily."""
 
@@ -166,7 +176,8 @@ class FileRows:
         self._positions: list[tuple[dict[int, int], dict[int, int]]] = [
             self._side_positions(h) for h in self.hunks
         ]
-        self._tokens: dict[tuple[int, str], list[list[TokenRun]]] = {}
+        self._tokens: dict[tuple[int, str, int], list[list[TokenRun]]] = {}
+        self._hunk_rows: dict[Layout, list[int]] = {}
         self._spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self.number_width = max(
             [3, *(len(str(n)) for h in self.hunks for _, a, b, _ in h.lines for n in (a, b) if n)]
@@ -182,7 +193,11 @@ class FileRows:
 
     def hunk_rows(self, layout: Layout) -> list[int]:
         """Indices of the hunk header rows in `layout`."""
-        return [i for i, row in enumerate(self.rows(layout)) if row.kind == "hunk"]
+        starts = self._hunk_rows.get(layout)
+        if starts is None:
+            rows = self.rows(layout)
+            starts = self._hunk_rows[layout] = [i for i, r in enumerate(rows) if r.kind == "hunk"]
+        return starts
 
     def find(self, layout: Layout, hunk: int, line: int) -> int:
         """The row in `layout` that shows line `line` of hunk `hunk` (its header for -1)."""
@@ -282,21 +297,23 @@ class FileRows:
 
     # ------------------------------------------------------------ styling
     def tokens(self, side: Side) -> list[TokenRun]:
-        """The line's text as runs of one syntax class (tokenizes its hunk side once)."""
-        key = (side.hunk, side.side)
-        lines = self._tokens.get(key)
-        if lines is None:
-            lines = self._tokens[key] = self._tokenize(side.hunk, side.side)
+        """The line's text as runs of one syntax class (tokenizes its chunk of the hunk once)."""
         old, new = self._positions[side.hunk]
         position = (old if side.side == "old" else new).get(side.line)
-        if position is None or position >= len(lines):
+        if position is None:
             return [(side.text, "")]
-        return lines[position]
+        chunk, offset = divmod(position, TOKEN_CHUNK)
+        key = (side.hunk, side.side, chunk)
+        lines = self._tokens.get(key)
+        if lines is None:
+            lines = self._tokens[key] = self._tokenize(side.hunk, side.side, chunk)
+        return lines[offset] if offset < len(lines) else [(side.text, "")]
 
-    def _tokenize(self, hunk: int, side: str) -> list[list[TokenRun]]:
+    def _tokenize(self, hunk: int, side: str, chunk: int) -> list[list[TokenRun]]:
         old, new = self._positions[hunk]
-        indices = old if side == "old" else new
-        texts = [self.hunks[hunk].lines[i][3] for i in indices]
+        indices = list(old if side == "old" else new)
+        start = chunk * TOKEN_CHUNK
+        texts = [self.hunks[hunk].lines[i][3] for i in indices[start : start + TOKEN_CHUNK]]
         lexer = lexer_for(self.path)
         if lexer is None:
             return [[(text, "")] for text in texts]
