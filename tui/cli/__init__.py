@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Run many coding agents in parallel, each in its own git worktree and "
             "branch, from one terminal UI."
         ),
-        epilog="Run `ptui VERB --help` for the options of one verb.",
+        epilog="Without a verb, ptui opens the terminal UI in the current repository. "
+        "Run `ptui VERB --help` for the options of one verb.",
     )
     parser.add_argument("--version", action="version", version=f"ptui {__version__}")
     parser.add_argument(
@@ -60,8 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
-        parser.print_help()
-        return 0
+        from tui.cli.app import run_app  # no verb: the terminal UI
+
+        func = run_app
     try:
         status: int = func(args)
     except UsageError as exc:

@@ -1,0 +1,181 @@
+"""Notifications, themes, the empty state and connection failures."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.command import CommandPalette
+
+from tests.app.app_harness import (
+    SIZE,
+    app_config,  # noqa: F401  (fixture)
+    app_server,  # noqa: F401  (fixture)
+    new_session,
+    server_call,
+    started,
+    until,
+    write_config,
+)
+from tests.server.conftest import PTUI, repo, stop_server  # noqa: F401  (fixture)
+from tui import paths
+from tui.app.app import PtuiApp
+from tui.app.themes import ThemeError, load_theme_file
+
+
+def record_notes(app: PtuiApp) -> list[str]:
+    """Every toast's text, as the app raises it."""
+    notes: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        notes.append(message)
+        original(message, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return notes
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_bell_and_waiting_are_announced() -> None:
+    write_config({"ui": {"notify": "bell"}})
+    shown = new_session("shown", agent="cat")["id"]
+    ringer = new_session("ringer", agent="sh")["id"]
+    app = PtuiApp(repo=Path.cwd())
+    bells: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        app.bell = lambda: bells.append(time.monotonic())  # type: ignore[method-assign]
+        notes = record_notes(app)
+        await started(pilot, 2)
+        sidebar = app.main_screen.session_list
+        sidebar.highlight(shown)
+        await until(pilot, lambda: app.main_screen.current == shown, "the other session")
+
+        server_call("session.input", id=ringer, text="printf '\\a'\r")
+        await until(pilot, lambda: any("ringer rang the bell" in n for n in notes), "the toast")
+        assert sidebar.rows[ringer].unseen and bells
+
+        asker = new_session("please ask", agent="asker")["id"]
+        await until(pilot, lambda: asker in sidebar.rows, "the new session")
+        await until(pilot, lambda: any("please-ask is waiting" in n for n in notes), "waiting")
+        assert sidebar.rows[asker].has_class("-waiting")
+        # Looking at a session clears its unseen mark.
+        sidebar.highlight(ringer)
+        await pilot.pause()
+        assert not sidebar.rows[ringer].unseen
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_theme_switch_from_the_palette() -> None:
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 0)
+        assert app.theme == "ptui-dark"
+        assert app.get_css_variables()["session-waiting"] == "#ffd75f"
+        app.action_change_theme()
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the theme list")
+        await pilot.press(*"ptui-light")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.theme == "ptui-light", "the light theme")
+        assert app.get_css_variables()["session-waiting"] == "#af8700"
+        # Textual's own themes lack ptui's variables: the defaults fill in.
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert app.get_css_variables()["session-busy"] == "#5fafff"
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_bad_theme_file_is_one_warning() -> None:
+    themes = paths.user_themes_dir()
+    themes.mkdir(parents=True)
+    (themes / "broken.toml").write_text('name = "broken"\nprimary = "not a colour"\n')
+    (themes / "mine.toml").write_text('name = "mine"\nprimary = "#112233"\n')
+    write_config({"ui": {"theme": "mine"}})
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        notes = record_notes(app)
+        await started(pilot, 0)
+        assert app.theme == "mine"
+        warnings = [n for n in app._notifications if "broken.toml" in n.message]
+        assert len(warnings) == 1 and "not a colour" in warnings[0].message
+        assert "\n" not in warnings[0].message
+        assert not notes  # nothing else went wrong
+
+
+def test_theme_file_checks(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    for text, problem in [
+        ("name = 'x'\nprimary = 3\n", "must be a colour"),
+        ("name = 'x'\n", "needs a primary"),
+        ("primary = '#fff'\n", "needs a name"),
+        ("name = 'x'\nprimary = '#fff'\nfoo = 1\n", "unknown key 'foo'"),
+        ("name = 'x'\nprimary = '#fff'\ndark = 'yes'\n", "dark must be a bool"),
+        ("name = 'x'\nprimary = '#fff'\n[variables]\nsession-busy = 'nope'\n", "not a colour"),
+        ("name = \n", "invalid TOML"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ThemeError, match=problem):
+            load_theme_file(path)
+    path.write_text("name = 'x'\nprimary = '#fff'\n[variables]\ndiff-added = '#000'\n")
+    theme = load_theme_file(path)
+    assert theme.variables["diff-added"] == "#000" and theme.variables["session-busy"]
+
+
+@pytest.fixture
+def outside_repo(tmp_path: Path, isolated_home: Path) -> Iterator[Path]:
+    """A plain directory (no git) as the cwd, the test config, a server stopped afterwards."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    os.chdir(plain)
+    write_config()
+    yield plain
+    stop_server()
+
+
+async def test_outside_a_repository_suggests_the_demo(outside_repo: Path) -> None:
+    from tui.cli.app import find_repo
+
+    assert find_repo(outside_repo) is None
+    app = PtuiApp(repo=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 0)
+        empty = app.main_screen.query_one("#empty")
+        await until(pilot, lambda: "ptui demo" in str(empty.render()), "the empty state")
+        assert not app.main_screen.terminal.display
+        notes = record_notes(app)
+        await pilot.press("n")
+        assert any("ptui demo" in n for n in notes)
+
+
+async def test_no_server_at_start_exits_with_the_reason(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTUI_SSH", "false")
+    app = PtuiApp(host="nowhere")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.exit_error, "the failure")
+    assert app.exit_error is not None
+    assert app.exit_error.startswith("cannot connect to the ptui server: ")
+    assert "\n" not in app.exit_error
+
+
+def test_ptui_without_a_verb_exits_1_when_it_cannot_connect(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    import ptyprocess
+
+    env = {**os.environ, "PTUI_SSH": "false", "TERM": "xterm-256color"}
+    proc = ptyprocess.PtyProcess.spawn([PTUI, "--host", "nowhere"], cwd=str(tmp_path), env=env)
+    output = b""
+    while True:
+        try:
+            output += proc.read(65536)
+        except EOFError:
+            break
+    assert proc.wait() == 1
+    assert b"ptui: error: cannot connect to the ptui server" in output

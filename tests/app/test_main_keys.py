@@ -1,0 +1,134 @@
+"""The main screen against a real server: switching sessions, typing, the leader key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.app.app_harness import (
+    SIZE,
+    app_config,  # noqa: F401  (fixture)
+    app_server,  # noqa: F401  (fixture)
+    key_for,
+    new_session,
+    press,
+    screen_text,
+    started,
+    terminal,
+    until,
+)
+from tests.server.conftest import repo  # noqa: F401  (fixture)
+from tui.app.app import PtuiApp
+from tui.app.screens.help import HelpScreen
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_switching_sessions() -> None:
+    ids = [new_session(f"task {n}")["id"] for n in (1, 2, 3)]
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 3)
+        sidebar = app.main_screen.session_list
+        assert sidebar.visible_ids() == sorted(ids)
+        first, second, third = sidebar.visible_ids()
+        assert sidebar.highlighted == first and terminal(app).session == first
+
+        await press(pilot, "session_down")
+        assert sidebar.highlighted == second and terminal(app).session == second
+        await press(pilot, "session_down", "session_down")  # wraps around
+        assert sidebar.highlighted == first
+        await press(pilot, "session_up")
+        assert sidebar.highlighted == third
+
+        await pilot.press("alt+2")
+        assert terminal(app).session == second
+        await pilot.press("alt+right_square_bracket")
+        assert terminal(app).session == third
+        await pilot.press("alt+left_square_bracket", "alt+left_square_bracket")
+        assert terminal(app).session == first
+        # Without the kitty protocol Textual reads alt+3 (ESC 3) as macOS's option+3.
+        await pilot.press("pound_sign")
+        assert terminal(app).session == third
+        await pilot.press("alt+9")  # no ninth session: nothing changes
+        assert terminal(app).session == third
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_typing_into_a_session_echoes() -> None:
+    new_session("echo me", agent="cat")
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 1)
+        await until(pilot, lambda: terminal(app).mirror.updates, "the first screen")
+        await press(pilot, "session_open")
+        assert app.focused is terminal(app)
+        # Keys the sidebar binds (n, d, q, ?, ctrl+p, tab) all go to the program here.
+        await pilot.press(*"hello nd?q", "tab", "x", "enter")
+        await until(pilot, lambda: screen_text(app).count("hello nd?q") == 2, "cat's echo")
+        assert not app.screen_stack[-1:] or app.screen is app.main_screen
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_leader_key_runs_actions_inside_the_terminal() -> None:
+    new_session("one", agent="cat")
+    new_session("two", agent="cat")
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 2)
+        screen = app.main_screen
+        _first, second = screen.session_list.visible_ids()
+        await press(pilot, "session_open")
+
+        await press(pilot, "leader")
+        assert screen.leader_pending and screen.query_one("#leader-hint").display
+        await press(pilot, "session_down")  # leader j: next session, terminal keeps focus
+        assert not screen.leader_pending
+        assert terminal(app).session == second and app.focused is terminal(app)
+
+        # leader leader sends the leader key (ctrl+] = GS) itself: cat's tty echoes ^]
+        await until(pilot, lambda: terminal(app).mirror.updates, "the screen")
+        await press(pilot, "leader", "leader")
+        await pilot.press("enter")
+        await until(pilot, lambda: "^]" in screen_text(app), "the echoed leader key")
+
+        await press(pilot, "leader", "help")
+        assert isinstance(app.screen, HelpScreen)
+        await press(pilot, "help_close")
+        assert app.screen is screen
+
+        await press(pilot, "leader", "focus_sidebar")
+        assert app.focused is screen.session_list
+
+        # A key that is no ptui command after the leader is swallowed, not typed.
+        await press(pilot, "session_open", "leader")
+        await pilot.press("z")
+        assert not screen.leader_pending
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert "z" not in screen_text(app)
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_remapped_keys_from_config() -> None:
+    from tests.app.app_harness import write_config
+
+    write_config({"ui": {"leader": "ctrl+g", "keys": {"new_session": "N", "session_down": "J"}}})
+    new_session("one")
+    new_session("two")
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 2)
+        screen = app.main_screen
+        _first, second = screen.session_list.visible_ids()
+        await pilot.press("J")
+        assert screen.session_list.highlighted == second
+        await pilot.press(key_for("session_down"))  # j is no longer bound
+        assert screen.session_list.highlighted == second
+        await press(pilot, "session_open")
+        await pilot.press("ctrl+g")
+        assert screen.leader_pending
+        await pilot.press("N")
+        from tui.app.screens.new_session import NewSessionScreen
+
+        await until(pilot, lambda: isinstance(app.screen, NewSessionScreen), "the new session form")

@@ -1,0 +1,194 @@
+"""Session actions from the main screen, against a real server: new, stop, resume, shell,
+filter, help and the command palette."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.command import CommandPalette
+from textual.widgets import Input, Select, Static, TextArea
+
+from tests.app.app_harness import (
+    SIZE,
+    app_config,  # noqa: F401  (fixture)
+    app_server,  # noqa: F401  (fixture)
+    new_session,
+    press,
+    screen_text,
+    server_call,
+    started,
+    terminal,
+    until,
+)
+from tests.server.conftest import repo  # noqa: F401  (fixture)
+from tui.app.app import PtuiApp
+from tui.app.commands import PtuiCommands
+from tui.app.screens.help import HelpScreen
+from tui.app.screens.new_session import NewSessionScreen, preview_names
+
+
+def error_text(screen: NewSessionScreen, field: str) -> str:
+    label = screen.query_one(f"#{field}-error", Static)
+    return str(label.render()) if label.display else ""
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_new_session_form_validates_then_creates_two() -> None:
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 0)
+        await press(pilot, "new_session")
+        form = await until(pilot, lambda: isinstance(app.screen, NewSessionScreen) and app.screen,
+                           "the form")  # fmt: skip
+        assert isinstance(form, NewSessionScreen)
+        await until(pilot, lambda: form.branches is not None, "the branch list")
+        assert form.branches == ["main"]
+        assert form.query_one("#agent", Select).value == "cat"
+
+        # Nothing typed: create shows what is missing under the field, and stays open.
+        await press(pilot, "create_session")
+        assert "Describe the task" in error_text(form, "task")
+        assert app.screen is form
+
+        form.query_one("#count", Input).value = "0"
+        form.query_one("#name", Input).value = "Bad Name"
+        form.query_one("#base", Input).value = "no-such-branch"
+        await pilot.pause()
+        await press(pilot, "create_session")
+        assert "1 to 50" in error_text(form, "count")
+        assert "must not contain spaces" in error_text(form, "name")
+        assert "no-such-branch" in error_text(form, "base")
+
+        # Fixing a field clears its message as you type.
+        form.query_one("#name", Input).value = ""
+        form.query_one("#base", Input).value = "main"
+        form.query_one(TextArea).text = "Fix the login bug\nand add a test"
+        form.query_one("#count", Input).value = "2"
+        await pilot.pause()
+        assert error_text(form, "task") == error_text(form, "name") == ""
+        preview = str(form.query_one("#preview", Static).render())
+        assert "fix-the-login-bug-and-add-a-test, fix-the-login-bug-and-add-a-test-2" in preview
+
+        await press(pilot, "create_session")
+        await until(pilot, lambda: app.screen is app.main_screen, "the form to close")
+        await until(pilot, lambda: len(app.main_screen.session_list.rows) == 2, "two sessions")
+        names = sorted(info["name"] for info in app.sessions.values())
+        assert names == ["fix-the-login-bug-and-add-a-test", "fix-the-login-bug-and-add-a-test-2"]
+        assert all(
+            info["task"] == "Fix the login bug\nand add a test" for info in app.sessions.values()
+        )
+        assert app.focused is terminal(app)
+        assert terminal(app).session == app.main_screen.session_list.highlighted
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_server_refusal_is_shown_in_the_form() -> None:
+    new_session("taken", name="taken")
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 1)
+        await press(pilot, "new_session")
+        form = await until(pilot, lambda: isinstance(app.screen, NewSessionScreen) and app.screen,
+                           "the form")  # fmt: skip
+        form.query_one("#name", Input).value = "taken"
+        await pilot.pause()
+        await press(pilot, "create_session")
+        status = form.query_one("#form-error", Static)
+        await until(pilot, lambda: "taken" in str(status.render()) and "Creating" not in
+                    str(status.render()), "the server's answer")  # fmt: skip
+        assert app.screen is form
+        await press(pilot, "cancel_new_session")
+        assert app.screen is app.main_screen
+
+
+def test_name_preview_follows_the_server_rules() -> None:
+    assert preview_names("Fix the login bug!", "", 1, set()) == ["fix-the-login-bug"]
+    assert preview_names("Fix it", "", 3, {"fix-it"}) == ["fix-it-2", "fix-it-3", "fix-it-4"]
+    assert preview_names("任务", "", 1, set()) == ["session"]
+    assert preview_names("x", "mine", 2, set()) == ["mine-1", "mine-2"]
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_stop_resume_and_shell_tab() -> None:
+    sid = new_session("work", agent="cat")["id"]
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 1)
+        await press(pilot, "stop")
+        await until(pilot, lambda: app.sessions[sid]["status"] == "stopped", "stopped")
+        await until(pilot, lambda: not terminal(app).alive, "the tab to end")
+        await press(pilot, "resume")
+        await until(pilot, lambda: app.sessions[sid]["status"] in ("busy", "idle"), "resumed")
+        assert terminal(app).alive
+
+        await press(pilot, "shell_tab")
+        await until(pilot, lambda: terminal(app).tab == "shell", "the shell tab")
+        assert app.focused is terminal(app)
+        assert "shell" in app.sessions[sid]["tabs"]
+        await pilot.press(*"echo at=$PTUI_SESSION", "enter")
+        await until(pilot, lambda: f"at={sid}" in screen_text(app), "the shell's answer")
+
+        await press(pilot, "leader", "next_tab")
+        assert terminal(app).tab == "agent"
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_filter_sessions() -> None:
+    for task in ("fix login", "add search", "fix logout"):
+        new_session(task)
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 3)
+        sidebar = app.main_screen.session_list
+        await press(pilot, "filter")
+        await pilot.press(*"fix")
+        assert sidebar.visible_ids() == ["fix-login", "fix-logout"]
+        await pilot.press("enter")
+        assert app.focused is sidebar
+        await press(pilot, "session_down")
+        assert sidebar.highlighted == "fix-logout"
+        await press(pilot, "focus_sidebar")  # escape clears the filter
+        assert sidebar.visible_ids() == ["add-search", "fix-login", "fix-logout"]
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_help_lists_every_binding() -> None:
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 0)
+        await press(pilot, "help")
+        assert isinstance(app.screen, HelpScreen)
+        text = "\n".join(
+            strip.text for strip in app.screen.query_one("#help-text").render_lines(
+                app.screen.query_one("#help-text").region.reset_offset
+            )
+        )  # fmt: skip
+        for words in ("^]", "leader", "Start sessions", "Copy mode", "alt+1 … alt+9", "⚠N"):
+            assert words in text, words
+        await press(pilot, "help_close")
+        assert app.screen is app.main_screen
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_palette_lists_actions_and_sessions() -> None:
+    new_session("fix login")
+    new_session("add search")
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 2)
+        provider = PtuiCommands(app.screen)
+        found = [str(hit.text) async for hit in provider.discover()]
+        assert "Session: add-search" in found and "Session: fix-login" in found
+        for action in ("New (n)", "Diff (d)", "Stop (x)", "Resume (R)", "Filter (/)"):
+            assert action in found, action
+        hits = [hit async for hit in provider.search("fixlogin")]
+        assert hits and str(hits[0].text) == "Session: fix-login"
+
+        await press(pilot, "command_palette")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"add-sea")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: terminal(app).session == "add-search", "the chosen session")
+        server_call("session.stop", id="add-search")

@@ -1,0 +1,321 @@
+"""The ptui app: a client of the session host, showing and driving its sessions.
+
+The app never touches a PTY, pygit2 or the state file: everything goes through
+`AsyncClient`. Pushed events arrive through the client's callback and become
+messages (`tui.app.messages`); screen updates go straight to the terminal view
+that attached the tab, which repaints once per frame at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
+
+from tui.app.commands import PtuiCommands
+from tui.app.messages import (
+    Bell,
+    ScreenUpdate,
+    ServerError,
+    SessionEvent,
+    SessionsChanged,
+    StatusChanged,
+    SummariesChanged,
+)
+from tui.app.screens.main import MainScreen
+from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
+from tui.config import Config, load_config
+from tui.errors import PtuiError
+from tui.server import protocol
+from tui.server.client import AsyncClient, ConnectionLost
+
+SUMMARY_INTERVAL = 3.0
+"""Seconds between two `session.summary` polls at most."""
+
+__all__ = ["PtuiApp", "ScreenUpdate"]
+
+
+class PtuiApp(App[None]):
+    """Sessions in a sidebar, the focused one's terminal beside it."""
+
+    TITLE = "ptui"
+    CSS_PATH = "app.tcss"
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {PtuiCommands}
+    # ctrl+q and ctrl+p are not priority bindings: inside a session the agent gets
+    # them (readline's previous-history, ...); leader ctrl+q / leader ctrl+p work there.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Quit ptui (sessions keep running)"),
+        Binding("ctrl+p", "command_palette", "Palette", id="command_palette", show=False,
+                tooltip="Every action and every session, searchable"),
+    ]  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        host: str | None = None,
+        ssh_config: str | None = None,
+        repo: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.host = host
+        self.ssh_config = ssh_config
+        self.repo = repo
+        self.config: Config = load_config(repo)
+        self.keymap: dict[str, str] = {"leader": self.config.ui.leader, **self.config.ui.keys}
+        """Binding id -> keys, from `ui.leader` and `[ui.keys]`; given to `set_keymap`."""
+        self.client_or_none: AsyncClient | None = None
+        self.connected = False
+        self.exit_error: str | None = None
+        """Why the app ended early (no server): the CLI prints it and exits 1."""
+        self.sessions: dict[str, dict[str, Any]] = {}
+        """Every session the server knows (archived too), by id, as `info` dicts."""
+        self.summaries: dict[str, dict[str, Any]] = {}
+        self.screen_sinks: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {}
+        """Who applies `screen` events for an attached (session, tab): its terminal view."""
+        self.main_screen: MainScreen
+        self._optional: dict[str, bool] = {}
+        self._summary_due = False
+        self._summary_running = False
+        self._last_summary = 0.0
+
+    # ------------------------------------------------------------ set up
+    @property
+    def client(self) -> AsyncClient:
+        """The server connection (ConnectionLost before it is made)."""
+        if self.client_or_none is None:
+            raise ConnectionLost("not connected to the ptui server")
+        return self.client_or_none
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(PTUI_VARIABLES)
+
+    def on_mount(self) -> None:
+        themes, warnings = load_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        for warning in warnings:
+            self.notify(warning, title="Theme skipped", severity="warning", timeout=10)
+        wanted = self.config.ui.theme
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            self.notify(f"unknown theme {wanted!r}; using {DEFAULT_THEME}", severity="warning")
+            self.theme = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else self.theme
+        self.set_keymap(self.keymap)
+        self.main_screen = MainScreen()
+        self.push_screen(self.main_screen)
+        self.connect()
+        self.set_interval(SUMMARY_INTERVAL, self.request_summaries)
+
+    def key_display(self, binding_id: str, default: str = "") -> str:
+        """How a binding's key is shown after the user's remaps (`^]`, `?`)."""
+        keys = self.keymap.get(binding_id) or default
+        return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(",") if k)
+
+    async def open_client(self) -> AsyncClient:
+        """Connect to the server (tests override this to feed canned events)."""
+        return await AsyncClient.connect(
+            self.host, on_event=self.on_server_event, ssh_config=self.ssh_config, name="app"
+        )
+
+    @work(exclusive=True, group="connect")
+    async def connect(self) -> None:
+        """Connect, subscribe to events, and show the sessions; watch for the end."""
+        try:
+            client = await self.open_client()
+            answer = await client.call("events.subscribe")
+        except (PtuiError, OSError) as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            self.exit_error = f"cannot connect to the ptui server: {message}"
+            self.exit(return_code=1)
+            return
+        self.client_or_none = client
+        self.connected = True
+        self.post_message(SessionsChanged(answer.get("sessions", [])))
+        await self.wait_closed(client)
+        if self.client_or_none is client and self.is_running:
+            self.connected = False
+            self.client_or_none = None
+            from tui.app.screens.disconnected import DisconnectedScreen
+
+            self.push_screen(DisconnectedScreen("the connection to the ptui server closed"))
+
+    async def wait_closed(self, client: AsyncClient) -> None:
+        """Return when the connection ends."""
+        # AsyncClient has no public close hook; its reader task ends with the connection.
+        task = getattr(client, "_task", None)
+        if isinstance(task, asyncio.Task):
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(task)
+
+    def reconnect(self) -> None:
+        self.connected = False
+        self.connect()
+
+    async def action_quit(self) -> None:
+        self.main_screen.terminal.leave()
+        if self.client_or_none is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.client_or_none.close(), 2)
+        self.exit()
+
+    # ---------------------------------------------------------- events
+    def on_server_event(self, message: dict[str, Any]) -> None:
+        """The client's callback: one pushed event, as it arrives."""
+        kind = message.get("event")
+        data = message.get("data")
+        if not isinstance(data, dict):
+            return
+        if kind == "screen":
+            sink = self.screen_sinks.get((str(data.get("session")), str(data.get("tab"))))
+            if sink is not None:
+                sink(data)
+        elif kind == "sessions-changed":
+            self.post_message(SessionsChanged(list(data.get("sessions") or [])))
+        elif kind == "status-changed":
+            code = data.get("exit_code")
+            self.post_message(StatusChanged(str(data.get("session")), str(data.get("status")),
+                                            code if isinstance(code, int) else None))  # fmt: skip
+        elif kind == "bell":
+            self.post_message(Bell(str(data.get("session")), str(data.get("tab"))))
+        elif kind == "error":
+            self.post_message(ServerError(str(data.get("code")), str(data.get("message"))))
+        elif kind in ("title", "notification", "clipboard", "cwd", "progress"):
+            self.post_message(SessionEvent(str(kind), str(data.get("session")),
+                                           str(data.get("tab")), data.get("value")))  # fmt: skip
+
+    def on_sessions_changed(self, message: SessionsChanged) -> None:
+        self.sessions = {str(s["id"]): s for s in message.sessions if isinstance(s, dict)}
+        self.on_main(lambda main: main.update_sessions())
+        self.request_summaries(force=True)
+
+    def on_status_changed(self, message: StatusChanged) -> None:
+        info = self.sessions.get(message.session)
+        if info is None:
+            return
+        old = info.get("status")
+        info["status"] = message.status
+        if message.exit_code is not None:
+            info["exit_code"] = message.exit_code
+        self.on_main(lambda main: main.update_session(message.session))
+        if message.status not in ("stopped", "archived"):
+            self.on_main(lambda main: main.mark_unseen(message.session))
+        if message.status == "waiting" and old != "waiting":
+            self.announce(message.session, "is waiting for you")
+        self.request_summaries(force=True)
+
+    def on_bell(self, message: Bell) -> None:
+        if message.session == self.main_screen.current:
+            self.bell()  # the session in view rang: the outer terminal rings
+            return
+        self.on_main(lambda main: main.mark_unseen(message.session))
+        self.announce(message.session, "rang the bell")
+
+    def on_session_event(self, message: SessionEvent) -> None:
+        shown = message.session == self.main_screen.current
+        value = message.value
+        if message.kind == "clipboard" and shown and isinstance(value, list) and len(value) == 2:
+            self.copy_to_clipboard(str(value[1]))
+        elif message.kind == "notification" and isinstance(value, list) and value:
+            text = " ".join(str(part) for part in value if part)
+            self.announce(message.session, text or "sent a notification")
+
+    def on_server_error(self, message: ServerError) -> None:
+        self.notify(message.message, title="Server", severity="error")
+
+    def on_summaries_changed(self, message: SummariesChanged) -> None:
+        self.summaries = message.summaries
+        self.on_main(lambda main: main.update_summaries())
+
+    def on_main(self, update: Callable[[MainScreen], None]) -> None:
+        """Update the main screen, unless it is gone (the app is closing)."""
+        if self.main_screen.is_attached:
+            with contextlib.suppress(NoMatches):
+                update(self.main_screen)
+
+    def announce(self, session_id: str, text: str) -> None:
+        """Tell the user about a session that needs them, as `ui.notify` asks."""
+        mode = self.config.ui.notify
+        if mode == "none":
+            return
+        name = str(self.sessions.get(session_id, {}).get("name", session_id))
+        self.notify(f"{name} {text}", title="ptui", timeout=6)
+        if mode == "bell":
+            self.bell()
+        elif mode == "osc9" and self._driver is not None:
+            body = "".join(ch for ch in f"{name} {text}" if ch.isprintable() and ch != ";")
+            self._driver.write(f"\x1b]9;ptui: {body}\x07")
+
+    # --------------------------------------------------------- summaries
+    def request_summaries(self, force: bool = False) -> None:
+        """Refresh the sidebar's counts: now if the last poll is old enough, else soon."""
+        if not self.connected or self._optional.get("session.summary") is False:
+            return
+        if self._summary_running:
+            self._summary_due = True
+            return
+        wait = self._last_summary + SUMMARY_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._poll_summaries()
+        elif force and not self._summary_due:
+            self._summary_due = True
+            self.set_timer(wait, self._summary_timer)
+
+    def _summary_timer(self) -> None:
+        self._summary_due = False
+        self.request_summaries()
+
+    @work(group="summary")
+    async def _poll_summaries(self) -> None:
+        self._summary_running = True
+        self._last_summary = time.monotonic()
+        try:
+            result = await self.call_optional("session.summary")
+        except PtuiError as exc:
+            self.log.warning(f"session.summary: {exc}")
+            result = None
+        finally:
+            self._summary_running = False
+        if isinstance(result, dict):
+            self.post_message(SummariesChanged(
+                {str(k): v for k, v in result.items() if isinstance(v, dict)}
+            ))  # fmt: skip
+        if self._summary_due:
+            self._summary_due = False
+            self.request_summaries(force=True)
+
+    async def call_optional(self, method: str, **params: Any) -> Any:
+        """Call a method the server may not have yet; None if it has not.
+
+        An unknown method closes the connection it was asked on, so the first
+        call of each such method goes over a separate, short-lived connection.
+        """
+        supported = self._optional.get(method)
+        if supported is False or self.client_or_none is None:
+            return None
+        try:
+            if supported:
+                return await self.client_or_none.call(method, **params)
+            probe = await AsyncClient.connect(self.host, ssh_config=self.ssh_config, name="probe")
+            try:
+                result = await probe.call(method, **params)
+            finally:
+                await probe.close()
+        except protocol.RemoteError as exc:
+            if exc.code == protocol.UNKNOWN_METHOD:
+                self._optional[method] = False
+                return None
+            self._optional[method] = True
+            raise
+        except (PtuiError, OSError):
+            return None
+        self._optional[method] = True
+        return result

@@ -1,0 +1,89 @@
+"""Server events as Textual messages.
+
+The client's reader calls `PtuiApp` back for every pushed event; the app turns
+each into one of these and posts it, so handlers run like any other message.
+Screen updates are the exception in rate: they are applied to the view's mirror
+as they arrive and only a `ScreenUpdate` nudge is posted, which coalesces
+(`can_replace`) so a flood costs one repaint per frame.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class SessionsChanged(Message):
+    """The server's list of sessions changed (created, removed, renamed, ...)."""
+
+    def __init__(self, sessions: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.sessions = sessions
+
+
+class StatusChanged(Message):
+    """One session's status changed (busy, waiting, idle, exited, stopped)."""
+
+    def __init__(self, session: str, status: str, exit_code: int | None) -> None:
+        super().__init__()
+        self.session = session
+        self.status = status
+        self.exit_code = exit_code
+
+
+class Bell(Message):
+    """A program in a session rang the bell."""
+
+    def __init__(self, session: str, tab: str) -> None:
+        super().__init__()
+        self.session = session
+        self.tab = tab
+
+
+class SessionEvent(Message):
+    """A less frequent per-tab event: title, notification, clipboard, cwd, progress."""
+
+    def __init__(self, kind: str, session: str, tab: str, value: Any) -> None:
+        super().__init__()
+        self.kind = kind
+        self.session = session
+        self.tab = tab
+        self.value = value
+
+
+class ServerError(Message):
+    """A notification (keystroke, resize) failed on the server."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__()
+        self.code = code
+        self.message = message
+
+
+class SummariesChanged(Message):
+    """Fresh `session.summary` results: counts, ahead/behind, overlaps, per session id."""
+
+    def __init__(self, summaries: dict[str, dict[str, Any]]) -> None:
+        super().__init__()
+        self.summaries = summaries
+
+
+class ScreenUpdate(Message, bubble=False):
+    """New screen content for the view showing `(session, tab)` is in its mirror.
+
+    Replaces an unhandled one for the same tab: the changes themselves are already
+    accumulated in the view's feed, so one repaint covers every update before it.
+    """
+
+    def __init__(self, session: str, tab: str) -> None:
+        super().__init__()
+        self.session = session
+        self.tab = tab
+
+    def can_replace(self, message: Message) -> bool:
+        return (
+            isinstance(message, ScreenUpdate)
+            and message.session == self.session
+            and message.tab == self.tab
+        )

@@ -1,0 +1,469 @@
+"""The main screen: sessions on the left, the focused one's header, tabs and terminal.
+
+Keys: in the sidebar single letters act on the highlighted session. In the
+terminal every key goes to the program except the leader key (ctrl+] unless
+`ui.leader` says otherwise) and alt+1..9 / alt+[ / alt+] to switch sessions.
+After the leader, the next key runs the same action as in the sidebar (leader n
+is "new session"); leader leader sends the leader key itself to the program.
+"""
+
+from __future__ import annotations
+
+import importlib
+import unicodedata
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingsMap, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from tui.app.widgets.session_header import SessionHeader
+from tui.app.widgets.session_list import SessionList
+from tui.app.widgets.tab_bar import TabBar
+from tui.app.widgets.terminal_view import TerminalView
+from tui.errors import PtuiError
+from tui.term.keys import encode_key
+
+if TYPE_CHECKING:
+    from tui.app.app import PtuiApp
+
+
+def _session_binding(key: str, action: str, description: str, id: str, tooltip: str) -> Binding:
+    return Binding(key, action, description, id=id, tooltip=tooltip)
+
+
+# Without the kitty keyboard protocol Textual reads xterm's alt+digit (ESC 1) as the
+# character macOS types for option+digit (WezTerm's convention): bind those as well.
+_OPTION_DIGITS = "¡™£¢∞§¶•ª"
+
+
+def _alt_digit(number: int) -> str:
+    name = unicodedata.name(_OPTION_DIGITS[number - 1]).lower().replace(" ", "_")
+    return f"alt+{number},{name.replace('-', '_')}"
+
+
+# fmt: off
+PRIORITY_BINDINGS: list[BindingType] = [
+    Binding("ctrl+right_square_bracket", "leader", "Leader", id="leader", priority=True,
+            tooltip="Then a key: the sidebar's action from inside the terminal (twice: send it)"),
+    *[Binding(_alt_digit(n), f"select_index({n})", f"Session {n}", id=f"session_{n}",
+              priority=True, show=False, tooltip=f"Show session number {n}")
+      for n in range(1, 10)],
+    Binding("alt+left_square_bracket", "select_step(-1)", "Previous session",
+            id="session_prev", priority=True, show=False, tooltip="Show the previous session"),
+    Binding("alt+right_square_bracket", "select_step(1)", "Next session",
+            id="session_next", priority=True, show=False, tooltip="Show the next session"),
+]
+SESSION_BINDINGS: list[BindingType] = [
+    _session_binding("n", "new_session", "New", "new_session", "Start sessions on a new task"),
+    _session_binding("d", "diff", "Diff", "diff", "What the session changed, side by side"),
+    _session_binding("r", "run_script", "Run", "run_script", "Run a project script in the session"),
+    _session_binding("s", "shell_tab", "Shell", "shell_tab", "Open a shell tab in the worktree"),
+    _session_binding("a", "archive", "Archive", "archive",
+                     "Save everything and remove the worktree (restorable)"),
+    _session_binding("m", "merge", "Merge", "merge", "Merge the session's branch into its base"),
+    _session_binding("x", "stop", "Stop", "stop", "Stop its programs (keeps the worktree)"),
+    _session_binding("R", "resume", "Resume", "resume", "Restart a stopped or exited agent"),
+    _session_binding("t", "next_tab", "Tab", "next_tab", "Show the session's next tab"),
+    _session_binding("left_square_bracket", "copy_mode", "Copy", "copy_mode",
+                     "Select text with the keyboard (v select, y copy)"),
+    Binding("A", "archived", "Archived", id="archived", show=False,
+            tooltip="Archived sessions: restore or remove"),
+    Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the sessions by name"),
+    Binding("question_mark", "help", "Help", id="help", tooltip="Every key, and what it does"),
+    Binding("escape", "focus_sidebar", "Sidebar", id="focus_sidebar", show=False,
+            tooltip="Back to the session list (clears the filter)"),
+    Binding("q", "app.quit", "Quit", id="quit_sidebar", show=False,
+            tooltip="Quit ptui (sessions keep running)"),
+]
+# fmt: on
+_NEEDS_SESSION = {
+    "diff",
+    "run_script",
+    "shell_tab",
+    "archive",
+    "merge",
+    "stop",
+    "resume",
+    "next_tab",
+    "copy_mode",
+}  # fmt: skip
+# Screens written alongside this one, pushed from bindings: (module, class).
+OTHER_SCREENS = {
+    "diff": ("tui.app.screens.diff", "DiffScreen"),
+    "archive": ("tui.app.screens.archive", "ArchiveScreen"),
+    "merge": ("tui.app.screens.merge", "MergeScreen"),
+    "archived": ("tui.app.screens.archived", "ArchivedScreen"),
+    "scripts": ("tui.app.screens.scripts", "ScriptPicker"),
+}
+
+
+class MainScreen(Screen[None]):
+    """Sidebar, header, tabs and the live terminal of the highlighted session."""
+
+    CSS_PATH = "main.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [*PRIORITY_BINDINGS, *SESSION_BINDINGS]
+
+    leader_pending: reactive[bool] = reactive(False)
+    """The leader key was pressed: the next key is a ptui command."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: str | None = None
+        self.tab_choice: dict[str, str] = {}
+        self._leader_maps: list[tuple[Any, BindingsMap]] = []
+
+    @property
+    def ptui(self) -> PtuiApp:
+        return cast("PtuiApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            with Vertical(id="sidebar"):
+                yield Static("Sessions", id="sidebar-title")
+                yield Input(placeholder="filter sessions", id="filter")
+                yield SessionList(id="sessions")
+            with Vertical(id="main"):
+                yield SessionHeader(id="header")
+                yield TabBar(id="tabs")
+                yield TerminalView(id="terminal")
+                yield Static(id="empty")
+        yield Static(id="leader-hint")
+        yield Footer()
+
+    @property
+    def session_list(self) -> SessionList:
+        return self.query_one(SessionList)
+
+    @property
+    def terminal(self) -> TerminalView:
+        return self.query_one(TerminalView)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter").display = False
+        self.apply_keymap()
+        self.session_list.focus()
+        self.update_sessions()
+
+    def apply_keymap(self) -> None:
+        """Work out which keys the terminal leaves alone, after the user's remaps."""
+        keymap = self.ptui.keymap
+
+        def mapped(bindings: list[BindingType]) -> BindingsMap:
+            bindings_map = BindingsMap(bindings)
+            bindings_map.apply_keymap(keymap)
+            return bindings_map
+
+        screen_map = mapped(self.BINDINGS)
+        # Textual asks the terminal about the keys as written in BINDINGS and applies
+        # the keymap afterwards, so both spellings must stay unclaimed.
+        reserved = {key for key, b in screen_map if b.priority}
+        reserved |= {key for key, b in BindingsMap(self.BINDINGS) if b.priority}
+        terminal = self.terminal
+        terminal.reserved_keys = frozenset(reserved)
+        terminal.own_keys = frozenset(key for key, _ in mapped(TerminalView.BINDINGS))
+        self._leader_maps = [
+            (self, screen_map),
+            (self.session_list, mapped(SessionList.BINDINGS)),
+            (self.app, mapped(type(self.app).BINDINGS)),
+        ]
+
+    # ----------------------------------------------------------- sessions
+    def update_sessions(self) -> None:
+        """Show the app's current session list."""
+        sessions = list(self.ptui.sessions.values())
+        self.session_list.set_sessions(sessions)
+        live = self.session_list.visible_ids() or list(self.session_list.rows)
+        self.query_one("#sidebar-title", Static).update(f"Sessions ({len(live)})")
+        self._show_current()
+
+    def update_session(self, session_id: str) -> None:
+        row = self.session_list.rows.get(session_id)
+        info = self.ptui.sessions.get(session_id)
+        if row is not None and info is not None:
+            row.update_info(info)
+        if session_id == self.current:
+            self._show_current()
+
+    def update_summaries(self) -> None:
+        self.session_list.set_summaries(self.ptui.summaries)
+        if self.current is not None:
+            self.query_one(SessionHeader).show(
+                self.ptui.sessions.get(self.current), self.ptui.summaries.get(self.current)
+            )
+
+    def mark_unseen(self, session_id: str) -> None:
+        if session_id != self.current:
+            self.session_list.set_unseen(session_id, True)
+
+    def on_session_list_selected(self, message: SessionList.Selected) -> None:
+        self.current = message.session_id
+        if message.session_id is not None:
+            self.session_list.set_unseen(message.session_id, False)
+        self._show_current()
+
+    def show_session(self, session_id: str) -> None:
+        """Highlight and show a session (clearing a filter that hides it)."""
+        row = self.session_list.rows.get(session_id)
+        if row is None:
+            return
+        if not row.display:
+            filter_input = self.query_one("#filter", Input)
+            filter_input.value = ""
+            filter_input.display = False
+            self.session_list.filter_text = ""
+        self.session_list.highlight(session_id)
+
+    def on_session_list_opened(self, message: SessionList.Opened) -> None:
+        self.terminal.focus()
+
+    def on_tab_bar_activated(self, message: TabBar.Activated) -> None:
+        if self.current is not None:
+            self.show_tab(message.tab)
+
+    def show_tab(self, tab: str) -> None:
+        if self.current is not None:
+            self.tab_choice[self.current] = tab
+            self._show_current()
+
+    def current_info(self) -> dict[str, Any] | None:
+        return self.ptui.sessions.get(self.current) if self.current else None
+
+    def _show_current(self) -> None:
+        info = self.current_info()
+        has_sessions = bool(self.session_list.rows)
+        for widget_id in ("#header", "#tabs", "#terminal"):
+            self.query_one(widget_id).display = has_sessions
+        empty = self.query_one("#empty", Static)
+        empty.display = not has_sessions
+        if not has_sessions:
+            empty.update(self.empty_text())
+            self.terminal.show(None)
+            return
+        self.query_one(SessionHeader).show(info, self.ptui.summaries.get(self.current or ""))
+        if info is None:
+            self.terminal.show(None)
+            return
+        tabs = [str(t) for t in info.get("tabs") or ["agent"]]
+        tab = self.tab_choice.get(str(info["id"]), "agent")
+        if tab not in tabs:
+            tab = "agent"
+        self.query_one(TabBar).set_tabs(tabs, tab)
+        self.terminal.show(str(info["id"]), tab)
+        if tab == "agent":
+            # The status says whether the agent runs; keys to a stopped one are refused.
+            self.terminal.alive = info.get("status") not in ("stopped", "exited", "archived")
+
+    def empty_text(self) -> str:
+        app = self.ptui
+        if not app.connected:
+            return "Connecting to the ptui server…"
+        leader = app.key_display("leader")
+        if app.repo is None:
+            return (
+                "This directory is not inside a git repository.\n\n"
+                "ptui runs each coding agent in its own git worktree and branch, "
+                "so it needs a repository:\n\n"
+                "  • cd into one and run ptui again, or\n"
+                "  • run  ptui demo  for a tour with a sample repository and a demo agent.\n\n"
+                "Press ctrl+q to quit."
+            )
+        return (
+            f"No sessions yet in {app.repo}.\n\n"
+            "Press n to start one: describe a task, pick an agent, and ptui makes a "
+            "branch and a worktree for it and starts the agent there.\n\n"
+            f"Inside a session every key goes to the agent; {leader} then a key runs a "
+            "ptui command (? lists them)."
+        )
+
+    # ------------------------------------------------------------- leader
+    def action_leader(self) -> None:
+        if self.leader_pending:
+            # leader leader: the program gets the leader key itself.
+            self.leader_pending = False
+            data = encode_key(self.ptui.keymap["leader"].split(",")[0], None,
+                              self.terminal.key_modes())  # fmt: skip
+            if data is not None:
+                self.terminal.send_bytes(data)
+            return
+        self.leader_pending = True
+
+    def watch_leader_pending(self, pending: bool) -> None:
+        hint = self.query_one("#leader-hint", Static)
+        hint.display = pending
+        if pending:
+            leader = self.ptui.key_display("leader")
+            hint.update(
+                f" {leader} … n new · d diff · r run · s shell · [ copy · j/k switch · "
+                f"? help · {leader} send {leader} · esc sidebar"
+            )
+
+    async def on_key(self, event: events.Key) -> None:
+        if not self.leader_pending:
+            return
+        event.stop()
+        event.prevent_default()
+        self.leader_pending = False
+        for node, bindings in self._leader_maps:
+            for binding in bindings.key_to_bindings.get(event.key, []):
+                await node.run_action(binding.action)
+                return
+        self.notify(f"{event.key} is not a ptui key (? lists them)", timeout=3)
+
+    # ------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in _NEEDS_SESSION and self.current_info() is None:
+            return None  # shown, but greyed out
+        return True
+
+    def action_select_index(self, number: int) -> None:
+        visible = self.session_list.visible_ids()
+        if 1 <= number <= len(visible):
+            self.session_list.highlight(visible[number - 1])
+
+    def action_select_step(self, step: int) -> None:
+        self.session_list.move(step)
+
+    def action_focus_sidebar(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if filter_input.has_focus or (filter_input.display and self.session_list.has_focus):
+            filter_input.value = ""
+            filter_input.display = False
+        self.session_list.focus()
+
+    def action_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.display = True
+        filter_input.focus()
+
+    def on_input_changed(self, message: Input.Changed) -> None:
+        if message.input.id == "filter":
+            self.session_list.filter_text = message.value
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        if message.input.id == "filter":
+            self.session_list.focus()
+
+    def action_help(self) -> None:
+        from tui.app.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    def action_copy_mode(self) -> None:
+        self.terminal.start_copy_mode()
+
+    def action_next_tab(self) -> None:
+        info = self.current_info()
+        if info is None:
+            return
+        tabs = [str(t) for t in info.get("tabs") or ["agent"]]
+        current = self.tab_choice.get(str(info["id"]), "agent")
+        index = tabs.index(current) if current in tabs else 0
+        self.show_tab(tabs[(index + 1) % len(tabs)])
+
+    def action_new_session(self) -> None:
+        from tui.app.screens.new_session import NewSessionScreen
+
+        repo = self.ptui.repo
+        info = self.current_info()
+        if repo is None and info is None:
+            self.notify("Not in a git repository: run ptui inside one (or try `ptui demo`).",
+                        severity="warning")  # fmt: skip
+            return
+        target = str(repo) if repo is not None else str(info["repo"] if info else "")
+        self.app.push_screen(NewSessionScreen(target, self.terminal.size), self._created)
+
+    def _created(self, created: list[dict[str, Any]] | None) -> None:
+        if not created:
+            return
+        for info in created:
+            self.ptui.sessions[str(info["id"])] = info
+            for warning in info.get("warnings") or []:
+                self.notify(f"{info['id']}: {warning}", severity="warning", timeout=8)
+        self.update_sessions()
+        self.session_list.highlight(str(created[0]["id"]))
+        self.terminal.focus()
+
+    def _push_other(self, key: str, *args: Any, callback: Any = None) -> None:
+        module_name, class_name = OTHER_SCREENS[key]
+        try:
+            screen_class = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError):
+            self.notify(f"{class_name} is not available yet.", severity="warning")
+            return
+        self.app.push_screen(screen_class(*args), callback)
+
+    def action_diff(self) -> None:
+        if (info := self.current_info()) is not None:
+            self._push_other("diff", info)
+
+    def action_merge(self) -> None:
+        if (info := self.current_info()) is not None:
+            self._push_other("merge", info)
+
+    def action_archive(self) -> None:
+        if (info := self.current_info()) is not None:
+            self._push_other("archive", info, callback=self._archived)
+
+    def _archived(self, archived: bool | None) -> None:
+        if archived:
+            self.notify("Archived. Restore it from the archived list (A).")
+
+    def action_archived(self) -> None:
+        self._push_other("archived")
+
+    def action_run_script(self) -> None:
+        if (info := self.current_info()) is not None:
+            sid = str(info["id"])
+            self._push_other("scripts", info, callback=lambda name: self._run_script(sid, name))
+
+    def _run_script(self, session_id: str, script: str | None) -> None:
+        if script:
+            self.open_tab("session.run", session_id, script=script)
+
+    def action_shell_tab(self) -> None:
+        if (info := self.current_info()) is not None:
+            self.open_tab("session.shell", str(info["id"]))
+
+    @work(group="calls")
+    async def open_tab(self, method: str, session_id: str, **params: Any) -> None:
+        """Run or open something in a new tab of the session, then show that tab."""
+        try:
+            result = await self.ptui.client.call(method, id=session_id, **params)
+        except PtuiError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        info = self.ptui.sessions.get(session_id)
+        if info is not None and result["tab"] not in info.get("tabs", []):
+            info["tabs"] = [*info.get("tabs", []), result["tab"]]
+        self.tab_choice[session_id] = str(result["tab"])
+        if session_id == self.current:
+            self._show_current()
+            self.terminal.focus()
+
+    def action_stop(self) -> None:
+        if (info := self.current_info()) is not None:
+            self.session_call("session.stop", str(info["id"]), "Stopped {id}")
+
+    def action_resume(self) -> None:
+        if (info := self.current_info()) is not None:
+            cols, rows = self.terminal.size
+            self.session_call("session.resume", str(info["id"]), "Resumed {id}",
+                              cols=max(cols, 20), rows=max(rows, 5))  # fmt: skip
+
+    @work(group="calls")
+    async def session_call(self, method: str, session_id: str, done: str, **params: Any) -> None:
+        """Call a session method; a one-line toast says how it went."""
+        try:
+            info = await self.ptui.client.call(method, id=session_id, **params)
+        except PtuiError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if isinstance(info, dict) and "id" in info and "status" in info:
+            self.ptui.sessions[str(info["id"])] = info
+            self.update_session(str(info["id"]))
+        self.notify(done.format(id=session_id), timeout=3)

@@ -1,0 +1,105 @@
+"""The focused session at a glance: where it works, on what branch, doing what.
+
+Line 1: repository → worktree, branch ← base. Line 2: the task, agent, status,
+commits ahead/behind the base, uncommitted files and the port.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.widget import Widget
+
+from tui.app.widgets.session_list import STATUS_ICONS
+
+
+def short_path(path: str) -> str:
+    """`path` with the home directory written as `~`."""
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home) :]
+    return path
+
+
+class SessionHeader(Widget):
+    """Two lines about the session shown in the terminal view."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "session-header--label",
+        "session-header--branch",
+        "session-header--task",
+        "session-header--busy",
+        "session-header--waiting",
+        "session-header--idle",
+        "session-header--exited",
+        "session-header--stopped",
+        "session-header--archived",
+        "session-header--warning",
+    }
+    DEFAULT_CSS = """
+    SessionHeader { height: 2; padding: 0 1; background: $panel; }
+    SessionHeader > .session-header--label { color: $foreground 60%; }
+    SessionHeader > .session-header--branch { color: $secondary; text-style: bold; }
+    SessionHeader > .session-header--task { text-style: italic; }
+    SessionHeader > .session-header--busy { color: $session-busy; }
+    SessionHeader > .session-header--waiting { color: $session-waiting; text-style: bold; }
+    SessionHeader > .session-header--idle { color: $session-idle; }
+    SessionHeader > .session-header--exited { color: $session-exited; }
+    SessionHeader > .session-header--stopped { color: $session-stopped; }
+    SessionHeader > .session-header--archived { color: $session-stopped; }
+    SessionHeader > .session-header--warning { color: $warning; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.info: dict[str, Any] | None = None
+        self.summary: dict[str, Any] = {}
+
+    def show(self, info: dict[str, Any] | None, summary: dict[str, Any] | None = None) -> None:
+        self.info = info
+        self.summary = summary or {}
+        self.refresh()
+
+    def render(self) -> Text:
+        info, summary = self.info, self.summary
+        style = self.get_component_rich_style
+        if info is None:
+            return Text("No session selected", style("session-header--label"))
+        label = style("session-header--label")
+        first = Text(no_wrap=True, overflow="ellipsis")
+        first.append(short_path(str(info.get("repo", ""))))
+        first.append(" → ", label)
+        first.append(short_path(str(info.get("worktree", ""))))
+        if info.get("worktree_missing"):
+            first.append(" (missing)", style("session-header--warning"))
+        first.append("   ")
+        first.append(str(info.get("branch", "")), style("session-header--branch"))
+        first.append(" ← ", label)
+        first.append(str(info.get("base", "")))
+
+        status = str(info.get("status", ""))
+        second = Text(no_wrap=True, overflow="ellipsis")
+        task = " ".join(str(info.get("task", "")).split()) or "(no task)"
+        second.append(task, style("session-header--task"))
+        second.append("   ")
+        second.append(str(info.get("agent", "")))
+        second.append(" · ", label)
+        status_style = style(f"session-header--{status}") if status in STATUS_ICONS else None
+        second.append(f"{STATUS_ICONS.get(status, '?')} {status}", status_style)
+        if status == "exited" and info.get("exit_code") is not None:
+            second.append(f" ({info['exit_code']})", status_style)
+        if "ahead" in summary or "behind" in summary:
+            second.append(" · ", label)
+            second.append(f"↑{summary.get('ahead', 0)} ↓{summary.get('behind', 0)}")
+        if summary.get("dirty"):
+            second.append(" · ", label)
+            second.append(f"{summary['dirty']} dirty", style("session-header--warning"))
+        if summary.get("test_exit") not in (None, 0):
+            second.append(" · ", label)
+            second.append(f"tests failed ({summary['test_exit']})", style("session-header--exited"))
+        if info.get("port"):
+            second.append(" · ", label)
+            second.append(f":{info['port']}")
+        return Text("\n").join([first, second])

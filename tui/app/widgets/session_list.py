@@ -1,0 +1,260 @@
+"""The sidebar: every live session with its status, branch, changes and port.
+
+Each row shows a status icon (busy, waiting, idle, exited, stopped), the name, a
+dot when it produced output you have not seen, a badge when it touches files
+another session also changed, then the branch, +/- line counts and the port.
+Waiting sessions are highlighted: they need you. Colours come from the theme's
+`$session-*` variables.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+STATUS_ICONS: dict[str, str] = {
+    "busy": "●",
+    "waiting": "◆",
+    "idle": "○",
+    "exited": "✕",
+    "stopped": "■",
+    "archived": "▪",
+}
+"""The sidebar's icon per session status (also used by the header and help)."""
+
+
+def session_matches(info: dict[str, Any], query: str) -> bool:
+    """Whether a session matches the filter text: every word in name, branch, task or agent."""
+    haystack = " ".join(str(info.get(k, "")) for k in ("name", "branch", "task", "agent")).lower()
+    return all(word in haystack for word in query.lower().split())
+
+
+class SessionRow(Widget):
+    """One session in the sidebar (two lines)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "session-row--busy",
+        "session-row--waiting",
+        "session-row--idle",
+        "session-row--exited",
+        "session-row--stopped",
+        "session-row--archived",
+        "session-row--dim",
+        "session-row--added",
+        "session-row--removed",
+        "session-row--badge",
+        "session-row--unseen",
+    }
+    DEFAULT_CSS = """
+    SessionRow { height: 2; padding: 0 1; }
+    SessionRow.-waiting { background: $session-waiting 15%; }
+    SessionRow.-waiting .session-row--waiting { text-style: bold; }
+    SessionRow.-highlight { background: $primary 20%; }
+    SessionRow.-highlight.-waiting { background: $session-waiting 30%; }
+    SessionRow > .session-row--busy { color: $session-busy; }
+    SessionRow > .session-row--waiting { color: $session-waiting; }
+    SessionRow > .session-row--idle { color: $session-idle; }
+    SessionRow > .session-row--exited { color: $session-exited; }
+    SessionRow > .session-row--stopped { color: $session-stopped; }
+    SessionRow > .session-row--archived { color: $session-stopped; }
+    SessionRow > .session-row--dim { color: $foreground 60%; }
+    SessionRow > .session-row--added { color: $success; }
+    SessionRow > .session-row--removed { color: $error; }
+    SessionRow > .session-row--badge { color: $warning; text-style: bold; }
+    SessionRow > .session-row--unseen { color: $accent; text-style: bold; }
+    """
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        super().__init__()
+        self.info = info
+        self.summary: dict[str, Any] = {}
+        self.unseen = False
+
+    @property
+    def session_id(self) -> str:
+        return str(self.info["id"])
+
+    def update_info(self, info: dict[str, Any]) -> None:
+        self.info = info
+        self.set_class(info.get("status") == "waiting", "-waiting")
+        self.refresh()
+
+    def on_mount(self) -> None:
+        self.set_class(self.info.get("status") == "waiting", "-waiting")
+
+    def render(self) -> Text:
+        info, summary = self.info, self.summary
+        status = str(info.get("status", "idle"))
+        style = self.get_component_rich_style
+        status_style = style(f"session-row--{status}") if status in STATUS_ICONS else None
+        first = Text(no_wrap=True, overflow="ellipsis")
+        first.append(STATUS_ICONS.get(status, "?") + " ", status_style)
+        first.append(str(info.get("name", info["id"])))
+        if self.unseen:
+            first.append(" •", style("session-row--unseen"))
+        overlaps = summary.get("overlaps") or []
+        if overlaps:
+            first.append(f" ⚠{len(overlaps)}", style("session-row--badge"))
+        second = Text("  ", no_wrap=True, overflow="ellipsis")
+        second.append(str(info.get("branch", "")), style("session-row--dim"))
+        if "added" in summary or "removed" in summary:
+            second.append(f" +{summary.get('added', 0)}", style("session-row--added"))
+            second.append(f" -{summary.get('removed', 0)}", style("session-row--removed"))
+        if info.get("port"):
+            second.append(f" :{info['port']}", style("session-row--dim"))
+        return Text("\n").join([first, second])
+
+    def on_click(self, event: events.Click) -> None:
+        parent = self.parent
+        if isinstance(parent, SessionList):
+            event.stop()
+            parent.focus()
+            parent.highlight(self.session_id)
+            if event.chain >= 2:
+                parent.post_message(SessionList.Opened(parent, self.session_id))
+
+
+class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
+    """Sessions, one row each; the highlighted one is shown in the terminal view."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "cursor_down", "Next", id="session_down", show=False,
+                tooltip="Highlight the next session"),
+        Binding("k,up", "cursor_up", "Previous", id="session_up", show=False,
+                tooltip="Highlight the previous session"),
+        Binding("enter", "open", "Type", id="session_open",
+                tooltip="Type into the highlighted session (leader key comes back)"),
+    ]  # fmt: skip
+
+    class Selected(Message):
+        """A different session was highlighted: show it."""
+
+        def __init__(self, session_list: SessionList, session_id: str | None) -> None:
+            super().__init__()
+            self.session_list = session_list
+            self.session_id = session_id
+
+        @property
+        def control(self) -> SessionList:
+            return self.session_list
+
+    class Opened(Message):
+        """The user wants to type into a session (enter, double click)."""
+
+        def __init__(self, session_list: SessionList, session_id: str) -> None:
+            super().__init__()
+            self.session_list = session_list
+            self.session_id = session_id
+
+        @property
+        def control(self) -> SessionList:
+            return self.session_list
+
+    filter_text: reactive[str] = reactive("")
+    """Only sessions matching these words are listed (see `session_matches`)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: dict[str, SessionRow] = {}
+        self.highlighted: str | None = None
+
+    # ----------------------------------------------------------- content
+    def set_sessions(self, sessions: list[dict[str, Any]]) -> None:
+        """Show these sessions (in order), keeping rows, highlight and unseen marks."""
+        wanted = [s for s in sessions if not s.get("archived")]
+        ids = [str(s["id"]) for s in wanted]
+        for sid in list(self.rows):
+            if sid not in ids:
+                self.rows.pop(sid).remove()
+        new_rows = []
+        for info in wanted:
+            row = self.rows.get(str(info["id"]))
+            if row is None:
+                row = self.rows[str(info["id"])] = SessionRow(info)
+                new_rows.append(row)
+            else:
+                row.update_info(info)
+        if new_rows:
+            # The server lists sessions in creation order, so new ones go last.
+            self.mount_all(new_rows)
+        self._apply_filter()
+        if self.highlighted not in self.rows or not self.rows[self.highlighted].display:
+            visible = self.visible_ids()
+            self.highlight(visible[0] if visible else None)
+        else:
+            self._mark_highlight()
+
+    def set_summaries(self, summaries: dict[str, dict[str, Any]]) -> None:
+        for sid, row in self.rows.items():
+            summary = summaries.get(sid, {})
+            if summary != row.summary:
+                row.summary = summary
+                row.refresh()
+
+    def set_unseen(self, session_id: str, unseen: bool) -> None:
+        row = self.rows.get(session_id)
+        if row is not None and row.unseen != unseen:
+            row.unseen = unseen
+            row.refresh()
+
+    def visible_ids(self) -> list[str]:
+        """Session ids in display order, filtered."""
+        return [
+            child.session_id
+            for child in self.children
+            if isinstance(child, SessionRow) and child.display
+        ]
+
+    # ------------------------------------------------------------ filter
+    def watch_filter_text(self) -> None:
+        self._apply_filter()
+        if self.highlighted is None or not self.rows[self.highlighted].display:
+            visible = self.visible_ids()
+            self.highlight(visible[0] if visible else None)
+
+    def _apply_filter(self) -> None:
+        for row in self.rows.values():
+            row.display = session_matches(row.info, self.filter_text)
+
+    # --------------------------------------------------------- highlight
+    def highlight(self, session_id: str | None) -> None:
+        """Highlight `session_id` and tell the screen to show it."""
+        changed = session_id != self.highlighted
+        self.highlighted = session_id
+        self._mark_highlight()
+        if changed:
+            self.post_message(self.Selected(self, session_id))
+
+    def _mark_highlight(self) -> None:
+        for sid, row in self.rows.items():
+            row.set_class(sid == self.highlighted, "-highlight")
+        if self.highlighted in self.rows:
+            self.rows[self.highlighted].scroll_visible(animate=False)
+
+    def move(self, step: int) -> None:
+        """Highlight the session `step` places down (wrapping)."""
+        visible = self.visible_ids()
+        if not visible:
+            return
+        if self.highlighted not in visible:
+            self.highlight(visible[0])
+            return
+        index = (visible.index(self.highlighted) + step) % len(visible)
+        self.highlight(visible[index])
+
+    def action_cursor_down(self) -> None:
+        self.move(1)
+
+    def action_cursor_up(self) -> None:
+        self.move(-1)
+
+    def action_open(self) -> None:
+        if self.highlighted is not None:
+            self.post_message(self.Opened(self, self.highlighted))

@@ -1,0 +1,44 @@
+"""`ptui` with no verb: the terminal UI, in the current repository.
+
+Outside a git repository it still starts (and suggests `ptui demo`); with
+`--host` it talks to that machine's server through ssh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from tui.errors import UsageError
+
+
+def find_repo(cwd: Path | None = None) -> Path | None:
+    """The work tree root of the git repository around `cwd`, or None."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=cwd, capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    top = result.stdout.strip()
+    return Path(top) if result.returncode == 0 and top else None
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Start the app; 1 with a one-line message when the server cannot be reached."""
+    from tui.app.app import PtuiApp
+
+    host = getattr(args, "host", None)
+    ssh_config = getattr(args, "ssh_config", None)
+    if ssh_config and not host:
+        raise UsageError("--ssh-config needs --host")
+    repo = None if host else find_repo()
+    app = PtuiApp(host=host, ssh_config=ssh_config, repo=repo)
+    app.run()
+    if app.exit_error:
+        print(f"ptui: error: {app.exit_error}", file=sys.stderr)
+        return 1
+    return app.return_code or 0
