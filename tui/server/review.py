@@ -31,7 +31,8 @@ from tui.term.keys import KeyModes, encode_paste
 log = logging.getLogger("ptui.server")
 
 SUMMARY_TTL = 2.0
-"""Seconds a `session.summary` answer is reused."""
+"""Seconds a `session.summary` answer is reused at least (longer when computing it is slow:
+four times as long as it took, so polling never keeps a core busy)."""
 MAX_FILE_LINES = 20_000
 """Diff lines `session.diff_file` sends at most for one file (the rest is cut)."""
 TEST_TAB = "test"
@@ -45,6 +46,7 @@ class Review:
     def __init__(self, manager: SessionManager) -> None:
         self.manager = manager
         self._summary: tuple[float, frozenset[str], dict[str, dict[str, Any]]] | None = None
+        self._summary_ttl = SUMMARY_TTL
         self._summary_task: asyncio.Task[dict[str, dict[str, Any]]] | None = None
 
     # ------------------------------------------------------------------ diff
@@ -140,7 +142,7 @@ class Review:
         live = [s for s in self.manager.sessions.values() if not s.record.archived]
         ids = frozenset(s.id for s in live)
         cached = self._summary
-        if cached is None or cached[1] != ids or time.monotonic() - cached[0] > SUMMARY_TTL:
+        if cached is None or cached[1] != ids or time.monotonic() - cached[0] > self._summary_ttl:
             task = self._summary_task
             if task is None or task.done():
                 refs = {s.id: s.ref for s in live if not s.worktree_missing}
@@ -162,8 +164,11 @@ class Review:
     async def _compute(
         self, ids: frozenset[str], refs: dict[str, SessionRef]
     ) -> dict[str, dict[str, Any]]:
+        started = time.monotonic()
         result = await asyncio.to_thread(_summarize, refs)
-        self._summary = (time.monotonic(), ids, result)
+        done = time.monotonic()
+        self._summary = (done, ids, result)
+        self._summary_ttl = max(SUMMARY_TTL, 4 * (done - started))
         return result
 
     # ---------------------------------------------------------------- others
