@@ -23,6 +23,12 @@ WIDE_TAIL = "\x00"
 # Marks a character that needs cluster logic in translated text.
 SLOW_MARK = "\x01"
 _WIDE_MARK = "\x02"
+# Marks VARIATION SELECTOR-16 (emoji presentation: the character before it
+# becomes two cells wide), the one cluster rule common enough to do in bulk.
+VS_MARK = "\x03"
+VS16 = "\ufe0f"
+# Code points one cell may hold (combining marks beyond are dropped).
+MAX_CLUSTER = 32
 
 _WIDTHS: dict[str, int] = {}
 
@@ -63,7 +69,9 @@ class _CellTable(dict[int, str]):
     def __missing__(self, code: int) -> str:
         ch = chr(code)
         width = char_width(ch)
-        if _needs_cluster_logic(ch, width):
+        if ch == VS16:
+            cells = VS_MARK
+        elif _needs_cluster_logic(ch, width):
             cells = SLOW_MARK + ch
         elif width == 2:
             cells = ch + WIDE_TAIL
@@ -92,9 +100,46 @@ CELL_TABLE = _CellTable()
 _WIDTH_TABLE = _WidthTable()
 
 
+Cells = str | list[str]
+
+
 def to_cells(text: str) -> str:
-    """Text as cells (wide characters followed by WIDE_TAIL); SLOW_MARK flags clusters."""
+    """Text as cells (wide characters followed by WIDE_TAIL); SLOW_MARK flags clusters.
+
+    A VS16 comes out as VS_MARK: see `apply_vs16`.
+    """
     return text if text.isascii() else text.translate(CELL_TABLE)
+
+
+def apply_vs16(cells: str, styles: str) -> tuple[list[str], str] | None:
+    """Join each VS_MARK to the cell before it, which becomes two cells wide.
+
+    The cluster keeps the style of its base character. None when a VS16 comes
+    first (it belongs to a cell drawn earlier: the careful path handles that).
+    """
+    out: list[str] = []
+    out_styles: list[str] = []
+    start = 0
+    while True:
+        i = cells.find(VS_MARK, start)
+        if i < 0:
+            out.extend(cells[start:])
+            out_styles.extend(styles[start:])
+            return out, "".join(out_styles)
+        out.extend(cells[start:i])
+        out_styles.extend(styles[start:i])
+        start = i + 1
+        if not out:
+            return None
+        if out[-1] == WIDE_TAIL:
+            if len(out[-2]) < MAX_CLUSTER:
+                out[-2] += VS16  # already wide: the selector just joins the cluster
+        elif char_width(out[-1][0]) == 1:
+            out[-1] += VS16
+            out.append(WIDE_TAIL)
+            out_styles.append(out_styles[-1])
+        elif len(out[-1]) < MAX_CLUSTER:
+            out[-1] += VS16
 
 
 def text_width(text: str) -> int | None:
@@ -107,17 +152,23 @@ def text_width(text: str) -> int | None:
         return len(text)
     if SLOW_MARK in marks:
         return None
-    return len(text) + len(marks)
+    width = len(text) + len(marks)
+    if VS_MARK in marks:
+        # Each VS16 was counted as a code point (1) and a mark (1). It adds one
+        # cell to a narrow base (net +1 from the code point alone) and nothing
+        # to a wide one or a cluster (net -1).
+        width -= marks.count(VS_MARK)
+        i = text.find(VS16)
+        while i >= 0:
+            if i == 0:
+                return None
+            if text[i - 1] == VS16 or char_width(text[i - 1]) != 1:
+                width -= 1
+            i = text.find(VS16, i + 1)
+    return width
 
 
-def run_text_width(pieces: list[str]) -> int | None:
-    """Cells the text of a split run takes (see `SGR_SPLIT`), None if clusters are in it."""
-    if len(pieces) == 1:
-        return text_width(pieces[0])
-    return text_width("".join(pieces[0::2]))
-
-
-def expand_run(sid: str, pieces: list[str], table: StyleTable) -> tuple[str, str, str] | None:
+def expand_run(sid: str, pieces: list[str], table: StyleTable) -> tuple[Cells, str, str] | None:
     """Cells, per-cell style ids and the final style of a split run starting in style `sid`.
 
     None when the text needs cluster logic (the caller draws it piece by piece).
@@ -125,30 +176,35 @@ def expand_run(sid: str, pieces: list[str], table: StyleTable) -> tuple[str, str
     if len(pieces) == 1:
         text = pieces[0]
         cells = to_cells(text)
-        if SLOW_MARK in cells:
-            return None
-        return cells, sid * len(cells), sid
-    cache = table._sgr_cache
-    parts: list[str] = []
-    spans: list[str] = []
-    first = pieces[0]
-    if first:
-        cells = to_cells(first)
-        parts.append(cells)
-        spans.append(sid * len(cells))
-    for j in range(1, len(pieces), 2):
-        body = pieces[j]
-        new = cache.get((sid, body))
-        sid = new if new is not None else table.sgr(sid, body)
-        text = pieces[j + 1]
-        if text:
-            cells = text if text.isascii() else text.translate(CELL_TABLE)
+        styles = sid * len(cells)
+    else:
+        cache = table._sgr_cache
+        parts: list[str] = []
+        spans: list[str] = []
+        first = pieces[0]
+        if first:
+            cells = to_cells(first)
             parts.append(cells)
             spans.append(sid * len(cells))
-    joined = "".join(parts)
-    if SLOW_MARK in joined:
+        for j in range(1, len(pieces), 2):
+            body = pieces[j]
+            new = cache.get((sid, body))
+            sid = new if new is not None else table.sgr(sid, body)
+            text = pieces[j + 1]
+            if text:
+                cells = text if text.isascii() else text.translate(CELL_TABLE)
+                parts.append(cells)
+                spans.append(sid * len(cells))
+        cells = "".join(parts)
+        styles = "".join(spans)
+    if SLOW_MARK in cells:
         return None
-    return joined, "".join(spans), sid
+    if VS_MARK in cells:
+        joined = apply_vs16(cells, styles)
+        if joined is None:
+            return None
+        return joined[0], joined[1], sid
+    return cells, styles, sid
 
 
 def end_style(sid: str, pieces: list[str], table: StyleTable) -> str:

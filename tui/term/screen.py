@@ -26,9 +26,13 @@ from pyte.charsets import MAPS as CHARSET_MAPS
 
 from tui.term.cells import (
     CELL_TABLE,
+    MAX_CLUSTER,
     SGR_SPLIT,
     SLOW_MARK,
+    VS16,
+    VS_MARK,
     WIDE_TAIL,
+    apply_vs16,
     char_width,
     expand_run,
     is_emoji_modifier,
@@ -63,7 +67,6 @@ SYNC_OUTPUT = 2026 << PRIVATE
 CURSOR_BLINK = 12 << PRIVATE
 
 # Limits that keep the cost of hostile input bounded and linear.
-MAX_CLUSTER = 32  # code points one cell may hold (combining marks beyond are dropped)
 MAX_COUNT = 10_000  # repeat / insert / move counts are clamped to this
 
 _ZWJ = "\u200d"
@@ -243,6 +246,89 @@ class TermScreen(pyte.Screen):
             self.x = stop
         return True
 
+    def can_push_lines(self) -> bool:
+        """True when whole lines printed now would just scroll the screen up.
+
+        That is: the cursor at column 0 of a fresh bottom row, the scroll region
+        the whole screen, no wrap pending — where a stream of output lines lands.
+        """
+        y = self.y
+        row = self.lazy[y]
+        return (
+            y == self.bottom == self.lines - 1
+            and self.top == 0
+            and self.x == 0
+            and not self.wrap_pending
+            and row is not None
+            and row[0] == 0
+            and len(row) == 2
+            and bool(row[1])
+        )
+
+    def push_lines(self, new_rows: list[LazyRow], style: str, last_char: str) -> None:
+        """Print whole lines (as lazy rows, each followed by CR LF) in one scroll.
+
+        Equivalent to printing each line on the fresh bottom row and scrolling, one
+        by one (see `can_push_lines`): the rows above the cursor, then the new
+        lines, then a fresh row, of which the screen keeps the last `lines` and the
+        scrollback gets the rest, in order.
+        """
+        rows = self.lines
+        cols = self.columns
+        k = len(new_rows)
+        blank_attr = self.style_table.erase(style)
+        keep = not self.in_alt
+        history = self.history
+        chars, attrs, lazy, wrapped = self.chars, self.attrs, self.lazy, self.wrapped
+        # The stream of rows: old rows above the cursor, the new lines, a fresh row.
+        old = rows - 1
+        gone = k  # rows that leave the top of the screen
+        for y in range(min(gone, old)):
+            row = lazy[y]
+            if row is None or not row[1]:
+                if row is not None:
+                    self._materialize(y)
+                if keep:
+                    history.push(chars[y], attrs[y])
+            elif keep:
+                history.push_raw(row)
+        if keep:
+            for row in new_rows[: max(0, gone - old)]:
+                history.push_raw(row)
+        visible_new = new_rows[max(0, gone - old) :]
+        kept = max(0, old - gone)
+        fresh: list[LazyRow | None] = [[0, True] if blank_attr == "\x00" else None]
+        new_lazy: list[LazyRow | None] = [*visible_new, *fresh]
+        drop = min(gone, old)
+        del chars[:drop]
+        del attrs[:drop]
+        del lazy[:drop]
+        del wrapped[:drop]
+        # What is left is `kept` old rows and the cursor row: replace the cursor row.
+        del chars[kept:]
+        del attrs[kept:]
+        del lazy[kept:]
+        del wrapped[kept:]
+        for row in new_lazy:
+            chars.append([" "] * cols)
+            attrs.append(["\x00"] * cols if row is not None else [blank_attr] * cols)
+            lazy.append(row)
+            wrapped.append(False)
+        # Whole screen moved by k rows; every row from the first new one on changed.
+        self.scrolled += k
+        changed = self.changed
+        if k >= rows:
+            changed[:] = [True] * rows
+        else:
+            del changed[:k]
+            changed.extend([True] * k)
+            first_new = rows - 1 - k
+            changed[first_new:] = [True] * (rows - first_new)
+        self.x = 0
+        self.wrap_pending = False
+        self.style = style
+        self.last_char = last_char
+
     def _materialize(self, y: int) -> None:
         """Expand lazy row `y` into its cell lists."""
         row = self.lazy[y]
@@ -299,7 +385,7 @@ class TermScreen(pyte.Screen):
         else:
             self._draw_unicode(data)
 
-    def draw_styled(self, cells: str, styles: str) -> None:
+    def draw_styled(self, cells: str | list[str], styles: str) -> None:
         """Print prepared cells whose style ids are given per cell (`styles`, same length).
 
         `cells` holds one character per cell, a wide character followed by
@@ -312,7 +398,7 @@ class TermScreen(pyte.Screen):
     def _draw_ascii(self, data: str) -> None:
         self._place(data, None)
 
-    def _place(self, cells: str, styles: str | None) -> None:
+    def _place(self, cells: str | list[str], styles: str | None) -> None:
         """Write cells at the cursor with autowrap; wide characters never straddle the margin."""
         cols = self.columns
         autowrap = DECAWM in self.mode
@@ -321,6 +407,10 @@ class TermScreen(pyte.Screen):
         while pos < end:
             if self.wrap_pending:
                 if autowrap:
+                    if styles is not None:
+                        # The row a wrap scrolls in takes the background of the
+                        # character being drawn (BCE), as one-at-a-time drawing does.
+                        self.style = styles[pos]
                     self.wrapped[self.y] = True
                     self.x = 0
                     self.index()
@@ -331,11 +421,19 @@ class TermScreen(pyte.Screen):
                 self._materialize(y)
             n = end - pos
             cut = False
+            skip_tail = False
             if n > cols - x:
                 n = cols - x
                 if cells[pos + n] == WIDE_TAIL:
-                    n -= 1  # a wide character would straddle the margin: next line
-                    cut = True
+                    head = cells[pos + n - 1]
+                    if head[-1:] == VS16 and char_width(head[0]) == 1:
+                        # Drawn one character at a time, the base lands in the last
+                        # column and its VS16 finds no room to widen it: it stays
+                        # narrow there. The same here, whatever the read boundaries.
+                        skip_tail = True
+                    else:
+                        n -= 1  # a wide character would straddle the margin: next line
+                        cut = True
             chars = self.chars[y]
             attrs = self.attrs[y]
             stop = x + n
@@ -348,6 +446,8 @@ class TermScreen(pyte.Screen):
                 attrs[x:stop] = self.style * n if styles is None else styles[pos : pos + n]
                 self.changed[y] = True
                 pos += n
+                if skip_tail:
+                    pos += 1
             if cut:
                 chars[cols - 1] = " "  # the column the wide character could not use
                 self.changed[y] = True
@@ -382,7 +482,19 @@ class TermScreen(pyte.Screen):
         # plain cells to place in bulk between the few code points handled singly.
         cells = data.translate(_CELLS)
         if _SLOW not in cells:
+            if VS_MARK in cells:
+                joined = apply_vs16(cells, self.style * len(cells))
+                if joined is not None:
+                    self._place(joined[0], joined[1])
+                    return
+                for ch in data:
+                    self._cluster_char(ch)
+                return
             self._place(cells, None)
+            return
+        if VS_MARK in cells:
+            for ch in data:
+                self._cluster_char(ch)
             return
         pieces = cells.split(_SLOW)
         if pieces[0]:
@@ -475,6 +587,9 @@ class TermScreen(pyte.Screen):
                 return  # no room at the right edge: leave it narrow, as xterm does
             chars[x + 1] = WIDE_TAIL
             self.attrs[y][x + 1] = self.attrs[y][x]
+            if x + 2 < self.columns and chars[x + 2] == WIDE_TAIL:
+                chars[x + 2] = " "  # the tail of a wide character we just overwrote
+            self.changed[y] = True
             if self.x == x + 1:
                 self.x = x + 2
                 if self.x >= self.columns:
@@ -553,7 +668,7 @@ class TermScreen(pyte.Screen):
                     self._expand_lazy(row_lazy, row_chars, row_attrs)
                 row_lazy = None
             if row_lazy is not None:
-                if keep and len(row_lazy) > 2:
+                if keep:
                     # Never expanded: it goes to the history as the runs it came as.
                     history.push_raw(row_lazy)
                 if blank_attr == "\x00":
@@ -767,7 +882,15 @@ class TermScreen(pyte.Screen):
             elif row[1] and attr == "\x00":
                 return  # past the runs everything is blank already
             elif start == width and stop >= self.columns and attr == "\x00":
-                row[1] = True  # the runs now end the row: the cells under them do not matter
+                # The runs now end the row: blank what is under them too, so the
+                # lists are blank and the runs alone are the row again.
+                self.chars[y] = [" "] * self.columns
+                self.attrs[y] = ["\x00"] * self.columns
+                row[1] = True
+                self.changed[y] = True
+                return
+            else:
+                row[1] = False  # the cells past the runs are about to differ from blank
         chars = self.chars[y]
         attrs = self.attrs[y]
         if start > 0 and chars[start] == WIDE_TAIL:

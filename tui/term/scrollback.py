@@ -34,7 +34,7 @@ def stored_cells(line: HistoryLine, table: StyleTable) -> StoredLine:
     """The cells and style ids of a history line (a RawLine is expanded here)."""
     if not isinstance(line, list):
         return line
-    cells: list[str] = []
+    parts: list[str | list[str]] = []
     styles: list[str] = []
     for k in range(2, len(line) - 1, 2):
         sid = line[k]
@@ -42,9 +42,15 @@ def stored_cells(line: HistoryLine, table: StyleTable) -> StoredLine:
         assert isinstance(sid, str) and isinstance(run, str)
         expanded = expand_run(sid, SGR_SPLIT.split(run), table)
         if expanded is not None:
-            cells.append(expanded[0])
+            parts.append(expanded[0])
             styles.append(expanded[1])
-    return "".join(cells), "".join(styles)
+    if all(isinstance(part, str) for part in parts):
+        return "".join(parts), "".join(styles)  # type: ignore[arg-type]
+    # Clusters (VS16) hold several code points in one cell: keep cells apart.
+    cells: list[str] = []
+    for part in parts:
+        cells.extend(part)
+    return tuple(cells), "".join(styles)
 
 
 def compact(chars: list[str], attrs: list[str]) -> StoredLine:

@@ -49,14 +49,13 @@ MAX_PENDING_SEQUENCE = 4096
 _MAX_PARAMS = 32
 
 # Two capture groups: `split` yields [text, run, sequence, text, run, sequence,
-# ..., text] where exactly one of run/sequence is set. A *run* is printable ASCII
-# mixed with SGR — most of what agents print — handled in bulk; *text* is then
-# only non-ASCII printable characters. The sequence alternatives cover every
+# ..., text] where exactly one of run/sequence is set. A *run* is printable text
+# mixed with SGR and CR LF — lines of output, most of what agents print — handled
+# in bulk (the text parts are then always empty). The sequence alternatives cover every
 # other non-text character, and an unfinished one can only match at the end.
 _SEQUENCE = re.compile(
-    r"""((?:[^\x00-\x1f\x7f-\x9f]+|\x1b\[[0-9;:]*m)+)|(
-    \r\n
-  | \x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]
+    r"""((?:[^\x00-\x1f\x7f-\x9f]+|\x1b\[[0-9;:]*m|\r\n)+)|(
+    \x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]
   | [\x00-\x1a\x1c-\x1f\x7f-\x9f]
   | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
   | \x1b[P_^X].*?(?:\x1b\\|\x07)
@@ -167,31 +166,107 @@ class TermStream:
                 self.errors += 1
 
     def _run(self, run: str) -> None:
+        """Printable text, SGR and CR LF: lines of output, handled in bulk when possible."""
+        if "\r\n" not in run:
+            self._run_line(run)
+            return
+        lines = run.split("\r\n")
+        tail = lines.pop()
+        screen = self.screen
+        i = 0
+        count = len(lines)
+        while i < count:
+            if screen.can_push_lines() and self._simple_mode():
+                i = self._push_lines(lines, i)
+                if i >= count:
+                    break
+            if lines[i]:
+                self._run_line(lines[i])
+            self._crlf()
+            i += 1
+        if tail:
+            self._run_line(tail)
+
+    def _simple_mode(self) -> bool:
+        screen = self.screen
+        return screen.translate is None and not screen.join_next and IRM not in screen.mode
+
+    def _measure(self, run: str, style: str) -> tuple[int, str, str] | None:
+        """Width, final style and last character of a run, without expanding it.
+
+        None when it holds characters that need cluster logic.
+        """
+        screen = self.screen
+        has_sgr = "\x1b" in run
+        text = _SGR_STRIP.sub("", run) if has_sgr else run
+        width = len(text) if text.isascii() else text_width(text)
+        if width is None:
+            return None
+        if has_sgr:
+            start = run.rfind("\x1b[")
+            if run[start + 2 : run.find("m", start)] in _RESETS:
+                # Agents reset after each coloured span: only the last SGR counts.
+                table = screen.style_table
+                end = table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
+            else:
+                end = end_style(style, SGR_SPLIT.split(run), screen.style_table)
+        else:
+            end = style
+        return width, end, text[-1] if text else ""
+
+    def _push_lines(self, lines: list[str], start: int) -> int:
+        """Print complete lines from `start` as lazy rows in one scroll; returns where it stops."""
+        screen = self.screen
+        cols = screen.columns
+        style = screen.style
+        rows: list[list[object]] = []
+        last_char = screen.last_char
+        erase = screen.style_table.erase
+        i = start
+        for i in range(start, len(lines)):
+            run = lines[i]
+            measured = self._measure(run, style) if run else (0, style, "")
+            if measured is None or measured[0] > cols:
+                break
+            width, end, last = measured
+            if erase(end) != "\x00":
+                # Its CR LF scrolls in a row filled with a background colour (xterm's
+                # BCE): not the fresh rows this path makes. Leave it to the slow path.
+                break
+            rows.append([width, True, style, run] if run else [0, True])
+            style = end
+            if last:
+                last_char = last
+        else:
+            i = len(lines)
+        if rows:
+            screen.push_lines(rows, style, last_char)
+        return i
+
+    def _crlf(self) -> None:
+        screen = self.screen
+        screen.x = 0
+        screen.wrap_pending = False
+        y = screen.y
+        if y == screen.bottom:
+            screen.scroll_up(1)
+        elif y < screen.lines - 1:
+            screen.y = y + 1
+
+    def _run_line(self, run: str) -> None:
         """Printable text mixed with SGR: append it lazily, or expand and place it in bulk."""
         screen = self.screen
-        if screen.translate is not None or screen.join_next or IRM in screen.mode:
+        if not self._simple_mode():
             self._run_carefully(SGR_SPLIT.split(run))
             return
         row = screen.lazy[screen.y]
         if not screen.wrap_pending and (screen.x == 0 or (row is not None and row[0] == screen.x)):
-            # The common case: a line printed left to right on a fresh row. Measure
-            # it and find its final style without expanding it into cells.
-            has_sgr = "\x1b" in run
-            text = _SGR_STRIP.sub("", run) if has_sgr else run
-            width = len(text) if text.isascii() else text_width(text)
-            if width is not None and screen.x + width <= screen.columns:
-                style = screen.style
-                if has_sgr:
-                    start = run.rfind("\x1b[")
-                    if run[start + 2 : run.find("m", start)] in _RESETS:
-                        # Agents reset after each coloured span: only the last SGR counts.
-                        table = screen.style_table
-                        end = table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
-                    else:
-                        end = end_style(style, SGR_SPLIT.split(run), screen.style_table)
-                else:
-                    end = style
-                if screen.append_run(run, width, end, text[-1] if text else screen.last_char):
+            # The common case: a line printed left to right. Measure it and find its
+            # final style without expanding it into cells.
+            measured = self._measure(run, screen.style)
+            if measured is not None and screen.x + measured[0] <= screen.columns:
+                width, end, last = measured
+                if screen.append_run(run, width, end, last or screen.last_char):
                     return
         pieces = SGR_SPLIT.split(run)
         expanded = expand_run(screen.style, pieces, screen.style_table)
@@ -214,16 +289,7 @@ class TermStream:
 
     def _sequence(self, seq: str, at_end: bool) -> None:
         """One control, escape or string sequence."""
-        screen = self.screen
-        if seq == "\r\n":
-            screen.x = 0
-            screen.wrap_pending = False
-            y = screen.y
-            if y == screen.bottom:
-                screen.scroll_up(1)
-            elif y < screen.lines - 1:
-                screen.y = y + 1
-        elif len(seq) == 1:
+        if len(seq) == 1:
             if seq != "\x1b":
                 self._control(seq)
             elif at_end:
