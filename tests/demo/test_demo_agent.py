@@ -217,3 +217,19 @@ def test_the_same_task_twice_gives_distinct_functions(project: Path) -> None:
     assert [c.path for c in again] == ["calc/parser.py", "CHANGELOG.md"]  # note unchanged
     assert "def demo_add_a_power_operator_to_the_parser_2()" in again[0].after
     compile(again[0].after, "parser.py", "exec")
+
+
+def test_the_spinner_never_wraps_on_a_narrow_terminal(project: Path) -> None:
+    argv = [*load_config(None).agent("demo").command, TASK]
+    proc = PtyProcess.spawn(argv, cwd=project, env={"PTUI_DEMO_SPEED": "0"}, cols=30, rows=20)
+    emulator = Emulator(cols=30, rows=20)
+    try:
+        deadline = time.monotonic() + 10
+        while QUESTION[:20] not in emulator.render_text() and time.monotonic() < deadline:
+            select.select([proc.fd], [], [], 0.05)
+            emulator.feed(proc.read())
+        screen = emulator.render_text()
+        assert "Thought for" in screen
+        assert "Reading the" not in screen  # every spinner frame was cleared
+    finally:
+        proc.stop(grace=0.5)

@@ -90,5 +90,10 @@ def _open_app(repo: Path, sessions: list[dict[str, Any]]) -> int:
         print(hint)
         return 0
     os.chdir(repo)
-    PtuiApp(repo=repo).run()
-    return 0
+    app = PtuiApp(repo=repo)
+    app.run()
+    error = getattr(app, "exit_error", None)
+    if error:
+        print(f"ptui: error: {error}", file=sys.stderr)
+        return 1
+    return app.return_code or 0

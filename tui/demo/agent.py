@@ -347,10 +347,15 @@ class DemoAgent:
         for step in STEPS:
             for _ in range(frames):
                 spin = fg256(SPINNER_COLOURS[frame % len(SPINNER_COLOURS)])
-                elapsed = time.monotonic() - started
+                label = f"{step}…"
+                detail = f" ({time.monotonic() - started:.0f}s · {BUSY_HINT})"
+                room = shutil.get_terminal_size((80, 24)).columns - 3
+                if display_width(label + detail) > room:
+                    # A line that wraps leaves copies behind: CR + EL clears one row.
+                    label, detail = fit(label, max(1, room)).rstrip(), ""
                 self.write(
                     f"{CLEAR_LINE}{spin}{SPINNER[frame % len(SPINNER)]}{RESET} "
-                    f"{BOLD}{step}…{RESET} {DIM}({elapsed:.0f}s · {BUSY_HINT}){RESET}"
+                    f"{BOLD}{label}{RESET}{DIM}{detail}{RESET}"
                 )
                 frame += 1
                 self.pause(FRAME_SECONDS)
