@@ -47,7 +47,7 @@ class PtuiApp(App[None]):
     """Sessions in a sidebar, the focused one's terminal beside it."""
 
     TITLE = "ptui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {PtuiCommands}
     # ctrl+q and ctrl+p are not priority bindings: inside a session the agent gets
     # them (readline's previous-history, ...); leader ctrl+q / leader ctrl+p work there.
@@ -81,7 +81,8 @@ class PtuiApp(App[None]):
         self.screen_sinks: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {}
         """Who applies `screen` events for an attached (session, tab): its terminal view."""
         self.main_screen: MainScreen
-        self._optional: dict[str, bool] = {}
+        self.optional_methods: dict[str, bool] = {}
+        """Methods newer than the protocol's first version: known present / absent."""
         self._summary_due = False
         self._summary_running = False
         self._last_summary = 0.0
@@ -257,7 +258,7 @@ class PtuiApp(App[None]):
     # --------------------------------------------------------- summaries
     def request_summaries(self, force: bool = False) -> None:
         """Refresh the sidebar's counts: now if the last poll is old enough, else soon."""
-        if not self.connected or self._optional.get("session.summary") is False:
+        if not self.connected or self.optional_methods.get("session.summary") is False:
             return
         if self._summary_running:
             self._summary_due = True
@@ -298,7 +299,7 @@ class PtuiApp(App[None]):
         An unknown method closes the connection it was asked on, so the first
         call of each such method goes over a separate, short-lived connection.
         """
-        supported = self._optional.get(method)
+        supported = self.optional_methods.get(method)
         if supported is False or self.client_or_none is None:
             return None
         try:
@@ -311,11 +312,11 @@ class PtuiApp(App[None]):
                 await probe.close()
         except protocol.RemoteError as exc:
             if exc.code == protocol.UNKNOWN_METHOD:
-                self._optional[method] = False
+                self.optional_methods[method] = False
                 return None
-            self._optional[method] = True
+            self.optional_methods[method] = True
             raise
         except (PtuiError, OSError):
             return None
-        self._optional[method] = True
+        self.optional_methods[method] = True
         return result

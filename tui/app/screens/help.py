@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -36,21 +37,26 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#help-body").border_title = "ptui keys (esc closes)"
 
-    def _reference(self) -> Table:
+    def _reference(self) -> Group:
         app = cast("PtuiApp", self.app)
+        parts: list[Text | Table] = []
 
         def key(binding: BindingType) -> str:
             assert isinstance(binding, Binding)
             return app.key_display(binding.id or "", binding.key)
 
-        def section(title: str) -> None:
-            table.add_row(Text(title, style="bold underline"), "")
+        def section(title: str) -> Table:
+            if parts:
+                parts.append(Text(""))
+            parts.append(Text(title, style="bold underline"))
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(width=16, no_wrap=True)
+            grid.add_column()
+            parts.append(grid)
+            return grid
 
-        table = Table.grid(padding=(0, 2))
-        table.add_column(min_width=16, no_wrap=True)
-        table.add_column()
         leader = app.key_display("leader")
-        section("Anywhere, also inside a session")
+        table = section("Anywhere, also inside a session")
         table.add_row(leader, "leader: then one of the session-list keys below")
         table.add_row(f"{leader} {leader}", "send the leader key itself to the program")
         for binding in PRIORITY_BINDINGS:
@@ -58,8 +64,7 @@ class HelpScreen(ModalScreen[None]):
             if binding.id in ("session_prev", "session_next"):
                 table.add_row(key(binding), binding.description.lower())
         table.add_row("alt+1 … alt+9", "show session 1 … 9")
-        table.add_row("", "")
-        section(f"Session list (and after {leader} in a session)")
+        table = section(f"Session list (and after {leader} in a session)")
         for binding in SessionList.BINDINGS:
             assert isinstance(binding, Binding)
             table.add_row(key(binding), binding.tooltip)
@@ -68,21 +73,18 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(key(binding), binding.tooltip)
         table.add_row(app.key_display("command_palette", "ctrl+p"), "command palette")
         table.add_row(app.key_display("quit", "ctrl+q"), "quit (sessions keep running)")
-        table.add_row("", "")
-        section("Inside a session")
+        table = section("Inside a session")
         table.add_row("any key", "goes to the program (ctrl+c, ctrl+p, tab, esc too)")
         for binding in TerminalView.BINDINGS:
             assert isinstance(binding, Binding)
             table.add_row(key(binding), binding.tooltip)
         table.add_row("mouse wheel", "history, or the program's if it uses the mouse")
-        table.add_row("", "")
-        section(f"Copy mode ({leader} [)")
+        table = section(f"Copy mode ({leader} [)")
         for keys, what in COPY_KEYS.items():
             table.add_row(keys, what)
-        table.add_row("", "")
-        section("Status icons")
+        table = section("Status icons")
         for status, icon in STATUS_ICONS.items():
             table.add_row(icon, status)
         table.add_row("•", "output you have not seen")
         table.add_row("⚠N", "changes files that N other sessions also change")
-        return table
+        return Group(*parts)

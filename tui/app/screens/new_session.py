@@ -87,6 +87,8 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
                 tooltip="Create the sessions and start their agents"),
         Binding("escape", "cancel", "Cancel", id="cancel_new_session",
                 tooltip="Close without creating anything"),
+        Binding("down", "branch_list", "Branches", id="branch_list", show=False,
+                tooltip="From the base branch field: into the list of matching branches"),
     ]  # fmt: skip
 
     def __init__(self, repo: str, size: Size | None = None) -> None:
@@ -190,6 +192,21 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
             self.query_one("#base"),
             listing,
         )
+
+    def action_branch_list(self) -> None:
+        listing = self.query_one("#branch-list", OptionList)
+        if self.focused is self.query_one("#base") and listing.display:
+            listing.focus()
+            listing.highlighted = 0
+
+    @on(Input.Submitted, "#base")
+    def base_submitted(self) -> None:
+        """Enter in the base field takes the best match when the text is no branch."""
+        base = self.query_one("#base", Input)
+        listing = self.query_one("#branch-list", OptionList)
+        if self.branches and base.value not in self.branches and listing.option_count:
+            base.value = str(listing.get_option_at_index(0).prompt)
+        self.query_one("#name", Input).focus()
 
     @on(OptionList.OptionSelected, "#branch-list")
     def branch_chosen(self, event: OptionList.OptionSelected) -> None:

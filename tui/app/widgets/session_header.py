@@ -1,7 +1,8 @@
 """The focused session at a glance: where it works, on what branch, doing what.
 
-Line 1: repository → worktree, branch ← base. Line 2: the task, agent, status,
-commits ahead/behind the base, uncommitted files and the port.
+Line 1: repository → worktree. Line 2: branch ← base, agent, status, commits
+ahead/behind the base, uncommitted files, the test script's result, the port.
+Line 3: the task.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def short_path(path: str) -> str:
 
 
 class SessionHeader(Widget):
-    """Two lines about the session shown in the terminal view."""
+    """Three lines about the session shown in the terminal view."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "session-header--label",
@@ -39,7 +40,7 @@ class SessionHeader(Widget):
         "session-header--warning",
     }
     DEFAULT_CSS = """
-    SessionHeader { height: 2; padding: 0 1; background: $panel; }
+    SessionHeader { height: 3; padding: 0 1; background: $panel; }
     SessionHeader > .session-header--label { color: $foreground 60%; }
     SessionHeader > .session-header--branch { color: $secondary; text-style: bold; }
     SessionHeader > .session-header--task { text-style: italic; }
@@ -74,32 +75,35 @@ class SessionHeader(Widget):
         first.append(short_path(str(info.get("worktree", ""))))
         if info.get("worktree_missing"):
             first.append(" (missing)", style("session-header--warning"))
-        first.append("   ")
-        first.append(str(info.get("branch", "")), style("session-header--branch"))
-        first.append(" ← ", label)
-        first.append(str(info.get("base", "")))
 
         status = str(info.get("status", ""))
-        second = Text(no_wrap=True, overflow="ellipsis")
-        task = " ".join(str(info.get("task", "")).split()) or "(no task)"
-        second.append(task, style("session-header--task"))
-        second.append("   ")
-        second.append(str(info.get("agent", "")))
-        second.append(" · ", label)
         status_style = style(f"session-header--{status}") if status in STATUS_ICONS else None
-        second.append(f"{STATUS_ICONS.get(status, '?')} {status}", status_style)
+        second = Text(no_wrap=True, overflow="ellipsis")
+        second.append(str(info.get("branch", "")), style("session-header--branch"))
+        second.append(" ← ", label)
+        second.append(str(info.get("base", "")))
+        parts: list[tuple[str, Any]] = [
+            (str(info.get("agent", "")), None),
+            (f"{STATUS_ICONS.get(status, '?')} {status}", status_style),
+        ]
         if status == "exited" and info.get("exit_code") is not None:
-            second.append(f" ({info['exit_code']})", status_style)
+            parts[-1] = (f"{parts[-1][0]} ({info['exit_code']})", status_style)
         if "ahead" in summary or "behind" in summary:
-            second.append(" · ", label)
-            second.append(f"↑{summary.get('ahead', 0)} ↓{summary.get('behind', 0)}")
+            parts.append((f"↑{summary.get('ahead', 0)} ↓{summary.get('behind', 0)}", None))
         if summary.get("dirty"):
-            second.append(" · ", label)
-            second.append(f"{summary['dirty']} dirty", style("session-header--warning"))
-        if summary.get("test_exit") not in (None, 0):
-            second.append(" · ", label)
-            second.append(f"tests failed ({summary['test_exit']})", style("session-header--exited"))
+            parts.append((f"{summary['dirty']} dirty", style("session-header--warning")))
+        if summary.get("test_running"):
+            parts.append(("tests running", None))
+        elif summary.get("test_exit") not in (None, 0):
+            parts.append(
+                (f"tests failed ({summary['test_exit']})", style("session-header--exited"))
+            )
         if info.get("port"):
+            parts.append((f":{info['port']}", None))
+        for text, part_style in parts:
             second.append(" · ", label)
-            second.append(f":{info['port']}")
-        return Text("\n").join([first, second])
+            second.append(text, part_style)
+
+        task = " ".join(str(info.get("task", "")).split()) or "(no task)"
+        third = Text(task, style("session-header--task"), no_wrap=True, overflow="ellipsis")
+        return Text("\n").join([first, second, third])

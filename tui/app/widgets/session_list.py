@@ -129,8 +129,8 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
                 tooltip="Highlight the next session"),
         Binding("k,up", "cursor_up", "Previous", id="session_up", show=False,
                 tooltip="Highlight the previous session"),
-        Binding("enter", "open", "Type", id="session_open",
-                tooltip="Type into the highlighted session (leader key comes back)"),
+        Binding("enter", "open", "Type", id="session_open", show=False,
+                tooltip="Type into the highlighted session"),
     ]  # fmt: skip
 
     class Selected(Message):

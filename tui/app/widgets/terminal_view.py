@@ -52,13 +52,13 @@ _BLOCK = RichStyle(reverse=True)
 
 # Copy-mode keys (fixed, like tmux's vi copy mode; listed in the help screen).
 COPY_KEYS: dict[str, str] = {
-    "h, ←  j, ↓  k, ↑  l, →": "move",
-    "pageup / pagedown": "page",
+    "hjkl, arrows": "move",
+    "pgup / pgdn": "page",
     "0 / $": "line start / end",
     "g / G": "top / bottom",
     "v, space": "start or drop the selection",
-    "y, enter": "copy and leave",
-    "escape, q": "leave copy mode",
+    "y, enter": "copy to the clipboard and leave",
+    "esc, q": "leave copy mode",
 }
 _MOVES = {
     "h": (0, -1),
