@@ -70,7 +70,7 @@ AGENT_SCREEN = (
     "     \x1b[31m-    return redirect(next_url)\x1b[0m\r\n\r\n"
     "\x1b[38;5;174m✽\x1b[0m Running tests… \x1b[2m(esc to interrupt)\x1b[0m 日本語 ok\r\n\r\n"
     "\x1b[38;5;244m╭────────────────────────────────────────╮\x1b[0m\r\n"
-    "\x1b[38;5;244m│\x1b[0m > \x1b[7m \x1b[0m                                    \x1b[38;5;244m│\x1b[0m\r\n"
+    "\x1b[38;5;244m│\x1b[0m > \x1b[7m \x1b[0m" + " " * 36 + "\x1b[38;5;244m│\x1b[0m\r\n"
     "\x1b[38;5;244m╰────────────────────────────────────────╯\x1b[0m"
 )
 
