@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import select
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -233,3 +234,14 @@ def test_the_spinner_never_wraps_on_a_narrow_terminal(project: Path) -> None:
         assert "Reading the" not in screen  # every spinner frame was cleared
     finally:
         proc.stop(grace=0.5)
+
+
+def test_the_agent_loads_nothing_but_the_standard_library() -> None:
+    # It starts once per demo session: no textual, pygit2 or ptui layers to import.
+    code = (
+        "import sys, tui.demo.agent\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'rich', 'pygit2', 'pyte')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
