@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 
 from tests.server.conftest import AGENTS, stop_server
 from tui.app.app import PtuiApp
+from tui.app.screens.disconnected import DisconnectedScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.main import MainScreen
 from tui.app.screens.new_session import NewSessionScreen
@@ -43,7 +44,8 @@ APP_AGENTS: dict[str, dict[str, Any]] = {
 }
 
 BINDING_OWNERS: tuple[type[Any], ...] = (
-    MainScreen, SessionList, TerminalView, NewSessionScreen, HelpScreen, PtuiApp,
+    MainScreen, SessionList, TerminalView, NewSessionScreen, HelpScreen, DisconnectedScreen,
+    PtuiApp,
 )  # fmt: skip
 
 

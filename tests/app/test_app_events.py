@@ -16,6 +16,7 @@ from tests.app.app_harness import (
     app_config,  # noqa: F401  (fixture)
     app_server,  # noqa: F401  (fixture)
     new_session,
+    press,
     server_call,
     started,
     until,
@@ -179,3 +180,27 @@ def test_ptui_without_a_verb_exits_1_when_it_cannot_connect(
             break
     assert proc.wait() == 1
     assert b"ptui: error: cannot connect to the ptui server" in output
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_server_gone_reconnect_and_quit() -> None:
+    from tui.app.screens.disconnected import DisconnectedScreen
+
+    sid = new_session("keep me", agent="cat")["id"]
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 1)
+        server_call("server.stop")
+        await until(pilot, lambda: isinstance(app.screen, DisconnectedScreen), "the notice")
+        assert not app.connected
+        await press(pilot, "reconnect")  # starts a new server: the session is back, stopped
+        await until(pilot, lambda: app.connected and app.sessions.get(sid), "the session")
+        assert app.sessions[sid]["status"] == "stopped"
+        await press(pilot, "resume")
+        await until(pilot, lambda: app.sessions[sid]["status"] in ("busy", "idle"), "resumed")
+        await press(pilot, "stop")
+        await until(pilot, lambda: app.sessions[sid]["status"] == "stopped", "stopped")
+        await press(pilot, "quit")
+        await until(pilot, lambda: app.return_code is not None, "the exit")
+    assert app.return_code == 0 and app.exit_error is None
+    assert not isinstance(app.screen_stack[-1] if app.screen_stack else None, DisconnectedScreen)

@@ -141,6 +141,7 @@ class PtuiApp(App[None]):
         self.client_or_none = client
         self.connected = True
         self.post_message(SessionsChanged(answer.get("sessions", [])))
+        self.on_main(lambda main: main.terminal.reattach())  # after a reconnect
         await self.wait_closed(client)
         if self.client_or_none is client and self.is_running:
             self.connected = False
@@ -162,10 +163,14 @@ class PtuiApp(App[None]):
         self.connect()
 
     async def action_quit(self) -> None:
-        self.main_screen.terminal.leave()
-        if self.client_or_none is not None:
+        """Detach and disconnect, then exit; the sessions keep running in the server."""
+        with contextlib.suppress(NoMatches):
+            self.main_screen.terminal.leave()
+        client, self.client_or_none = self.client_or_none, None
+        self.connected = False
+        if client is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.client_or_none.close(), 2)
+                await asyncio.wait_for(client.close(), 2)
         self.exit()
 
     # ---------------------------------------------------------- events
@@ -207,7 +212,8 @@ class PtuiApp(App[None]):
         if message.exit_code is not None:
             info["exit_code"] = message.exit_code
         self.on_main(lambda main: main.update_session(message.session))
-        if message.status not in ("stopped", "archived"):
+        if old == "busy" and message.status in ("idle", "waiting", "exited"):
+            # It worked and stopped: there is output you have not seen.
             self.on_main(lambda main: main.mark_unseen(message.session))
         if message.status == "waiting" and old != "waiting":
             self.announce(message.session, "is waiting for you")

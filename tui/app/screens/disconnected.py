@@ -33,12 +33,10 @@ class DisconnectedScreen(ModalScreen[None]):
         self.reason = reason
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="disconnected-box"):
+        with Vertical(id="disconnected-box") as box:
+            box.border_title = "ptui"
             yield Static(f"Disconnected: {self.reason}", id="disconnected-reason")
             yield Static("Your sessions are safe in the server.\n\nr  reconnect    q  quit")
-
-    def on_mount(self) -> None:
-        self.query_one("#disconnected-box").border_title = "ptui"
 
     def action_reconnect(self) -> None:
         self.dismiss()

@@ -155,6 +155,13 @@ class TerminalView(ScrollView, can_focus=True):
             self._attach_tab(session, tab)
         self.refresh()
 
+    def reattach(self) -> None:
+        """Attach the shown tab again (a new connection knows nothing of the old one)."""
+        session, tab = self.session, self.tab
+        self.session = None
+        if session is not None:
+            self.show(session, tab)
+
     def leave(self) -> None:
         """Stop receiving the current tab's screen (switching away, quitting)."""
         if self.session is None:
