@@ -205,13 +205,3 @@ def expand_run(sid: str, pieces: list[str], table: StyleTable) -> tuple[Cells, s
             return None
         return joined[0], joined[1], sid
     return cells, styles, sid
-
-
-def end_style(sid: str, pieces: list[str], table: StyleTable) -> str:
-    """The style after the SGRs of a split run, starting from `sid`."""
-    cache = table._sgr_cache
-    for j in range(1, len(pieces), 2):
-        body = pieces[j]
-        new = cache.get((sid, body))
-        sid = new if new is not None else table.sgr(sid, body)
-    return sid

@@ -20,7 +20,7 @@ import codecs
 import re
 from collections.abc import Callable
 
-from tui.term.cells import SGR_SPLIT, end_style, expand_run, text_width
+from tui.term.cells import SGR_SPLIT, expand_run, text_width
 from tui.term.screen import (
     BRACKETED_PASTE,
     DECAWM,
@@ -67,6 +67,7 @@ _SEQUENCE = re.compile(
 )
 _RESETS = ("", "0")
 _SGR_STRIP = re.compile(r"\x1b\[[0-9;:]*m")
+_SGR_BODIES = re.compile(r"\x1b\[([0-9;:]*)m")
 _INTERMEDIATES = " !\"#$%&'()*+,-./"
 
 _PARAM_CACHE: dict[str, tuple[int, ...]] = {}
@@ -209,7 +210,7 @@ class TermStream:
                 table = screen.style_table
                 end = table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
             else:
-                end = end_style(style, SGR_SPLIT.split(run), screen.style_table)
+                end = screen.style_table.after(style, _SGR_BODIES.findall(run))
         else:
             end = style
         return width, end, text[-1] if text else ""

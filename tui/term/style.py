@@ -259,17 +259,8 @@ class SgrDelta(NamedTuple):
     underline_color: int | None
     keep: int
     set_bits: int
-
-    @property
-    def colours_only(self) -> bool:
-        """True when the string sets only foreground and/or background colours."""
-        return (
-            (self.fg is not None or self.bg is not None)
-            and self.keep == 0xFF
-            and not self.set_bits
-            and self.underline is None
-            and self.underline_color is None
-        )
+    # True when the string sets only foreground and/or background colours.
+    colours_only: bool = False
 
     @classmethod
     def compile(cls, params: str) -> SgrDelta:
@@ -277,14 +268,18 @@ class SgrDelta(NamedTuple):
         # that comes out equal in both was set by the string; otherwise it was kept.
         a = apply_sgr(Style(-2, -2, 0, 6, -2), params)
         b = apply_sgr(Style(-3, -3, 0xFF, 7, -3), params)
-        return cls(
-            a.fg if a.fg == b.fg else None,
-            a.bg if a.bg == b.bg else None,
-            a.underline if a.underline == b.underline else None,
-            a.underline_color if a.underline_color == b.underline_color else None,
-            b.flags,
-            a.flags,
+        fg = a.fg if a.fg == b.fg else None
+        bg = a.bg if a.bg == b.bg else None
+        underline = a.underline if a.underline == b.underline else None
+        ul_color = a.underline_color if a.underline_color == b.underline_color else None
+        colours_only = (
+            (fg is not None or bg is not None)
+            and b.flags == 0xFF
+            and not a.flags
+            and underline is None
+            and ul_color is None
         )
+        return cls(fg, bg, underline, ul_color, b.flags, a.flags, colours_only)
 
     def apply(self, style: Style) -> Style:
         """The style after this SGR."""
@@ -385,12 +380,7 @@ class StyleTable:
         new = self._sgr_cache.get(key)
         if new is not None:
             return new
-        delta = self._deltas.get(params)
-        if delta is None:
-            delta = SgrDelta.compile(params)
-            if len(self._deltas) > 16384:
-                self._deltas.clear()
-            self._deltas[params] = delta
+        delta = self._deltas.get(params) or self.delta(params)
         if delta.colours_only:
             # The result depends on the previous style only through what the string
             # leaves alone: its attribute class, plus the colour it does not set.
@@ -415,6 +405,48 @@ class StyleTable:
             self._sgr_cache.clear()
         self._sgr_cache[key] = new
         return new
+
+    def delta(self, params: str) -> SgrDelta:
+        """The compiled effect of one SGR parameter string (cached)."""
+        delta = self._deltas.get(params)
+        if delta is None:
+            delta = SgrDelta.compile(params)
+            if len(self._deltas) > 16384:
+                self._deltas.clear()
+            self._deltas[params] = delta
+        return delta
+
+    def after(self, sid: str, bodies: list[str]) -> str:
+        """Id of the style after the SGR parameter strings `bodies`, in order, from `sid`.
+
+        Walks back from the end while the SGRs only set colours: the last
+        foreground and background set win, so a full-screen row of colour changes
+        (ratatui's) costs one pass of dict lookups, not a style per change.
+        """
+        fg: int | None = None
+        bg: int | None = None
+        i = len(bodies) - 1
+        deltas = self._deltas
+        while i >= 0:
+            delta = deltas.get(bodies[i]) or self.delta(bodies[i])
+            if not delta.colours_only:
+                break
+            if fg is None:
+                fg = delta.fg
+            if bg is None:
+                bg = delta.bg
+            i -= 1
+        cache = self._sgr_cache
+        for j in range(i + 1):
+            body = bodies[j]
+            new = cache.get((sid, body))
+            sid = new if new is not None else self.sgr(sid, body)
+        if fg is None and bg is None:
+            return sid
+        style = self.get(sid)
+        return self.intern(
+            style._replace(fg=style.fg if fg is None else fg, bg=style.bg if bg is None else bg)
+        )
 
     def with_link(self, sid: str, link: str | None) -> str:
         """Id of the style `sid` with its hyperlink set (OSC 8)."""
