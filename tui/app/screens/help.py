@@ -40,51 +40,50 @@ class HelpScreen(ModalScreen[None]):
     def _reference(self) -> Group:
         app = cast("PtuiApp", self.app)
         parts: list[Text | Table] = []
+        table = Table.grid()
 
-        def key(binding: BindingType) -> str:
-            assert isinstance(binding, Binding)
-            return app.key_display(binding.id or "", binding.key)
-
-        def section(title: str) -> Table:
+        def section(title: str) -> None:
+            nonlocal table
             if parts:
                 parts.append(Text(""))
             parts.append(Text(title, style="bold underline"))
-            grid = Table.grid(padding=(0, 2))
-            grid.add_column(width=16, no_wrap=True)
-            grid.add_column()
-            parts.append(grid)
-            return grid
+            table = Table.grid(padding=(0, 2))
+            table.add_column(width=16, no_wrap=True)
+            table.add_column(ratio=1)
+            table.add_column(style="dim", no_wrap=True)
+            parts.append(table)
+
+        def row(binding: BindingType, what: str = "") -> None:
+            assert isinstance(binding, Binding)
+            keys = app.key_display(binding.id or "", binding.key)
+            table.add_row(keys, what or binding.tooltip, binding.id or "")
 
         leader = app.key_display("leader")
-        table = section("Anywhere, also inside a session")
-        table.add_row(leader, "leader: then one of the session-list keys below")
-        table.add_row(f"{leader} {leader}", "send the leader key itself to the program")
+        section("Anywhere, also inside a session")
+        table.add_row(leader, "leader: then one of the session-list keys below", "leader")
+        table.add_row(f"{leader} {leader}", "send the leader key itself to the program", "")
+        table.add_row("alt+1 … alt+9", "show session 1 … 9", "session_1 … session_9")
         for binding in PRIORITY_BINDINGS:
             assert isinstance(binding, Binding)
             if binding.id in ("session_prev", "session_next"):
-                table.add_row(key(binding), binding.description.lower())
-        table.add_row("alt+1 … alt+9", "show session 1 … 9")
-        table = section(f"Session list (and after {leader} in a session)")
-        for binding in SessionList.BINDINGS:
-            assert isinstance(binding, Binding)
-            table.add_row(key(binding), binding.tooltip)
-        for binding in SESSION_BINDINGS:
-            assert isinstance(binding, Binding)
-            table.add_row(key(binding), binding.tooltip)
-        table.add_row(app.key_display("command_palette", "ctrl+p"), "command palette")
-        table.add_row(app.key_display("quit", "ctrl+q"), "quit (sessions keep running)")
-        table = section("Inside a session")
-        table.add_row("any key", "goes to the program (ctrl+c, ctrl+p, tab, esc too)")
+                row(binding)
+        section(f"Session list (and after {leader} in a session)")
+        for binding in [*SessionList.BINDINGS, *SESSION_BINDINGS]:
+            row(binding)
+        for binding in type(app).BINDINGS:
+            row(binding)
+        section("Inside a session")
+        table.add_row("any key", "goes to the program (ctrl+c, ctrl+p, tab, esc too)", "")
         for binding in TerminalView.BINDINGS:
-            assert isinstance(binding, Binding)
-            table.add_row(key(binding), binding.tooltip)
-        table.add_row("mouse wheel", "history, or the program's if it uses the mouse")
-        table = section(f"Copy mode ({leader} [)")
+            row(binding)
+        table.add_row("mouse wheel", "history, or the program's if it uses the mouse", "")
+        section(f"Copy mode ({leader} [)")
         for keys, what in COPY_KEYS.items():
-            table.add_row(keys, what)
-        table = section("Status icons")
+            table.add_row(keys, what, "")
+        section("Status icons")
         for status, icon in STATUS_ICONS.items():
-            table.add_row(icon, status)
-        table.add_row("•", "output you have not seen")
-        table.add_row("⚠N", "changes files that N other sessions also change")
+            table.add_row(icon, status, "")
+        table.add_row("•", "output you have not seen", "")
+        table.add_row("⚠N", "changes files that N other sessions also change", "")
+        parts += [Text(""), Text('Remap a key in config.toml: [ui.keys] <id> = "key"', "dim")]
         return Group(*parts)
