@@ -283,6 +283,8 @@ class TermScreen(pyte.Screen):
         # The stream of rows: old rows above the cursor, the new lines, a fresh row.
         old = rows - 1
         gone = k  # rows that leave the top of the screen
+        # Blank cell lists of departing lazy rows, reused for the rows coming in.
+        spare: list[tuple[list[str], list[str]]] = []
         for y in range(min(gone, old)):
             row = lazy[y]
             if row is None or not row[1]:
@@ -290,8 +292,10 @@ class TermScreen(pyte.Screen):
                     self._materialize(y)
                 if keep:
                     history.push(chars[y], attrs[y])
-            elif keep:
-                history.push_raw(row)
+            else:
+                if keep:
+                    history.push_raw(row)
+                spare.append((chars[y], attrs[y]))
         if keep:
             for row in new_rows[: max(0, gone - old)]:
                 history.push_raw(row)
@@ -310,8 +314,13 @@ class TermScreen(pyte.Screen):
         del lazy[kept:]
         del wrapped[kept:]
         for row in new_lazy:
-            chars.append([" "] * cols)
-            attrs.append(["\x00"] * cols if row is not None else [blank_attr] * cols)
+            if row is not None and spare:
+                row_chars, row_attrs = spare.pop()
+                chars.append(row_chars)
+                attrs.append(row_attrs)
+            else:
+                chars.append([" "] * cols)
+                attrs.append(["\x00"] * cols if row is not None else [blank_attr] * cols)
             lazy.append(row)
             wrapped.append(False)
         # Whole screen moved by k rows; every row from the first new one on changed.
