@@ -98,7 +98,11 @@ def mouse_config(isolated_home: Path) -> Path:
     agents = {name: {"prompt": "none", **table} for name, table in APP_AGENTS.items()}
     agents["mouse"] = {
         "prompt": "none",
-        "command": ["sh", "-c", r"printf '\033[?1000h\033[?1006h'; stty raw -echo; exec cat -v"],
+        "command": [
+            "sh",
+            "-c",
+            r"printf '\033[?1000h\033[?1006h\033[?2004h'; stty raw -echo; exec cat -v",
+        ],
     }
     path = Path(os.environ["XDG_CONFIG_HOME"]) / "ptui" / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,10 +125,10 @@ async def test_mouse_goes_to_a_program_in_mouse_mode() -> None:
             # shift+pgup belongs to a mouse program too.
             await press(pilot, "session_open", "history_up")
             await until(pilot, lambda: "^[[5;2~" in screen_text(app), "shift+pageup")
-            # A paste arrives as typed text (no bracketed paste asked for).
+            # A paste arrives bracketed: the program asked for it (?2004h).
             await pilot.press("ctrl+p")  # not the palette: the program gets ^P
             view.post_message(events.Paste("pasted"))
-            await until(pilot, lambda: "^Ppasted" in screen_text(app), "the paste")
+            await until(pilot, lambda: "^P^[[200~pasted^[[201~" in screen_text(app), "the paste")
     finally:
         stop_server()
 
