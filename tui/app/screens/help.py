@@ -14,8 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.app.screens.main import PRIORITY_BINDINGS, SESSION_BINDINGS
+from tui.app.widgets.frozen_view import COPY_KEYS
 from tui.app.widgets.session_list import STATUS_ICONS, SessionList
-from tui.app.widgets.terminal_view import COPY_KEYS, TerminalView
+from tui.app.widgets.terminal_view import TerminalView
 
 if TYPE_CHECKING:
     from tui.app.app import PtuiApp

@@ -15,6 +15,23 @@ from rich.cells import cell_len
 from tui.app.widgets.terminal_render import text_between
 from tui.term.lines import Line
 
+COPY, LEAVE = "copy", "leave"
+
+# Copy-mode keys (fixed, like tmux's vi copy mode; the help screen lists them).
+COPY_KEYS: dict[str, str] = {
+    "hjkl, arrows": "move",
+    "pgup / pgdn": "page",
+    "0 / $": "line start / end",
+    "g / G": "top / bottom",
+    "v, space": "start or drop the selection",
+    "y, enter": "copy to the clipboard and leave",
+    "esc, q": "leave copy mode",
+}
+_MOVES = {
+    "h": (0, -1), "left": (0, -1), "l": (0, 1), "right": (0, 1),
+    "k": (-1, 0), "up": (-1, 0), "j": (1, 0), "down": (1, 0),
+}  # fmt: skip
+
 
 @dataclass
 class Point:
@@ -105,6 +122,30 @@ class FrozenView:
         elif row >= self.bottom:
             self.bottom = row + 1
         self.scroll(0)
+
+    def copy_key(self, key: str, character: str | None, page: int) -> str:
+        """Act on a copy-mode key; `COPY` or `LEAVE` when copy mode should end, else ""."""
+        if key in _MOVES:
+            self.move(*_MOVES[key])
+        elif key in ("pageup", "ctrl+b"):
+            self.move(rows=-page)
+        elif key in ("pagedown", "ctrl+f"):
+            self.move(rows=page)
+        elif character in ("0", "^") or key == "home":
+            self.move_to_column("start")
+        elif character == "$" or key == "end":
+            self.move_to_column("end")
+        elif character == "g":
+            self.move_to_row(0)
+        elif character == "G":
+            self.move_to_row(len(self.lines) - 1)
+        elif character in ("v", " "):
+            self.toggle_selection()
+        elif character == "y" or key == "enter":
+            return COPY
+        elif key == "escape" or character == "q":
+            return LEAVE
+        return ""
 
     def toggle_selection(self) -> None:
         self.anchor = None if self.anchor else Point(self.cursor.row, self.cursor.col)

@@ -29,7 +29,7 @@ from textual.timer import Timer
 
 from tui.app.messages import ScreenUpdate
 from tui.app.widgets import mouse
-from tui.app.widgets.frozen_view import FrozenView
+from tui.app.widgets.frozen_view import COPY, LEAVE, FrozenView
 from tui.app.widgets.terminal_render import (
     StripRenderer,
     cursor_shape,
@@ -48,28 +48,8 @@ HISTORY_PAGE = 1000
 """History lines fetched per `session.scrollback` call."""
 WHEEL_LINES = 3
 _RESIZE_DELAY = 0.05
+_RECENT_TABS = 16  # last screens kept (a few KB each) so switching back is instant
 _BLOCK = RichStyle(reverse=True)
-
-# Copy-mode keys (fixed, like tmux's vi copy mode; listed in the help screen).
-COPY_KEYS: dict[str, str] = {
-    "hjkl, arrows": "move",
-    "pgup / pgdn": "page",
-    "0 / $": "line start / end",
-    "g / G": "top / bottom",
-    "v, space": "start or drop the selection",
-    "y, enter": "copy to the clipboard and leave",
-    "esc, q": "leave copy mode",
-}
-_MOVES = {
-    "h": (0, -1),
-    "left": (0, -1),
-    "l": (0, 1),
-    "right": (0, 1),
-    "k": (-1, 0),
-    "up": (-1, 0),
-    "j": (1, 0),
-    "down": (1, 0),
-}
 
 
 class TerminalView(ScrollView, can_focus=True):
@@ -133,6 +113,7 @@ class TerminalView(ScrollView, can_focus=True):
         self._refused_notice = False
         self._loading_history = False
         self._pending_scroll = 0
+        self._recent: dict[tuple[str, str], ScreenMirror] = {}
 
     @property
     def ptui(self) -> PtuiApp:
@@ -145,7 +126,9 @@ class TerminalView(ScrollView, can_focus=True):
             return
         self.leave()
         self.session, self.tab = session, tab
-        self.mirror = ScreenMirror(self.size.width or 80, self.size.height or 24)
+        # The last picture of a tab shows at once; the full screen follows the attach.
+        cached = self._recent.pop((session, tab), None) if session is not None else None
+        self.mirror = cached or ScreenMirror(self.size.width or 80, self.size.height or 24)
         self.alive = True
         self.frozen = None
         self._refused_notice = False
@@ -167,6 +150,9 @@ class TerminalView(ScrollView, can_focus=True):
         if self.session is None:
             return
         self.ptui.screen_sinks.pop((self.session, self.tab), None)
+        self._recent[(self.session, self.tab)] = self.mirror
+        if len(self._recent) > _RECENT_TABS:
+            del self._recent[next(iter(self._recent))]
         client = self.ptui.client_or_none
         if client is not None:
             client.notify("session.detach", id=self.session, tab=self.tab)
@@ -505,30 +491,12 @@ class TerminalView(ScrollView, can_focus=True):
     def _copy_key(self, key: str, character: str | None) -> None:
         frozen = self.frozen
         assert frozen is not None
-        page = max(1, self.size.height - 1)
-        if key in _MOVES:
-            frozen.move(*_MOVES[key])
-        elif key in ("pageup", "ctrl+b"):
-            frozen.move(rows=-page)
-        elif key in ("pagedown", "ctrl+f"):
-            frozen.move(rows=page)
-        elif character in ("0", "^") or key == "home":
-            frozen.move_to_column("start")
-        elif character == "$" or key == "end":
-            frozen.move_to_column("end")
-        elif character == "g":
-            frozen.move_to_row(0)
-        elif character == "G":
-            frozen.move_to_row(len(frozen.lines) - 1)
-        elif character in ("v", " "):
-            frozen.toggle_selection()
-        elif character == "y" or key == "enter":
+        outcome = frozen.copy_key(key, character, page=max(1, self.size.height - 1))
+        if outcome == COPY:
             text = frozen.selected_text()
-            self.app.copy_to_clipboard(text)
+            self.app.copy_to_clipboard(text)  # OSC 52: works over ssh too
             self.notify(f"Copied {len(text)} characters", timeout=2)
-            self._unfreeze()
-            return
-        elif key == "escape" or character == "q":
+        if outcome in (COPY, LEAVE):
             self._unfreeze()
             return
         if frozen.needs_history:
