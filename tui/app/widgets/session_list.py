@@ -51,9 +51,10 @@ class SessionRow(Widget):
         "session-row--removed",
         "session-row--badge",
         "session-row--unseen",
+        "session-row--marker",
     }
     DEFAULT_CSS = """
-    SessionRow { height: 2; padding: 0 1; }
+    SessionRow { height: 2; padding: 0 1 0 0; }
     SessionRow.-waiting { background: $session-waiting 15%; }
     SessionRow.-waiting .session-row--waiting { text-style: bold; }
     SessionRow.-highlight { background: $primary 20%; }
@@ -69,6 +70,7 @@ class SessionRow(Widget):
     SessionRow > .session-row--removed { color: $error; }
     SessionRow > .session-row--badge { color: $warning; text-style: bold; }
     SessionRow > .session-row--unseen { color: $accent; text-style: bold; }
+    SessionRow > .session-row--marker { color: $primary; }
     """
 
     def __init__(self, info: dict[str, Any]) -> None:
@@ -94,7 +96,10 @@ class SessionRow(Widget):
         status = str(info.get("status", "idle"))
         style = self.get_component_rich_style
         status_style = style(f"session-row--{status}") if status in STATUS_ICONS else None
+        # A bar marks the highlighted row: backgrounds vanish in 16-colour terminals.
+        marker = ("▌", style("session-row--marker")) if self.has_class("-highlight") else (" ",)
         first = Text(no_wrap=True, overflow="ellipsis")
+        first.append(*marker)
         first.append(STATUS_ICONS.get(status, "?") + " ", status_style)
         first.append(str(info.get("name", info["id"])))
         if self.unseen:
@@ -102,7 +107,9 @@ class SessionRow(Widget):
         overlaps = summary.get("overlaps") or []
         if overlaps:
             first.append(f" ⚠{len(overlaps)}", style("session-row--badge"))
-        second = Text("  ", no_wrap=True, overflow="ellipsis")
+        second = Text(no_wrap=True, overflow="ellipsis")
+        second.append(*marker)
+        second.append("  ")
         second.append(str(info.get("branch", "")), style("session-row--dim"))
         if "added" in summary or "removed" in summary:
             second.append(f" +{summary.get('added', 0)}", style("session-row--added"))
@@ -234,7 +241,9 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
 
     def _mark_highlight(self) -> None:
         for sid, row in self.rows.items():
-            row.set_class(sid == self.highlighted, "-highlight")
+            if row.has_class("-highlight") != (sid == self.highlighted):
+                row.set_class(sid == self.highlighted, "-highlight")
+                row.refresh()
         if self.highlighted in self.rows:
             self.rows[self.highlighted].scroll_visible(animate=False)
 
