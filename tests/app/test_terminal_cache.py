@@ -108,3 +108,22 @@ async def test_cursor_is_drawn_in_the_programs_shape() -> None:
         assert any(s.style and s.style.underline for s in view.render_line(y))
         view.mirror.modes = {**view.mirror.modes, "cursor_visible": False}
         assert view.render_line(y).text == view._strips[y].text  # type: ignore[union-attr]
+
+
+async def test_remote_new_session_asks_for_the_repository() -> None:
+    from textual.widgets import Input
+
+    from tests.app.canned import REPO
+    from tui.app.screens.new_session import NewSessionScreen
+
+    app = CannedApp()
+    app.host, app.repo = "box", None  # as `ptui --host box` (no local repository)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("n")
+        form = app.screen
+        assert isinstance(form, NewSessionScreen)
+        assert form.query_one("#repo", Input).value == REPO  # the shown session's
+        form.query_one("#repo", Input).value = ""
+        await pilot.press("ctrl+s")
+        assert "Which repository" in str(form.query_one("#repo-error").render())

@@ -264,6 +264,11 @@ class MainScreen(Screen[None]):
         if not app.connected:
             return "Connecting to the ptui server…"
         leader = app.key_display("leader")
+        if app.host is not None:
+            return (
+                f"No sessions on {app.host} yet.\n\n"
+                "Press n to start one in a repository on that machine."
+            )
         if app.repo is None:
             return (
                 "This directory is not inside a git repository.\n\n"
@@ -371,7 +376,7 @@ class MainScreen(Screen[None]):
 
         repo = self.ptui.repo
         info = self.current_info()
-        if repo is None and info is None:
+        if repo is None and info is None and self.ptui.host is None:
             self.notify("Not in a git repository: run ptui inside one (or try `ptui demo`).",
                         severity="warning")  # fmt: skip
             return

@@ -111,6 +111,11 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
             missing = local and not installed(profile.command[0])
             options.append((f"{name}  (not installed)" if missing else name, name))
         with Vertical(id="new-session"):
+            if self.ptui.host is not None:
+                # Remote: the repository is a path on the server's machine.
+                yield Label(f"Repository on {self.ptui.host}", classes="field-label")
+                yield Input(self.repo, placeholder="/path/to/repo", id="repo")
+                yield Static("", id="repo-error", classes="field-error")
             yield Label("Task — what should the agent do?", classes="field-label")
             yield TextArea(id="task", soft_wrap=True, show_line_numbers=False)
             yield Static("", id="task-error", classes="field-error")
@@ -138,7 +143,8 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
                 yield Button("Cancel  esc", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#new-session").border_title = f"New session in {self.repo}"
+        where = f"{self.ptui.host}" if self.ptui.host is not None else self.repo
+        self.query_one("#new-session").border_title = f"New session in {where}"
         self.query_one("#task", TextArea).focus()
         self.query_one("#branch-list").display = False
         for label in self.query(".field-error"):
@@ -149,6 +155,8 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
     # ---------------------------------------------------------- branches
     @work(exclusive=True, group="branches")
     async def load_branches(self) -> None:
+        if not self.repo:
+            return
         try:
             answer = await self.ptui.call_optional("repo.branches", repo=self.repo)
             if isinstance(answer, dict):
@@ -180,6 +188,13 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
         listing.clear_options()
         listing.add_options([Option(b, id=None) for b in matches[:50]])
         listing.display = bool(matches) and self.query_one("#base", Input).has_focus
+
+    @on(Input.Submitted, "#repo")
+    def repo_chosen(self, event: Input.Submitted) -> None:
+        self.repo = event.value.strip()
+        self.branches = None
+        self.load_branches()
+        self.query_one("#task", TextArea).focus()
 
     @on(Input.Changed, "#base")
     def base_changed(self, event: Input.Changed) -> None:
@@ -230,6 +245,8 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
         """What is wrong, by field id ("task", "name", "count", "base", "agent")."""
         v = self.values()
         found: dict[str, str] = {}
+        if self.ptui.host is not None and not self.query_one("#repo", Input).value.strip():
+            found["repo"] = "Which repository on the server?"
         if not v["task"] and not v["name"]:
             found["task"] = "Describe the task (or give the session a name)."
         if v["name"]:
@@ -266,8 +283,12 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
         branch = f"{prefix}{names[0]}" + (" …" if len(names) > 1 else "")
         self.query_one("#preview", Static).update(f"→ {shown}   on {branch} from {base}{note}")
 
+    def fields(self) -> tuple[str, ...]:
+        extra = ("repo",) if self.ptui.host is not None else ()
+        return (*extra, "task", "name", "count", "base", "agent")
+
     def show_problems(self, found: dict[str, str]) -> None:
-        for field in ("task", "name", "count", "base", "agent"):
+        for field in self.fields():
             self.set_error(field, found.get(field, ""))
 
     def set_error(self, field: str, text: str) -> None:
@@ -284,7 +305,7 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
         self.refresh_preview()
         # Clear errors that were fixed; new ones wait for "create".
         found = self.problems()
-        for field in ("task", "name", "count", "base", "agent"):
+        for field in self.fields():
             if field not in found:
                 self.set_error(field, "")
         self.set_status("")
@@ -296,6 +317,8 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
         self.show_problems(found)
         if found or self._creating:
             return
+        if self.ptui.host is not None:
+            self.repo = self.query_one("#repo", Input).value.strip()
         self.create(self.values())
 
     @on(Button.Pressed, "#cancel")
