@@ -204,3 +204,52 @@ async def test_server_gone_reconnect_and_quit() -> None:
         await until(pilot, lambda: app.return_code is not None, "the exit")
     assert app.return_code == 0 and app.exit_error is None
     assert not isinstance(app.screen_stack[-1] if app.screen_stack else None, DisconnectedScreen)
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_a_method_the_server_lacks_never_costs_the_connection() -> None:
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 0)
+        main_client = app.client
+        assert await app.call_optional("session.no_such_method") is None
+        assert app.optional_methods["session.no_such_method"] is False
+        assert await app.call_optional("session.no_such_method") is None  # not asked again
+        assert await app.client.call("session.list") == []  # the app's connection is fine
+        assert app.client is main_client
+        listing = await app.call_optional("session.list")  # present: answered by the probe
+        assert listing == [] and app.optional_methods["session.list"] is True
+
+
+def test_every_binding_has_an_id_and_a_tooltip() -> None:
+    from textual.binding import Binding
+
+    from tests.app.app_harness import BINDING_OWNERS
+
+    ids: list[str] = []
+    for owner in BINDING_OWNERS:
+        for binding in owner.BINDINGS:
+            assert isinstance(binding, Binding), owner
+            assert binding.id and binding.tooltip, (owner.__name__, binding)
+            ids.append(binding.id)
+    assert len(ids) == len(set(ids)), "binding ids must be unique"
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_osc9_notification_to_the_outer_terminal() -> None:
+    write_config({"ui": {"notify": "osc9"}})
+    ringer = new_session("ringer", agent="sh")["id"]
+    new_session("zz other", agent="cat")
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 2)
+        written: list[str] = []
+        driver = app._driver
+        assert driver is not None
+        original = driver.write
+        driver.write = lambda data: (written.append(data), original(data))[1]  # type: ignore[method-assign]
+        app.main_screen.session_list.highlight("zz-other")
+        await until(pilot, lambda: app.main_screen.current == "zz-other", "the other session")
+        server_call("session.input", id=ringer, text="printf '\\a'\r")
+        osc9 = "\x1b]9;ptui: ringer rang the bell\x07"
+        await until(pilot, lambda: any(osc9 in w for w in written), "the OSC 9 sequence")
