@@ -327,11 +327,13 @@ class MainScreen(Screen[None]):
         return True
 
     def action_select_index(self, number: int) -> None:
+        self.leader_pending = False  # a priority key ends a pending leader
         visible = self.session_list.visible_ids()
         if 1 <= number <= len(visible):
             self.session_list.highlight(visible[number - 1])
 
     def action_select_step(self, step: int) -> None:
+        self.leader_pending = False
         self.session_list.move(step)
 
     def action_focus_sidebar(self) -> None:

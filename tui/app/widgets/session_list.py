@@ -111,7 +111,7 @@ class SessionRow(Widget):
         second.append(*marker)
         second.append("  ")
         second.append(str(info.get("branch", "")), style("session-row--dim"))
-        if "added" in summary or "removed" in summary:
+        if summary.get("added") or summary.get("removed"):
             second.append(f" +{summary.get('added', 0)}", style("session-row--added"))
             second.append(f" -{summary.get('removed', 0)}", style("session-row--removed"))
         if info.get("port"):
