@@ -76,6 +76,7 @@ async def test_keys_are_encoded_for_the_program_and_switching_detaches() -> None
     async with CannedApp().run_test(size=(100, 30)) as pilot:
         app, view, client = await ready(pilot)
         first = view.session
+        assert first == "add-search"  # the session waiting for you comes first
         await pilot.press("enter")  # into the terminal
         client.notified.clear()
         await pilot.press("a", "up", "f5", "ctrl+c", "tab", "escape", "<ignore>")
@@ -89,9 +90,9 @@ async def test_keys_are_encoded_for_the_program_and_switching_detaches() -> None
         assert sent == ["\x1bOA", "\x1b[13;2u"]
 
         client.notified.clear()
-        await pilot.press("alt+2")
+        await pilot.press("alt+3")
         assert ("session.detach", {"id": first, "tab": "agent"}) in client.notified
-        assert view.session == "add-search" and app.screen_sinks.keys() == {("add-search", "agent")}
+        assert view.session == "bump-deps" and app.screen_sinks.keys() == {("bump-deps", "agent")}
 
 
 async def test_cursor_is_drawn_in_the_programs_shape() -> None:

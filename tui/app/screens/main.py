@@ -177,10 +177,19 @@ class MainScreen(Screen[None]):
     def update_sessions(self) -> None:
         """Show the app's current session list."""
         sessions = list(self.ptui.sessions.values())
-        self.session_list.set_sessions(sessions)
+        self.session_list.set_sessions(sessions, prefer=self._first_choice(sessions))
         live = self.session_list.visible_ids() or list(self.session_list.rows)
         self.query_one("#sidebar-title", Static).update(f"Sessions ({len(live)})")
         self._show_current()
+
+    def _first_choice(self, sessions: list[dict[str, Any]]) -> str | None:
+        """Where to start: a session of this repository, one waiting for you first."""
+        here = [s for s in sessions if not s.get("archived")]
+        if self.ptui.repo is not None:
+            here = [s for s in here if s.get("repo") == str(self.ptui.repo)] or here
+        waiting = [s for s in here if s.get("status") == "waiting"]
+        chosen = (waiting or here)[:1]
+        return str(chosen[0]["id"]) if chosen else None
 
     def update_session(self, session_id: str) -> None:
         row = self.session_list.rows.get(session_id)

@@ -173,8 +173,11 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
         self.highlighted: str | None = None
 
     # ----------------------------------------------------------- content
-    def set_sessions(self, sessions: list[dict[str, Any]]) -> None:
-        """Show these sessions (in order), keeping rows, highlight and unseen marks."""
+    def set_sessions(self, sessions: list[dict[str, Any]], prefer: str | None = None) -> None:
+        """Show these sessions (in order), keeping rows, highlight and unseen marks.
+
+        With nothing highlighted yet, `prefer` (if listed) is highlighted, else the first.
+        """
         wanted = [s for s in sessions if not s.get("archived")]
         ids = [str(s["id"]) for s in wanted]
         for sid in list(self.rows):
@@ -194,7 +197,8 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
         self._apply_filter()
         if self.highlighted not in self.rows or not self.rows[self.highlighted].display:
             visible = self.visible_ids()
-            self.highlight(visible[0] if visible else None)
+            choice = prefer if prefer in visible else (visible[0] if visible else None)
+            self.highlight(choice)
         else:
             self._mark_highlight()
 
