@@ -73,6 +73,7 @@ class PtuiApp(App[None]):
         """Binding id -> keys, from `ui.leader` and `[ui.keys]`; given to `set_keymap`."""
         self.client_or_none: AsyncClient | None = None
         self.connected = False
+        self._ever_connected = False
         self.exit_error: str | None = None
         """Why the app ended early (no server): the CLI prints it and exits 1."""
         self.sessions: dict[str, dict[str, Any]] = {}
@@ -135,11 +136,16 @@ class PtuiApp(App[None]):
             answer = await client.call("events.subscribe")
         except (PtuiError, OSError) as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
+            if self._ever_connected:  # a reconnect that failed: say so, offer again
+                from tui.app.screens.disconnected import DisconnectedScreen
+
+                self.push_screen(DisconnectedScreen(f"cannot reconnect: {message}"))
+                return
             self.exit_error = f"cannot connect to the ptui server: {message}"
             self.exit(return_code=1)
             return
         self.client_or_none = client
-        self.connected = True
+        self.connected = self._ever_connected = True
         self.post_message(SessionsChanged(answer.get("sessions", [])))
         self.on_main(lambda main: main.terminal.reattach())  # after a reconnect
         await self.wait_closed(client)
@@ -154,9 +160,15 @@ class PtuiApp(App[None]):
         """Return when the connection ends."""
         # AsyncClient has no public close hook; its reader task ends with the connection.
         task = getattr(client, "_task", None)
-        if isinstance(task, asyncio.Task):
-            with contextlib.suppress(BaseException):
-                await asyncio.shield(task)
+        if not isinstance(task, asyncio.Task):
+            return
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise  # this worker was cancelled (the app is closing)
+        except Exception:
+            pass  # the reader ended with an error: the connection is gone all the same
 
     def reconnect(self) -> None:
         self.connected = False
