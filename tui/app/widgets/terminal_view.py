@@ -346,6 +346,9 @@ class TerminalView(ScrollView, can_focus=True):
 
     def on_focus(self) -> None:
         self.refresh_line(self.mirror.cursor[1])
+        # Another client (ptui attach) may have resized the session: typing here takes it back.
+        if self.session is not None and self._cells() != (self.mirror.cols, self.mirror.rows):
+            self._send_size()
 
     def on_blur(self) -> None:
         self.refresh_line(self.mirror.cursor[1])
