@@ -24,6 +24,14 @@ def short_path(path: str) -> str:
     return path
 
 
+def worktree_path(repo: str, worktree: str) -> str:
+    """The worktree as seen from the repository: `../shop.ptui-worktrees/fix` when beside it."""
+    parent = os.path.dirname(repo.rstrip(os.sep))
+    if parent and os.path.dirname(os.path.dirname(worktree)) == parent:
+        return os.path.join("..", os.path.relpath(worktree, parent))
+    return short_path(worktree)
+
+
 class SessionHeader(Widget):
     """Three lines about the session shown in the terminal view."""
 
@@ -40,7 +48,10 @@ class SessionHeader(Widget):
         "session-header--warning",
     }
     DEFAULT_CSS = """
-    SessionHeader { height: 3; padding: 0 1; background: $panel; }
+    SessionHeader {
+        height: 3; padding: 0 1; background: $panel;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     SessionHeader > .session-header--label { color: $foreground 60%; }
     SessionHeader > .session-header--branch { color: $secondary; text-style: bold; }
     SessionHeader > .session-header--task { text-style: italic; }
@@ -72,7 +83,7 @@ class SessionHeader(Widget):
         first = Text(no_wrap=True, overflow="ellipsis")
         first.append(short_path(str(info.get("repo", ""))))
         first.append(" → ", label)
-        first.append(short_path(str(info.get("worktree", ""))))
+        first.append(worktree_path(str(info.get("repo", "")), str(info.get("worktree", ""))))
         if info.get("worktree_missing"):
             first.append(" (missing)", style("session-header--warning"))
 

@@ -54,7 +54,7 @@ class SessionRow(Widget):
         "session-row--marker",
     }
     DEFAULT_CSS = """
-    SessionRow { height: 2; padding: 0 1 0 0; }
+    SessionRow { height: 2; padding: 0 1 0 0; text-wrap: nowrap; text-overflow: ellipsis; }
     SessionRow.-waiting { background: $session-waiting 15%; }
     SessionRow.-waiting .session-row--waiting { text-style: bold; }
     SessionRow.-highlight { background: $primary 20%; }
