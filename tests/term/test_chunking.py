@@ -27,7 +27,10 @@ TOKENS = [
     "\x1b[3@", "\x1b[2P", "\x1b[L", "\x1b[M", "\x1b[S", "\x1b[T",
     "\x1b[4h", "\x1b[4l", "\x1b(0", "\x1b(B",
 ]  # fmt: skip
-SIZES = [(10, 5), (20, 8), (6, 3), (7, 2)]
+SIZES = [(10, 5), (20, 8), (6, 3), (7, 2), (1, 3)]
+# Long lines wrapping (or not: ?7l) across narrow screens, with wide characters.
+LINE_PIECES = ["ab", "中文", "x", "🚀", "yyyy", "漢", "⚠️", "e\u0301", "  ", "\x1b[31m",
+               "\x1b[0m", "\x1b[?7l", "\x1b[?7h", "\x1b[41m", "\x1b[49m"]  # fmt: skip
 
 
 def _state(emulator: Emulator) -> tuple[str, tuple[int, int], list[Line], list[Line]]:
@@ -65,6 +68,25 @@ def test_whole_and_split_feeds_agree(seed: int) -> None:
         assert _state(byte_by_byte) == expected, (seed, trial, data)
         assert _state(random_cuts) == expected, (seed, trial, data, cuts)
         assert whole.stream.errors == byte_by_byte.stream.errors == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_wrapping_lines_agree_whatever_the_reads(seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    for trial in range(300):
+        lines = [
+            "".join(rng.choice(LINE_PIECES) for _ in range(rng.randrange(0, 30)))
+            for _ in range(rng.randrange(1, 12))
+        ]
+        data = ("\r\n".join(lines) + "\r\n").encode()
+        cols, rows = rng.choice([(5, 3), (7, 4), (10, 5), (3, 2), (1, 2)])
+        whole = Emulator(cols=cols, rows=rows)
+        whole.feed(data)
+        byte_by_byte = _feed_in_chunks(data, cols, rows, list(range(1, len(data))))
+        assert _state(byte_by_byte) == _state(whole), (seed, trial, data, cols, rows)
+        whole.screen.materialize_all()
+        byte_by_byte.screen.materialize_all()
+        assert whole.screen.wrapped == byte_by_byte.screen.wrapped, (seed, trial, data)
 
 
 def test_bulk_lines_match_line_by_line_with_scrollback() -> None:

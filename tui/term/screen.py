@@ -241,7 +241,7 @@ class TermScreen(pyte.Screen):
         self.changed[y] = True
         if stop == cols:
             self.x = cols - 1
-            self.wrap_pending = DECAWM in self.mode
+            self.wrap_pending = True
         else:
             self.x = stop
         return True
@@ -265,7 +265,13 @@ class TermScreen(pyte.Screen):
             and bool(row[1])
         )
 
-    def push_lines(self, new_rows: list[LazyRow], style: str, last_char: str) -> None:
+    def push_lines(
+        self,
+        new_rows: list[LazyRow],
+        style: str,
+        last_char: str,
+        wraps: list[bool] | None = None,
+    ) -> None:
         """Print whole lines (as lazy rows, each followed by CR LF) in one scroll.
 
         Equivalent to printing each line on the fresh bottom row and scrolling, one
@@ -303,6 +309,8 @@ class TermScreen(pyte.Screen):
         kept = max(0, old - gone)
         fresh: list[LazyRow | None] = [[0, True] if blank_attr == "\x00" else None]
         new_lazy: list[LazyRow | None] = [*visible_new, *fresh]
+        # `wraps[i]`: new row i continues on the next row (autowrap), for copy/reflow.
+        new_wraps = [*(wraps[max(0, gone - old) :] if wraps else [False] * len(visible_new)), False]
         drop = min(gone, old)
         del chars[:drop]
         del attrs[:drop]
@@ -313,7 +321,7 @@ class TermScreen(pyte.Screen):
         del attrs[kept:]
         del lazy[kept:]
         del wrapped[kept:]
-        for row in new_lazy:
+        for row, wrap in zip(new_lazy, new_wraps, strict=True):
             if row is not None and spare:
                 row_chars, row_attrs = spare.pop()
                 chars.append(row_chars)
@@ -322,7 +330,7 @@ class TermScreen(pyte.Screen):
                 chars.append([" "] * cols)
                 attrs.append(["\x00"] * cols if row is not None else [blank_attr] * cols)
             lazy.append(row)
-            wrapped.append(False)
+            wrapped.append(wrap)
         # Whole screen moved by k rows; every row from the first new one on changed.
         self.scrolled += k
         changed = self.changed
@@ -457,24 +465,45 @@ class TermScreen(pyte.Screen):
                 pos += n
                 if skip_tail:
                     pos += 1
-            if cut:
+            if cut and cols < 2:
+                pos += 2  # a one-column screen has no room for a wide character at all
+                continue
+            if cut and autowrap:
                 chars[cols - 1] = " "  # the column the wide character could not use
                 self.changed[y] = True
-                if not autowrap or cols < 2:
-                    return
                 self.x = cols - 1
                 self.wrap_pending = True
-            elif stop >= cols:
+            elif cut or stop >= cols:
+                # The margin: a wrap is pending (autowrap) or the next character
+                # overwrites the last column (no autowrap) — xterm's do_wrap flag.
                 self.x = cols - 1
-                if autowrap:
-                    self.wrap_pending = True
-                elif pos < end:
-                    # No autowrap: the rest overwrites the last column; its last cell stays.
-                    last = cells[end - 1]
-                    if last != WIDE_TAIL:
-                        chars[cols - 1] = last
-                        attrs[cols - 1] = self.style if styles is None else styles[end - 1]
+                reached = stop >= cols
+                if not autowrap and pos < end:
+                    # What is left overwrites the last column one cell at a time; a
+                    # wide character finds no room there and is dropped (but one
+                    # made wide only by its VS16 stays, narrow). So the last such
+                    # cell left is what stays, and the margin is "reached" only if
+                    # the very last character was one.
+                    reached = False
+                    j = end - 1
+                    while j >= pos:
+                        cell = cells[j]
+                        if cell == WIDE_TAIL:
+                            head = cells[j - 1]
+                            if not (head[-1:] == VS16 and char_width(head[0]) == 1):
+                                j -= 2
+                                continue
+                            cell = head
+                            j -= 1
+                        reached = reached or j >= end - 2
+                        if chars[cols - 1] == WIDE_TAIL and cols > 1:
+                            chars[cols - 2] = " "  # overwriting a wide character's tail
+                        chars[cols - 1] = cell
+                        attrs[cols - 1] = self.style if styles is None else styles[j]
+                        self.changed[y] = True
+                        break
                     pos = end
+                self.wrap_pending = reached
             else:
                 self.x = stop
         if end:
@@ -603,7 +632,7 @@ class TermScreen(pyte.Screen):
                 self.x = x + 2
                 if self.x >= self.columns:
                     self.x = self.columns - 1
-                    self.wrap_pending = DECAWM in self.mode
+                    self.wrap_pending = True
 
     def _put(self, ch: str, width: int) -> None:
         """Print one character of width 1 or 2 at the cursor."""
@@ -627,7 +656,9 @@ class TermScreen(pyte.Screen):
                 if self.lazy[self.y] is not None:
                     self._materialize(self.y)
             else:
-                width = 1  # nowhere to go: shown in the one cell left
+                # No autowrap and no room: the wide character is dropped.
+                self.x = cols - 1
+                return
         x, y = self.x, self.y
         chars = self.chars[y]
         attrs = self.attrs[y]
@@ -647,7 +678,7 @@ class TermScreen(pyte.Screen):
         self.last_char = ch
         if stop >= cols:
             self.x = cols - 1
-            self.wrap_pending = DECAWM in self.mode
+            self.wrap_pending = True
         else:
             self.x = stop
 

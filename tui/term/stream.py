@@ -20,7 +20,15 @@ import codecs
 import re
 from collections.abc import Callable
 
-from tui.term.cells import SGR_SPLIT, expand_run, text_width
+from tui.term.cells import (
+    CELL_TABLE,
+    SGR_SPLIT,
+    SLOW_MARK,
+    VS_MARK,
+    WIDE_TAIL,
+    expand_run,
+    text_width,
+)
 from tui.term.screen import (
     BRACKETED_PASTE,
     DECAWM,
@@ -221,28 +229,62 @@ class TermStream:
         cols = screen.columns
         style = screen.style
         rows: list[list[object]] = []
+        wraps: list[bool] = []
         last_char = screen.last_char
         erase = screen.style_table.erase
+        autowrap = DECAWM in screen.mode
         i = start
         for i in range(start, len(lines)):
             run = lines[i]
             measured = self._measure(run, style) if run else (0, style, "")
-            if measured is None or measured[0] > cols:
+            if measured is None:
                 break
             width, end, last = measured
             if erase(end) != "\x00":
                 # Its CR LF scrolls in a row filled with a background colour (xterm's
                 # BCE): not the fresh rows this path makes. Leave it to the slow path.
                 break
-            rows.append([width, True, style, run] if run else [0, True])
+            if width <= cols:
+                rows.append([width, True, style, run] if run else [0, True])
+                wraps.append(False)
+            elif not autowrap or "\x1b" in run or not self._wrap_rows(run, style, rows, wraps):
+                break  # a wrapping line with styles, or no autowrap: the slow path
             style = end
             if last:
                 last_char = last
         else:
             i = len(lines)
         if rows:
-            screen.push_lines(rows, style, last_char)
+            screen.push_lines(rows, style, last_char, wraps)
         return i
+
+    def _wrap_rows(
+        self, text: str, style: str, rows: list[list[object]], wraps: list[bool]
+    ) -> bool:
+        """Split a line wider than the screen into the rows autowrap makes (lazy rows).
+
+        A wide character that would straddle the margin moves to the next row and
+        leaves the last column blank, as drawing it does. False if the text holds
+        clusters (the careful path handles those).
+        """
+        cells = text if text.isascii() else text.translate(CELL_TABLE)
+        if SLOW_MARK in cells or VS_MARK in cells:
+            return False
+        cols = self.screen.columns
+        if cols < 2:
+            return False  # no room for a wide character anywhere: the careful path
+        start = 0
+        end = len(cells)
+        while end - start > cols:
+            stop = start + cols
+            if cells[stop] == WIDE_TAIL:
+                stop -= 1
+            rows.append([stop - start, True, style, cells[start:stop].replace(WIDE_TAIL, "")])
+            wraps.append(True)
+            start = stop
+        rows.append([end - start, True, style, cells[start:].replace(WIDE_TAIL, "")])
+        wraps.append(False)
+        return True
 
     def _crlf(self) -> None:
         screen = self.screen
