@@ -10,9 +10,10 @@ Output path, built so one flooding program cannot delay another's echo:
   are served between slices and the kernel and clients get CPU time;
 - while a tab has a backlog its fd is not read, so a flooding program blocks on
   its own PTY instead of growing our memory;
-- changed lines go to viewers at most `MAX_RATE` times a second: the first
-  change after a quiet spell at once (a keystroke's echo is never held), later
-  ones merged and sent when the interval is up. Nobody watching: nothing sent.
+- parsing only updates the emulator; changed lines are built and sent to
+  viewers at most `MAX_RATE` times a second: the first change after a quiet
+  spell at once (a keystroke's echo is never held), later ones merged by the
+  emulator and sent when the interval is up. Nobody watching: nothing built.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import asdict
 from typing import Any, Final, Protocol
 
 from tui.server import protocol
-from tui.term.emulator import Changes, Emulator, TermEvent
+from tui.term.emulator import Emulator, TermEvent
 from tui.term.lines import Line
 from tui.term.pty import PtyProcess
 
@@ -43,7 +44,7 @@ _MIN_PIECE: Final = 128
 # flood then leaves the CPU for the kernel's tty work and the clients that an
 # echo also needs (measured: flood median 3.4 ms without, 1.4 ms with 0.3 ms).
 _PAUSE: Final = 0.0003
-_MAX_PIECE: Final = 2048
+_MAX_PIECE: Final = 16384
 _BACKLOG: Final = 64 * 1024  # stop reading a PTY while this much is unparsed
 
 
@@ -111,11 +112,6 @@ class Tab:
         self._inbuf = bytearray()
         self._reading = False
         self._rate = 1_000_000.0  # bytes/s the emulator parses for this tab (estimate)
-        # Update coalescing: lines changed since the last send, and the scroll since.
-        self._pending: dict[int, Line] = {}
-        self._pending_scroll = 0
-        self._pending_full = False
-        self._has_pending = False
         self._last_flush = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
         self._sync_handle: asyncio.TimerHandle | None = None
@@ -154,8 +150,8 @@ class Tab:
             self._parse(len(self._inbuf))
         if code is not None or self.exit_code is None:
             self.exit_code = code if code is not None else -1
-        self._emit_changes(self.emulator.take_changes(force=True))
-        self.flush()
+        self._screen_changed()
+        self.flush(force=True)
 
     def poll_exit(self) -> None:
         """Check (on SIGCHLD or EOF) whether the program has exited."""
@@ -218,7 +214,9 @@ class Tab:
         piece = bytes(self._inbuf[:size])
         del self._inbuf[:size]
         start = time.perf_counter()
-        changes = self.emulator.feed(piece)
+        # Parse only: line updates are built when they are sent (at most MAX_RATE
+        # a second, and only while someone watches), from everything since.
+        self.emulator.parse(piece)
         elapsed = time.perf_counter() - start
         if elapsed > 0:
             # A slow EMA: one odd piece must not make the next slice huge.
@@ -229,15 +227,11 @@ class Tab:
         for event in self.emulator.take_events():
             self._on_event(self, event)
         self._on_output()
-        self._emit_changes(changes)
-        if changes is None and self.emulator.holding_frame and self._sync_handle is None:
-            # A held synchronized frame must still show once its timeout passes.
-            loop = asyncio.get_running_loop()
-            self._sync_handle = loop.call_later(self.emulator.sync_timeout, self._sync_due)
+        self._screen_changed()
 
     def _sync_due(self) -> None:
         self._sync_handle = None
-        self._emit_changes(self.emulator.take_changes())
+        self.flush()
 
     # ---------------------------------------------------------------- input
     def write(self, data: bytes) -> None:
@@ -264,12 +258,12 @@ class Tab:
         self.emulator.resize(cols, rows)
         if self.proc is not None and self.alive:
             self.proc.resize(self.emulator.cols, self.emulator.rows)
-        self._emit_changes(self.emulator.take_changes(force=True))
+        self._screen_changed()
 
     # -------------------------------------------------------------- viewers
     def add_viewer(self, viewer: Viewer) -> None:
         """Start sending updates to `viewer`, beginning with the whole screen."""
-        self.flush()  # others get what is pending first, then the newcomer the full screen
+        self.flush(force=True)  # others get what is pending first, the newcomer the whole screen
         self.viewers.add(viewer)
         viewer.send(self.full_frame())
 
@@ -282,56 +276,39 @@ class Tab:
         lines = {y: line for y, line in enumerate(emulator.visible_lines())}
         return self._frame(lines, 0, full=True, force_meta=True)
 
-    def _emit_changes(self, changes: Changes | None) -> None:
-        if changes is None:
-            return
+    def _screen_changed(self) -> None:
+        """The screen may have changed: save it later, and update viewers soon."""
         self._on_screen()
-        if not self.viewers:
+        if not self.viewers or self._flush_handle is not None:
             return
-        rows = self.emulator.rows
-        if changes.full:
-            self._pending = dict(changes.lines)
-            self._pending_scroll = 0
-            self._pending_full = True
-        else:
-            shift = changes.scrolled
-            if shift:
-                self._pending_scroll += shift
-                self._pending = {
-                    y - shift: line for y, line in self._pending.items() if y - shift >= 0
-                }
-                # Rows the scroll revealed must be sent even if the emulator did not list them.
-                for y in range(max(0, rows - shift), rows):
-                    if y not in changes.lines:
-                        self._pending[y] = self.emulator.line(y)
-            self._pending.update(changes.lines)
-        self._has_pending = True
         now = time.monotonic()
-        interval = 1.0 / MAX_RATE
-        if self._flush_handle is None:
-            if now - self._last_flush >= interval:
-                self.flush()  # leading edge: the first change goes out at once
-            else:
-                loop = asyncio.get_running_loop()
-                self._flush_handle = loop.call_at(
-                    loop.time() + interval - (now - self._last_flush), self.flush
-                )
+        wait = 1.0 / MAX_RATE - (now - self._last_flush)
+        if wait <= 0:
+            self.flush()  # leading edge: the first change goes out at once
+        else:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_at(loop.time() + wait, self.flush)
 
-    def flush(self) -> None:
-        """Send what changed since the last update to every viewer now."""
+    def flush(self, force: bool = False) -> None:
+        """Send what changed since the last update to every viewer now.
+
+        Without viewers the changes are dropped: whoever attaches next gets the
+        whole screen. A frame held by synchronized output is sent when released,
+        or when its time-out passes (unless `force`).
+        """
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        if not self._has_pending:
+        changes = self.emulator.take_changes(force=force)
+        if changes is None:
+            if self.emulator.holding_frame and self._sync_handle is None:
+                loop = asyncio.get_running_loop()
+                self._sync_handle = loop.call_later(self.emulator.sync_timeout, self._sync_due)
             return
-        scroll = self._pending_scroll
-        if scroll >= self.emulator.rows:
-            scroll = self.emulator.rows  # everything is new anyway
-        frame = self._frame(self._pending, scroll, full=self._pending_full)
-        self._pending = {}
-        self._pending_scroll = 0
-        self._pending_full = False
-        self._has_pending = False
+        if not self.viewers:
+            return
+        scroll = min(changes.scrolled, self.emulator.rows)
+        frame = self._frame(changes.lines, scroll, full=changes.full)
         self._last_flush = time.monotonic()
         for viewer in list(self.viewers):
             if not viewer.paused:
