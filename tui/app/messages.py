@@ -2,9 +2,9 @@
 
 The client's reader calls `PtuiApp` back for every pushed event; the app turns
 each into one of these and posts it, so handlers run like any other message.
-Screen updates are the exception in rate: they are applied to the view's mirror
-as they arrive and only a `ScreenUpdate` nudge is posted, which coalesces
-(`can_replace`) so a flood costs one repaint per frame.
+Screen updates are the exception in rate: the terminal view applies them to its
+mirror as they arrive and marks the changed rows itself; `ScreenUpdate` (which
+coalesces, `can_replace`) remains for asking a view to repaint from elsewhere.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 The view attaches the tab it shows (`session.attach`) and detaches it when it
 shows another, so hidden sessions cost nothing. Screen events are applied to a
-`ScreenMirror` as they arrive (`feed`); a coalescing `ScreenUpdate` then repaints
-only the rows that changed. Each row's strip is cached, and a scroll moves the
-cached strips instead of rebuilding them. The cursor is laid over its row per
-the program's DECSCUSR shape.
+`ScreenMirror` as they arrive (`feed`), which marks only the rows that changed
+for repainting (the screen draws them at most once a frame). Each row's strip
+is cached, and a scroll moves the cached strips instead of rebuilding them. The
+cursor is laid over its row per the program's DECSCUSR shape.
 
 Every key goes to the program, encoded for its modes (`tui.term.keys`), except
 the screen's priority bindings (leader, alt+1..9, alt+[ ]) and this view's own
@@ -201,11 +201,18 @@ class TerminalView(ScrollView, can_focus=True):
             self._dirty.update((old_cursor[1], mirror.cursor[1]))
         if "exit_code" in data:
             self.alive = False
-        if self.session is not None:
-            self.post_message(ScreenUpdate(self.session, self.tab))
+        # Repaint right here rather than through a message to this widget: marking
+        # rows dirty is cheap, the screen still draws at most once per frame, and
+        # a keystroke's echo skips a trip through the message queue. (The server
+        # already sends at most 60 updates a second per tab.)
+        self._repaint()
 
     def on_screen_update(self, message: ScreenUpdate) -> None:
-        if (message.session, message.tab) != (self.session, self.tab) or self.frozen:
+        if (message.session, message.tab) == (self.session, self.tab):
+            self._repaint()
+
+    def _repaint(self) -> None:
+        if self.session is None or self.frozen:
             return
         if self._dirty_all:
             self.refresh()
