@@ -9,9 +9,7 @@ straight into their worktrees.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,6 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.binding import Binding
-from textual.pilot import Pilot
 from textual.screen import Screen
 
 from tests.server.conftest import CONFIG, git, stop_server
@@ -103,26 +100,6 @@ def new_session(task: str, agent: str = "cat", **params: Any) -> dict[str, Any]:
     return dict(info)
 
 
-def call(method: str, **params: Any) -> Any:
-    with Client() as client:
-        return client.call(method, **params)
-
-
 def commit_all(path: Path, message: str) -> None:
     git(path, "add", "-A")
     git(path, "commit", "-qm", message)
-
-
-async def until(
-    pilot: Pilot[Any], predicate: Callable[[], Any], what: str, timeout: float = 10
-) -> Any:
-    """Let the app run until `predicate()` is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
-        await asyncio.sleep(0.01)

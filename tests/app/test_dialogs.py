@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList, Static
 
+from tests.app.app_harness import server_call as call
+from tests.app.app_harness import until
 from tests.app.review_harness import (
     SIZE,
     ReviewApp,
-    call,
     commit_all,
     config_file,
     key_for,
     new_session,
     review_server,  # noqa: F401  (the fixture, used by pytestmark)
-    until,
 )
 from tests.server.conftest import git, wait_for
 from tui.app.screens.archive import ArchiveScreen

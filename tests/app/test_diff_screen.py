@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.app_harness import server_call as call
+from tests.app.app_harness import until
 from tests.app.review_harness import (
     SIZE,
     ReviewApp,
-    call,
     commit_all,
     key_for,
     new_session,
     review_server,  # noqa: F401  (the fixture, used by pytestmark)
-    until,
 )
 from tui.app.screens.comment import CommentScreen
 from tui.app.screens.diff import DiffScreen

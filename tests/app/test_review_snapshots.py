@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from tests.app.app_harness import until
 from tests.app.review_harness import (
     SIZE,
     ReviewApp,
     key_for,
     new_session,
     review_server,  # noqa: F401  (the fixture, used by pytestmark)
-    until,
 )
 from tests.app.test_diff_screen import make_changes
 from tui.app.screens.archive import ArchiveScreen

@@ -55,7 +55,7 @@ async def test_only_changed_rows_are_rebuilt_and_scrolls_move_strips() -> None:
         assert 3 in refreshed and len(set(refreshed) - {3, view.mirror.cursor[1]}) == 0
         assert "changed" in view.render_line(3).text
 
-        # Many updates before a frame: one repaint covers them (ScreenUpdate coalesces).
+        # A scroll moves the cached strips; only the rows it brought in are rebuilt.
         kept = view._strips[5]
         app.on_server_event({"event": "screen", "data": {
             "session": session, "tab": "agent", "cols": view.mirror.cols, "rows": rows,

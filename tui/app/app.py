@@ -23,7 +23,6 @@ from textual.css.query import NoMatches
 from tui.app.commands import PtuiCommands
 from tui.app.messages import (
     Bell,
-    ScreenUpdate,
     ServerError,
     SessionEvent,
     SessionsChanged,
@@ -40,7 +39,7 @@ from tui.server.client import AsyncClient, ConnectionLost
 SUMMARY_INTERVAL = 3.0
 """Seconds between two `session.summary` polls at most."""
 
-__all__ = ["PtuiApp", "ScreenUpdate"]
+__all__ = ["PtuiApp"]
 
 
 class PtuiApp(App[None]):

@@ -2,9 +2,9 @@
 
 The client's reader calls `PtuiApp` back for every pushed event; the app turns
 each into one of these and posts it, so handlers run like any other message.
-Screen updates are the exception in rate: the terminal view applies them to its
-mirror as they arrive and marks the changed rows itself; `ScreenUpdate` (which
-coalesces, `can_replace`) remains for asking a view to repaint from elsewhere.
+Screen updates are the exception: the terminal view applies them to its mirror
+as they arrive and marks the changed rows itself (the screen draws at most once
+a frame), so they never queue as messages.
 """
 
 from __future__ import annotations
@@ -67,23 +67,3 @@ class SummariesChanged(Message):
     def __init__(self, summaries: dict[str, dict[str, Any]]) -> None:
         super().__init__()
         self.summaries = summaries
-
-
-class ScreenUpdate(Message, bubble=False):
-    """New screen content for the view showing `(session, tab)` is in its mirror.
-
-    Replaces an unhandled one for the same tab: the changes themselves are already
-    accumulated in the view's feed, so one repaint covers every update before it.
-    """
-
-    def __init__(self, session: str, tab: str) -> None:
-        super().__init__()
-        self.session = session
-        self.tab = tab
-
-    def can_replace(self, message: Message) -> bool:
-        return (
-            isinstance(message, ScreenUpdate)
-            and message.session == self.session
-            and message.tab == self.tab
-        )

@@ -54,9 +54,4 @@ def build_line(chars: list[str] | tuple[str, ...] | str, attrs: str, styles: Sty
     return Line(tuple(runs))
 
 
-def line_text(line: Line) -> str:
-    """Plain text of a line."""
-    return line.text
-
-
-__all__ = ["DEFAULT_STYLE", "EMPTY_LINE", "Line", "build_line", "line_text"]
+__all__ = ["DEFAULT_STYLE", "EMPTY_LINE", "Line", "build_line"]

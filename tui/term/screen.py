@@ -72,9 +72,6 @@ MAX_COUNT = 10_000  # repeat / insert / move counts are clamped to this
 _ZWJ = "\u200d"
 _VS16 = "\ufe0f"
 _VS15 = "\ufe0e"
-_SLOW = SLOW_MARK
-_CELLS = CELL_TABLE
-_is_regional_indicator = is_regional_indicator
 
 # A lazy row: [width, blank, style id, run, style id, run, ...] — runs of text +
 # SGR printed from column 0 and not yet expanded into cells (see
@@ -193,17 +190,8 @@ class TermScreen(pyte.Screen):
         self.materialize_all()
         return ["".join(row).replace(WIDE_TAIL, "") for row in self.chars]
 
-    @property
-    def cursor_xy(self) -> tuple[int, int]:
-        """Cursor position (x, y), 0-based."""
-        return self.x, self.y
-
     def _mark_all(self) -> None:
         self.changed = [True] * self.lines
-
-    def _blank_row(self, attr: str = "\x00") -> tuple[list[str], list[str]]:
-        cols = self.columns
-        return [" "] * cols, [attr] * cols
 
     # ------------------------------------------------------------ lazy rows
     def append_run(self, run: str, width: int, end_sid: str, last_char: str) -> bool:
@@ -398,7 +386,7 @@ class TermScreen(pyte.Screen):
         if self.translate is not None:
             data = data.translate(self.translate)
         if data.isascii() and not self.join_next and IRM not in self.mode:
-            self._draw_ascii(data)
+            self._place(data, None)
         else:
             self._draw_unicode(data)
 
@@ -411,9 +399,6 @@ class TermScreen(pyte.Screen):
         checks that no charset, insert mode or pending cluster is active.
         """
         self._place(cells, styles)
-
-    def _draw_ascii(self, data: str) -> None:
-        self._place(data, None)
 
     def _place(self, cells: str | list[str], styles: str | None) -> None:
         """Write cells at the cursor with autowrap; wide characters never straddle the margin."""
@@ -516,10 +501,10 @@ class TermScreen(pyte.Screen):
             return
         # One C-level pass maps each character to its cells: itself, plus WIDE_TAIL
         # when wide. A character that needs cluster logic (combining mark, joiner,
-        # VS16, flag) comes out as _SLOW + itself, so splitting on _SLOW leaves
+        # VS16, flag) comes out as SLOW_MARK + itself, so splitting on it leaves
         # plain cells to place in bulk between the few code points handled singly.
-        cells = data.translate(_CELLS)
-        if _SLOW not in cells:
+        cells = data.translate(CELL_TABLE)
+        if SLOW_MARK not in cells:
             if VS_MARK in cells:
                 joined = apply_vs16(cells, self.style * len(cells))
                 if joined is not None:
@@ -534,7 +519,7 @@ class TermScreen(pyte.Screen):
             for ch in data:
                 self._cluster_char(ch)
             return
-        pieces = cells.split(_SLOW)
+        pieces = cells.split(SLOW_MARK)
         if pieces[0]:
             self._place(pieces[0], None)
         for piece in pieces[1:]:
@@ -577,12 +562,12 @@ class TermScreen(pyte.Screen):
                     # A skin-tone modifier joins the emoji before it (one wide cell).
                     self._append_to_previous(ch)
                     return
-        if _is_regional_indicator(ch):
+        if is_regional_indicator(ch):
             prev = self._previous_cell()
             if prev is not None:
                 px, py = prev
                 cell = self.chars[py][px]
-                if len(cell) == 1 and _is_regional_indicator(cell):
+                if len(cell) == 1 and is_regional_indicator(cell):
                     # The second regional indicator makes a flag with the first.
                     self.chars[py][px] = cell + ch
                     self.changed[py] = True

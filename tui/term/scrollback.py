@@ -110,10 +110,6 @@ class Scrollback:
         """Append a line that just scrolled off the screen."""
         self._lines.append(compact(chars, attrs))
 
-    def push_stored(self, line: HistoryLine) -> None:
-        """Append an already stored line."""
-        self._lines.append(line)
-
     def push_raw(self, lazy_row: list[object]) -> None:
         """Append a lazy row ([width, blank, style id, run, ...]) as the runs it came as."""
         self._lines.append(lazy_row)

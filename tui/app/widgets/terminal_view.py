@@ -27,7 +27,6 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from tui.app.messages import ScreenUpdate
 from tui.app.widgets import mouse
 from tui.app.widgets.frozen_view import COPY, LEAVE, FrozenView
 from tui.app.widgets.terminal_render import (
@@ -206,10 +205,6 @@ class TerminalView(ScrollView, can_focus=True):
         # a keystroke's echo skips a trip through the message queue. (The server
         # already sends at most 60 updates a second per tab.)
         self._repaint()
-
-    def on_screen_update(self, message: ScreenUpdate) -> None:
-        if (message.session, message.tab) == (self.session, self.tab):
-            self._repaint()
 
     def _repaint(self) -> None:
         if self.session is None or self.frozen:
