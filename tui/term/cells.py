@@ -88,9 +88,13 @@ class _WidthTable(dict[int, str | None]):
     def __missing__(self, code: int) -> str | None:
         ch = chr(code)
         width = char_width(ch)
-        mark = (
-            SLOW_MARK if _needs_cluster_logic(ch, width) else (_WIDE_MARK if width == 2 else None)
-        )
+        mark: str | None
+        if ch == VS16:
+            mark = VS_MARK  # `text_width` does the emoji-presentation rule in bulk
+        elif _needs_cluster_logic(ch, width):
+            mark = SLOW_MARK
+        else:
+            mark = _WIDE_MARK if width == 2 else None
         if len(self) < 65536:
             self[code] = mark
         return mark

@@ -59,10 +59,13 @@ _MAX_PARAMS = 32
 # Two capture groups: `split` yields [text, run, sequence, text, run, sequence,
 # ..., text] where exactly one of run/sequence is set. A *run* is printable text
 # mixed with SGR and CR LF — lines of output, most of what agents print — handled
-# in bulk (the text parts are then always empty). The sequence alternatives cover every
-# other non-text character, and an unfinished one can only match at the end.
+# in bulk (the text parts are then always empty). CR CR LF counts as CR LF (CR is
+# idempotent): a recorded `\r\n` passed through a PTY again arrives doubled, and
+# `cat` of a CRLF file is common. (Bounded: `\r+\n` would backtrack quadratically
+# over a long string of CRs.) The sequence alternatives cover every other
+# non-text character, and an unfinished one can only match at the end.
 _SEQUENCE = re.compile(
-    r"""((?:[^\x00-\x1f\x7f-\x9f]+|\x1b\[[0-9;:]*m|\r\n)+)|(
+    r"""((?:[^\x00-\x1f\x7f-\x9f]+|\x1b\[[0-9;:]*m|\r\r?\n)+)|(
     \x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]
   | [\x00-\x1a\x1c-\x1f\x7f-\x9f]
   | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
@@ -179,6 +182,8 @@ class TermStream:
         if "\r\n" not in run:
             self._run_line(run)
             return
+        if "\r\r" in run:
+            run = run.replace("\r\r\n", "\r\n")
         lines = run.split("\r\n")
         tail = lines.pop()
         screen = self.screen
