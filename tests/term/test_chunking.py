@@ -5,7 +5,8 @@ run, many lines scrolled in one go, runs kept lazily until viewed) and careful
 paths for what arrives a byte at a time. These tests feed the same bytes whole,
 byte by byte and in random chunks, and require the same screen, styles, cursor,
 scrollback and line-model updates. A seeded generator draws from the pieces the
-fast paths care about: SGR, CR LF, wide and clustered characters, VS16, erase,
+fast paths care about: SGR, CR LF, wide and clustered characters, VS16, erase
+(and CR + erase line, which collapses a spinner's frames),
 scroll regions, insert mode, the alternate screen.
 """
 
@@ -21,7 +22,8 @@ from tui.term.lines import Line
 TOKENS = [
     "ab", "x", "yy", " ", "中", "⚠️", "⚠", "\ufe0f", "e\u0301", "🚀", "✅", "👍🏽", "🇩🇪",
     "\x1b[31m", "\x1b[0m", "\x1b[1;32m", "\x1b[38;5;200m", "\x1b[1;41m", "\x1b[48;5;3m",
-    "\r\n", "\r\n", "\r\n", "\n", "\r", "\x08", "\t",
+    "\r\n", "\r\n", "\r\n", "\n", "\r", "\x08", "\t", "\r\r\n",
+    "\r\x1b[2K", "\r\x1b[K", "\r\x1b[0K", "\r\x1b[1K", "\r\x1b[2K\x1b[36m⠋\x1b[0m W",
     "\x1b[2K", "\x1b[K", "\x1b[A", "\x1b[5G", "\x1b[H", "\x1b[2J",
     "\x1b[?1049h", "\x1b[?1049l", "\x1b[2;3r", "\x1b[r",
     "\x1b[3@", "\x1b[2P", "\x1b[L", "\x1b[M", "\x1b[S", "\x1b[T",
@@ -30,7 +32,8 @@ TOKENS = [
 SIZES = [(10, 5), (20, 8), (6, 3), (7, 2), (1, 3)]
 # Long lines wrapping (or not: ?7l) across narrow screens, with wide characters.
 LINE_PIECES = ["ab", "中文", "x", "🚀", "yyyy", "漢", "⚠️", "e\u0301", "  ", "\x1b[31m",
-               "\x1b[0m", "\x1b[?7l", "\x1b[?7h", "\x1b[41m", "\x1b[49m"]  # fmt: skip
+               "\x1b[0m", "\x1b[?7l", "\x1b[?7h", "\x1b[41m", "\x1b[49m", "\r\x1b[2K",
+               "\r\x1b[K"]  # fmt: skip
 
 
 def _state(emulator: Emulator) -> tuple[str, tuple[int, int], list[Line], list[Line]]:
@@ -94,7 +97,9 @@ def test_bulk_lines_match_line_by_line_with_scrollback() -> None:
     rng = random.Random(99)
     lines = []
     for _ in range(500):
-        pieces = rng.choices(["ab", "\x1b[31m", "中", "\x1b[0m", "  ", "⚠️", "x" * 30], k=5)
+        pieces = rng.choices(
+            ["ab", "\x1b[31m", "中", "\x1b[0m", "  ", "⚠️", "x" * 30, "\r\x1b[2K", "\x1b[41m"], k=5
+        )
         lines.append("".join(pieces))
     data = ("\r\n".join(lines) + "\r\n").encode()
     whole = Emulator(cols=40, rows=10, scrollback=200)

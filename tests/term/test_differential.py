@@ -194,6 +194,17 @@ def _synthetic() -> list[Case]:
     s["il_dl_cursor_column"] = f"{_fill()}{CSI}5;10H{CSI}2Lil{CSI}8;7H{CSI}Mdl"
     s["scroll_su_sd_full"] = f"{_fill()}{CSI}3S{CSI}2T{CSI}H{CSI}99T"
     s["scrolling_output"] = "".join(f"line {i}\r\n" for i in range(60)) + "end"
+    # Spinners redraw a line with CR + erase line; a background colour set by a
+    # frame paints the erase; a frame too wide for the row wraps before the CR.
+    s["spinner_frames"] = (
+        "".join(f"{CSI}3{i % 8}m|{CSI}0m step {i}\r{CSI}2K" for i in range(12))
+        + (
+            f"{CSI}32mdone{CSI}0m\r\r\nnext{CSI}41m\r{CSI}Kred{CSI}0m\r\n"
+            f"{'w' * 100}\r{CSI}2Kwrapped\r\n{CSI}1mbold\r{CSI}0Kplain\r\n"
+        )
+        + "".join(f"{CSI}36m-{CSI}0m {i}%\r{CSI}K" for i in range(5))
+        + "kept\r\n"
+    )
     s["unknown_sequences"] = (
         f"a{ESC}]0;title\x07b{ESC}]8;;http://x\x1b\\link{ESC}]8;;\x1b\\c"
         f"{ESC}P1$r0m{ESC}\\d{ESC}_apc{ESC}\\e{CSI}?2026hf{CSI}?2026l"

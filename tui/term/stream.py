@@ -62,10 +62,12 @@ _MAX_PARAMS = 32
 # in bulk (the text parts are then always empty). CR CR LF counts as CR LF (CR is
 # idempotent): a recorded `\r\n` passed through a PTY again arrives doubled, and
 # `cat` of a CRLF file is common. (Bounded: `\r+\n` would backtrack quadratically
-# over a long string of CRs.) The sequence alternatives cover every other
-# non-text character, and an unfinished one can only match at the end.
+# over a long string of CRs.) CR + erase line, how spinners and progress bars
+# redraw a line, is part of a run too: a line's frames are then collapsed (see
+# `_last_frame`). The sequence alternatives cover every other non-text character,
+# and an unfinished one can only match at the end.
 _SEQUENCE = re.compile(
-    r"""((?:[^\x00-\x1f\x7f-\x9f]+|\x1b\[[0-9;:]*m|\r\r?\n)+)|(
+    r"""((?:[^\x00-\x1f\x7f-\x9f]+|\x1b\[[0-9;:]*m|\r\r?\n|\r\x1b\[[02]?K)+)|(
     \x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]
   | [\x00-\x1a\x1c-\x1f\x7f-\x9f]
   | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
@@ -79,6 +81,8 @@ _SEQUENCE = re.compile(
 _RESETS = ("", "0")
 _SGR_STRIP = re.compile(r"\x1b\[[0-9;:]*m")
 _SGR_BODIES = re.compile(r"\x1b\[([0-9;:]*)m")
+# CR + EL 0 or 2: back to column 0 and blank the row, inside a run.
+_CR_EL = re.compile(r"\r\x1b\[[02]?K")
 _INTERMEDIATES = " !\"#$%&'()*+,-./"
 
 _PARAM_CACHE: dict[str, tuple[int, ...]] = {}
@@ -210,23 +214,48 @@ class TermStream:
 
         None when it holds characters that need cluster logic.
         """
-        screen = self.screen
         has_sgr = "\x1b" in run
         text = _SGR_STRIP.sub("", run) if has_sgr else run
         width = len(text) if text.isascii() else text_width(text)
         if width is None:
             return None
-        if has_sgr:
-            start = run.rfind("\x1b[")
-            if run[start + 2 : run.find("m", start)] in _RESETS:
-                # Agents reset after each coloured span: only the last SGR counts.
-                table = screen.style_table
-                end = table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
-            else:
-                end = screen.style_table.after(style, _SGR_BODIES.findall(run))
-        else:
-            end = style
+        end = self._style_after(run, style) if has_sgr else style
         return width, end, text[-1] if text else ""
+
+    def _style_after(self, run: str, style: str) -> str:
+        """The style after the SGRs in `run` (which holds at least one), from `style`."""
+        table = self.screen.style_table
+        start = run.rfind("\x1b[")
+        if run[start + 2 : run.find("m", start)] in _RESETS:
+            # Agents reset after each coloured span: only the last SGR counts.
+            return table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
+        return table.after(style, _SGR_BODIES.findall(run))
+
+    def _last_frame(self, frames: list[str], style: str, room: int) -> tuple[str, str] | None:
+        """The style before a line's last frame and its text, when drawing it alone is exact.
+
+        `frames` is a line split at CR + erase line: a spinner or progress bar
+        redrawing itself. Drawing the earlier frames only to erase them leaves
+        nothing but their SGRs behind, provided none reaches the margin (CR then
+        returns to the row it started on) and each erase paints default cells.
+        `room` is the columns left for the first frame. None when that does not
+        hold, or the last frame is empty (its `last_char` would come from an earlier
+        one): the caller draws frame by frame.
+        """
+        last = frames[-1]
+        if not last:
+            return None
+        erase = self.screen.style_table.erase
+        for frame in frames[:-1]:
+            # A code point takes at most two cells (a VS16 adds one to one cell).
+            if len(frame) * 2 > room:
+                return None
+            if "\x1b" in frame:
+                style = self._style_after(frame, style)
+            if erase(style) != "\x00":
+                return None
+            room = self.screen.columns
+        return style, last
 
     def _push_lines(self, lines: list[str], start: int) -> int:
         """Print complete lines from `start` as lazy rows in one scroll; returns where it stops."""
@@ -241,7 +270,14 @@ class TermStream:
         i = start
         for i in range(start, len(lines)):
             run = lines[i]
-            measured = self._measure(run, style) if run else (0, style, "")
+            begin = style
+            if "\r" in run:
+                # A line that redraws itself, on a fresh row: only its last frame shows.
+                found = self._last_frame(_CR_EL.split(run), style, cols)
+                if found is None:
+                    break
+                begin, run = found
+            measured = self._measure(run, begin) if run else (0, begin, "")
             if measured is None:
                 break
             width, end, last = measured
@@ -250,9 +286,9 @@ class TermStream:
                 # BCE): not the fresh rows this path makes. Leave it to the slow path.
                 break
             if width <= cols:
-                rows.append([width, True, style, run] if run else [0, True])
+                rows.append([width, True, begin, run] if run else [0, True])
                 wraps.append(False)
-            elif not autowrap or "\x1b" in run or not self._wrap_rows(run, style, rows, wraps):
+            elif not autowrap or "\x1b" in run or not self._wrap_rows(run, begin, rows, wraps):
                 break  # a wrapping line with styles, or no autowrap: the slow path
             style = end
             if last:
@@ -304,6 +340,9 @@ class TermStream:
     def _run_line(self, run: str) -> None:
         """Printable text mixed with SGR: append it lazily, or expand and place it in bulk."""
         screen = self.screen
+        if "\r" in run:
+            self._redraw_line(_CR_EL.split(run))
+            return
         if not self._simple_mode():
             self._run_carefully(SGR_SPLIT.split(run))
             return
@@ -325,6 +364,25 @@ class TermStream:
         if cells:
             screen.draw_styled(cells, styles)
         screen.style = sid
+
+    def _redraw_line(self, frames: list[str]) -> None:
+        """A line split at CR + erase line: draw only its last frame when that is exact."""
+        screen = self.screen
+        found = None
+        if self._simple_mode() and not (screen.wrap_pending and frames[0]):
+            found = self._last_frame(frames, screen.style, screen.columns - screen.x)
+        if found is not None:
+            screen.style, last = found
+            screen.carriage_return()
+            screen.erase_in_line(2)
+            self._run_line(last)
+            return
+        for j, frame in enumerate(frames):
+            if j:
+                screen.carriage_return()
+                screen.erase_in_line(2)
+            if frame:
+                self._run_line(frame)
 
     def _run_carefully(self, pieces: list[str]) -> None:
         """A run under a charset, insert mode or with clusters: piece by piece."""
