@@ -24,8 +24,11 @@ from tui.term.cells import (
     CELL_TABLE,
     SGR_SPLIT,
     SLOW_MARK,
+    VS16,
     VS_MARK,
     WIDE_TAIL,
+    apply_vs16,
+    char_width,
     expand_run,
     text_width,
 )
@@ -106,6 +109,12 @@ def parse_params(text: str) -> tuple[int, ...]:
     if len(_PARAM_CACHE) < 8192:
         _PARAM_CACHE[text] = result
     return result
+
+
+def _cell_text(cells: str | list[str]) -> str:
+    """The text that draws these cells (wide-character tails dropped)."""
+    text = cells if isinstance(cells, str) else "".join(cells)
+    return text.replace(WIDE_TAIL, "")
 
 
 class TermStream:
@@ -306,24 +315,36 @@ class TermStream:
 
         A wide character that would straddle the margin moves to the next row and
         leaves the last column blank, as drawing it does. False if the text holds
-        clusters (the careful path handles those).
+        clusters other than VS16, or a VS16 would widen a character in the last
+        column (it stays narrow there: the careful path handles both).
         """
-        cells = text if text.isascii() else text.translate(CELL_TABLE)
-        if SLOW_MARK in cells or VS_MARK in cells:
-            return False
         cols = self.screen.columns
         if cols < 2:
             return False  # no room for a wide character anywhere: the careful path
+        cells: str | list[str] = text if text.isascii() else text.translate(CELL_TABLE)
+        if SLOW_MARK in cells:
+            return False
+        if VS_MARK in cells:
+            assert isinstance(cells, str)
+            joined = apply_vs16(cells, cells)  # the styles it also returns are not needed
+            if joined is None:
+                return False
+            cells = joined[0]
+        new_rows: list[list[object]] = []
         start = 0
         end = len(cells)
         while end - start > cols:
             stop = start + cols
             if cells[stop] == WIDE_TAIL:
+                head = cells[stop - 1]
+                if head[-1:] == VS16 and char_width(head[0]) == 1:
+                    return False
                 stop -= 1
-            rows.append([stop - start, True, style, cells[start:stop].replace(WIDE_TAIL, "")])
-            wraps.append(True)
+            new_rows.append([stop - start, True, style, _cell_text(cells[start:stop])])
             start = stop
-        rows.append([end - start, True, style, cells[start:].replace(WIDE_TAIL, "")])
+        new_rows.append([end - start, True, style, _cell_text(cells[start:])])
+        rows.extend(new_rows)
+        wraps.extend([True] * (len(new_rows) - 1))
         wraps.append(False)
         return True
 
