@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from tui.term.cells import WIDE_TAIL
 from tui.term.style import DEFAULT_STYLE, Style, StyleTable
 
 _RUNS = re.compile(r"(.)\1*", re.DOTALL)
@@ -34,23 +35,39 @@ EMPTY_LINE = Line(())
 def build_line(chars: list[str] | tuple[str, ...] | str, attrs: str, styles: StyleTable) -> Line:
     """Turn a line's cells (`chars`, one style id per cell in `attrs`) into a `Line`."""
     end = len(attrs)
+    if not isinstance(chars, str):
+        joined = "".join(chars)
+        if len(joined) == end:
+            chars = joined  # one code point per cell: slice the string, not the list
     # Trim trailing default blanks: most lines are short, most of a 200-column
     # screen is empty, and an empty run costs the renderer a segment.
-    while end and attrs[end - 1] == "\x00" and chars[end - 1] == " ":
-        end -= 1
+    if isinstance(chars, str) and len(chars) == end:
+        # A cell is trimmed when it is a space *and* default-styled: the trailing
+        # run of those ends at the later of the last non-space and the last style.
+        end = max(len(chars.rstrip(" ")), len(attrs.rstrip("\x00")))
+    else:
+        while end and attrs[end - 1] == "\x00" and chars[end - 1] == " ":
+            end -= 1
     if not end:
         return EMPTY_LINE
     runs: list[tuple[str, Style]] = []
-    get = styles.get
+    by_id = styles.by_id
     if isinstance(chars, str):
-        for m in _RUNS.finditer(attrs, 0, end):
-            start, stop = m.span()
-            runs.append((chars[start:stop].replace("\x00", ""), get(m.group(1))))
+        # Each run ends where its style id stops repeating: `lstrip` finds that in
+        # C (a regex with a back-reference steps through every cell).
+        tails = WIDE_TAIL in chars
+        start = 0
+        while start < end:
+            sid = attrs[start]
+            stop = end - len(attrs[start:end].lstrip(sid))
+            text = chars[start:stop]
+            runs.append((text.replace(WIDE_TAIL, "") if tails else text, by_id[sid]))
+            start = stop
     else:
         join = "".join
         for m in _RUNS.finditer(attrs, 0, end):
             start, stop = m.span()
-            runs.append((join(chars[start:stop]).replace("\x00", ""), get(m.group(1))))
+            runs.append((join(chars[start:stop]).replace(WIDE_TAIL, ""), by_id[attrs[start]]))
     return Line(tuple(runs))
 
 

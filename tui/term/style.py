@@ -338,6 +338,7 @@ class StyleTable:
 
     def __init__(self) -> None:
         self.styles: list[Style] = [DEFAULT_STYLE]
+        self.by_id: dict[str, Style] = {"\x00": DEFAULT_STYLE}  # `get` as one dict lookup
         self._ids: dict[Style, str] = {DEFAULT_STYLE: "\x00"}
         self._sgr_cache: dict[tuple[str, str], str] = {}
         self._deltas: dict[str, SgrDelta] = {}
@@ -362,6 +363,7 @@ class StyleTable:
             sid = chr(index if index < 0xD800 else index + 0x800)
             self.styles.append(style)
             self._ids[style] = sid
+            self.by_id[sid] = style
             attrs = (style.flags, style.underline, style.underline_color, style.link)
             cls = self._class_ids.get(attrs)
             if cls is None:
