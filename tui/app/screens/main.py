@@ -211,9 +211,13 @@ class MainScreen(Screen[None]):
             self.session_list.set_unseen(session_id, True)
 
     def on_session_list_selected(self, message: SessionList.Selected) -> None:
-        self.current = message.session_id
-        if message.session_id is not None:
-            self.session_list.set_unseen(message.session_id, False)
+        if message.session_id != self.current:
+            self._select(message.session_id)
+
+    def _select(self, session_id: str | None) -> None:
+        self.current = session_id
+        if session_id is not None:
+            self.session_list.set_unseen(session_id, False)
         self._show_current()
 
     def show_session(self, session_id: str) -> None:
@@ -339,11 +343,23 @@ class MainScreen(Screen[None]):
         self.leader_pending = False  # a priority key ends a pending leader
         visible = self.session_list.visible_ids()
         if 1 <= number <= len(visible):
-            self.session_list.highlight(visible[number - 1])
+            self._switch_to(visible[number - 1])
 
     def action_select_step(self, step: int) -> None:
         self.leader_pending = False
-        self.session_list.move(step)
+        self._switch_to(self.session_list.step_from(step))
+
+    def _switch_to(self, session_id: str | None) -> None:
+        """Show a session now, then move the sidebar's highlight to it.
+
+        Showing first sends the attach request before the sidebar repaints, so
+        the server's answer arrives while that frame is drawn (`ptui bench ui`).
+        """
+        if session_id is None:
+            return
+        if session_id != self.current:
+            self._select(session_id)
+        self.session_list.highlight(session_id)
 
     def action_focus_sidebar(self) -> None:
         filter_input = self.query_one("#filter", Input)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
@@ -52,13 +53,15 @@ class SessionRow(Widget):
         "session-row--badge",
         "session-row--unseen",
         "session-row--marker",
+        "session-row--highlight",
+        "session-row--highlight-waiting",
     }
     DEFAULT_CSS = """
-    SessionRow { height: 2; padding: 0 1 0 0; text-wrap: nowrap; text-overflow: ellipsis; }
+    SessionRow { height: 2; text-wrap: nowrap; text-overflow: ellipsis; }
     SessionRow.-waiting { background: $session-waiting 15%; }
     SessionRow.-waiting .session-row--waiting { text-style: bold; }
-    SessionRow.-highlight { background: $primary 20%; }
-    SessionRow.-highlight.-waiting { background: $session-waiting 30%; }
+    SessionRow > .session-row--highlight { background: $primary 20%; }
+    SessionRow > .session-row--highlight-waiting { background: $session-waiting 30%; }
     SessionRow > .session-row--busy { color: $session-busy; }
     SessionRow > .session-row--waiting { color: $session-waiting; }
     SessionRow > .session-row--idle { color: $session-idle; }
@@ -78,6 +81,9 @@ class SessionRow(Widget):
         self.info = info
         self.summary: dict[str, Any] = {}
         self.unseen = False
+        # Drawn by `render`, not a CSS class: toggling a class re-applies the
+        # stylesheet to the row, a few ms on every session switch.
+        self.highlighted = False
 
     @property
     def session_id(self) -> str:
@@ -95,10 +101,20 @@ class SessionRow(Widget):
         info, summary = self.info, self.summary
         status = str(info.get("status", "idle"))
         style = self.get_component_rich_style
+        base = ""
+        if self.highlighted:
+            waiting = status == "waiting"
+            base = style("session-row--highlight-waiting" if waiting else "session-row--highlight")
+            # Component styles carry the row's own background: lay the highlight over it.
+            over = Style(bgcolor=base.bgcolor)
+
+            def style(*names: str, partial: bool = False, default: Style | None = None) -> Style:
+                return self.get_component_rich_style(*names) + over
+
         status_style = style(f"session-row--{status}") if status in STATUS_ICONS else None
         # A bar marks the highlighted row: backgrounds vanish in 16-colour terminals.
-        marker = ("▌", style("session-row--marker")) if self.has_class("-highlight") else (" ",)
-        first = Text(no_wrap=True, overflow="ellipsis")
+        marker = ("▌", style("session-row--marker")) if self.highlighted else (" ",)
+        first = Text(no_wrap=True, overflow="ellipsis", style=base)
         first.append(*marker)
         first.append(STATUS_ICONS.get(status, "?") + " ", status_style)
         first.append(str(info.get("name", info["id"])))
@@ -107,7 +123,7 @@ class SessionRow(Widget):
         overlaps = summary.get("overlaps") or []
         if overlaps:
             first.append(f" ⚠{len(overlaps)}", style("session-row--badge"))
-        second = Text(no_wrap=True, overflow="ellipsis")
+        second = Text(no_wrap=True, overflow="ellipsis", style=base)
         second.append(*marker)
         second.append("  ")
         second.append(str(info.get("branch", "")), style("session-row--dim"))
@@ -116,6 +132,12 @@ class SessionRow(Widget):
             second.append(f" -{summary.get('removed', 0)}", style("session-row--removed"))
         if info.get("port"):
             second.append(f" :{info['port']}", style("session-row--dim"))
+        # A blank last column keeps text off the scrollbar; a highlight spans it too.
+        width = max(self.content_size.width - 1, 0)
+        for line in (first, second):
+            line.truncate(width, overflow="ellipsis", pad=bool(base))
+            if base:
+                line.pad_right(1)
         return Text("\n").join([first, second])
 
     def on_click(self, event: events.Click) -> None:
@@ -245,22 +267,26 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
 
     def _mark_highlight(self) -> None:
         for sid, row in self.rows.items():
-            if row.has_class("-highlight") != (sid == self.highlighted):
-                row.set_class(sid == self.highlighted, "-highlight")
+            if row.highlighted != (sid == self.highlighted):
+                row.highlighted = sid == self.highlighted
                 row.refresh()
         if self.highlighted in self.rows:
             self.rows[self.highlighted].scroll_visible(animate=False)
 
-    def move(self, step: int) -> None:
-        """Highlight the session `step` places down (wrapping)."""
+    def step_from(self, step: int) -> str | None:
+        """The session `step` places down from the highlighted one (wrapping), if any."""
         visible = self.visible_ids()
         if not visible:
-            return
+            return None
         if self.highlighted not in visible:
-            self.highlight(visible[0])
-            return
-        index = (visible.index(self.highlighted) + step) % len(visible)
-        self.highlight(visible[index])
+            return visible[0]
+        return visible[(visible.index(self.highlighted) + step) % len(visible)]
+
+    def move(self, step: int) -> None:
+        """Highlight the session `step` places down (wrapping)."""
+        target = self.step_from(step)
+        if target is not None:
+            self.highlight(target)
 
     def action_cursor_down(self) -> None:
         self.move(1)

@@ -17,6 +17,7 @@ terminal: Textual owns it.
 from __future__ import annotations
 
 import base64
+import contextlib
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.style import Style as RichStyle
@@ -48,6 +49,9 @@ HISTORY_PAGE = 1000
 WHEEL_LINES = 3
 _RESIZE_DELAY = 0.05
 _RECENT_TABS = 16  # last screens kept (a few KB each) so switching back is instant
+# How long a switch holds the app's frames for the new tab's screen: long enough
+# for the host's answer (~2 ms), short enough that a slow one is not noticed.
+_HOLD_FRAMES = 0.1
 _BLOCK = RichStyle(reverse=True)
 
 
@@ -108,6 +112,8 @@ class TerminalView(ScrollView, can_focus=True):
         self._dirty: set[int] = set()
         self._dirty_all = False
         self._resize_timer: Timer | None = None
+        self._hold: contextlib.AbstractContextManager[None] | None = None
+        self._hold_timer: Timer | None = None
         self._buttons_held = 0
         self._refused_notice = False
         self._loading_history = False
@@ -134,8 +140,33 @@ class TerminalView(ScrollView, can_focus=True):
         self._reset_cache()
         if session is not None:
             self.ptui.screen_sinks[(session, tab)] = self.feed
+            self._hold_frames()
             self._attach_tab(session, tab)
         self.refresh()
+
+    def _hold_frames(self) -> None:
+        """Draw nothing until the shown tab's full screen arrives (or `_HOLD_FRAMES`).
+
+        A switch then lands as one frame with the sidebar, header and terminal
+        together, instead of a frame of the old picture that delays the new one.
+        """
+        if self._hold is not None:
+            return
+        self._hold = self.app.batch_update()
+        self._hold.__enter__()
+        self._hold_timer = self.set_timer(_HOLD_FRAMES, self._release_frames)
+
+    def _release_frames(self) -> None:
+        hold, self._hold = self._hold, None
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
+        if hold is not None:
+            hold.__exit__(None, None, None)
+            self.screen.check_idle()  # draw what changed meanwhile, now
+
+    def on_unmount(self) -> None:
+        self._release_frames()
 
     def reattach(self) -> None:
         """Attach the shown tab again (a new connection knows nothing of the old one)."""
@@ -167,6 +198,7 @@ class TerminalView(ScrollView, can_focus=True):
             result = await client.call("session.attach", id=session, tab=tab, cols=cols, rows=rows)
         except PtuiError as exc:
             if (session, tab) == (self.session, self.tab):
+                self._release_frames()
                 self.notify(str(exc), title="Cannot show the session", severity="error")
             return
         if (session, tab) == (self.session, self.tab):
@@ -205,6 +237,8 @@ class TerminalView(ScrollView, can_focus=True):
         # a keystroke's echo skips a trip through the message queue. (The server
         # already sends at most 60 updates a second per tab.)
         self._repaint()
+        if data.get("full"):
+            self._release_frames()
 
     def _repaint(self) -> None:
         if self.session is None or self.frozen:
