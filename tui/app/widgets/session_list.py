@@ -101,12 +101,15 @@ class SessionRow(Widget):
         info, summary = self.info, self.summary
         status = str(info.get("status", "idle"))
         style = self.get_component_rich_style
-        base = ""
+        base: Style | str = ""
         if self.highlighted:
             waiting = status == "waiting"
-            base = style("session-row--highlight-waiting" if waiting else "session-row--highlight")
+            highlight = style(
+                "session-row--highlight-waiting" if waiting else "session-row--highlight"
+            )
+            base = highlight
             # Component styles carry the row's own background: lay the highlight over it.
-            over = Style(bgcolor=base.bgcolor)
+            over = Style(bgcolor=highlight.bgcolor)
 
             def style(*names: str, partial: bool = False, default: Style | None = None) -> Style:
                 return self.get_component_rich_style(*names) + over
