@@ -25,3 +25,11 @@ def test_import_loads_no_textual(module: str) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr or f"{module} imported textual"
     assert result.stdout.strip() == "0"
+
+
+def test_app_start_up_skips_the_emulators_width_tables() -> None:
+    # The app renders line models; wcwidth's tables (~20 ms to import) belong to
+    # the emulator, which runs in the session host. Start-up is a benchmark target.
+    code = "import sys, tui.app.app\nsys.exit(1 if 'wcwidth' in sys.modules else 0)\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr or "importing the app loaded wcwidth"

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from tui.term.cells import WIDE_TAIL
 from tui.term.style import DEFAULT_STYLE, Style, StyleTable
 
 _RUNS = re.compile(r"(.)\1*", re.DOTALL)
+# tui.term.cells.WIDE_TAIL, not imported: the app renders lines without cells'
+# wcwidth tables (~20 ms of start-up).
+WIDE_TAIL = "\x00"
 
 
 class Line(NamedTuple):
