@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,50 @@ async def test_switching_sessions() -> None:
         assert terminal(app).session == third
         await pilot.press("alt+9")  # no ninth session: nothing changes
         assert terminal(app).session == third
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_a_switch_holds_frames_until_the_new_screen_arrives() -> None:
+    for n in (1, 2):
+        new_session(f"task {n}")
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 2)
+        view = terminal(app)
+        await until(pilot, lambda: view.mirror.updates, "the first screen")
+        assert view._hold is None  # the first picture after start-up is not held
+        steps: list[str] = []
+        hold, release, feed = view._hold_frames, view._release_frames, view.feed
+
+        def logged_hold() -> None:
+            steps.append(f"hold {app._batch_count}")
+            hold()
+            steps.append(f"held {app._batch_count}")
+
+        def logged_release() -> None:
+            steps.append("release" if view._hold is not None else "(nothing held)")
+            release()
+
+        def logged_feed(data: dict[str, Any]) -> None:
+            steps.append("full screen" if data.get("full") else "update")
+            feed(data)
+            steps.append("held" if view._hold is not None else "drawing")
+
+        view._hold_frames = logged_hold  # type: ignore[method-assign]
+        view._release_frames = logged_release  # type: ignore[method-assign]
+        app.screen_sinks[(view.session, view.tab)] = view.feed = logged_feed  # type: ignore[method-assign]
+        first, second = app.main_screen.session_list.visible_ids()
+        await pilot.press("alt+2")
+        await until(pilot, lambda: "release" in steps, "frames to resume")
+        # Sidebar, header and terminal are drawn together once the full screen is in:
+        # the app draws nothing meanwhile (batch_update), then frames flow again.
+        count = int(steps[0].split()[1])
+        assert steps[:5] == [f"hold {count}", f"held {count + 1}", "full screen", "release",
+                             "drawing"]  # fmt: skip
+        assert view.session == second and view._hold is None
+        await pilot.press("alt+1")
+        await until(pilot, lambda: steps.count("release") == 2, "frames to resume again")
+        assert view.session == first and steps[-3:] == ["full screen", "release", "drawing"]
 
 
 @pytest.mark.usefixtures("app_server")

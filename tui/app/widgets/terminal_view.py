@@ -129,6 +129,7 @@ class TerminalView(ScrollView, can_focus=True):
         """Show `session`'s `tab` (None: nothing), attaching it and detaching the old one."""
         if (session, tab) == (self.session, self.tab):
             return
+        switching = self.session is not None  # not the first picture after start-up
         self.leave()
         self.session, self.tab = session, tab
         # The last picture of a tab shows at once; the full screen follows the attach.
@@ -140,7 +141,8 @@ class TerminalView(ScrollView, can_focus=True):
         self._reset_cache()
         if session is not None:
             self.ptui.screen_sinks[(session, tab)] = self.feed
-            self._hold_frames()
+            if switching:
+                self._hold_frames()
             self._attach_tab(session, tab)
         self.refresh()
 
