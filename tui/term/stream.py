@@ -223,12 +223,24 @@ class TermStream:
 
         None when it holds characters that need cluster logic.
         """
-        has_sgr = "\x1b" in run
-        text = _SGR_STRIP.sub("", run) if has_sgr else run
+        if "\x1b" not in run:
+            text = run
+            end = style
+        else:
+            table = self.screen.style_table
+            start = run.rfind("\x1b[")
+            if run[start + 2 : run.find("m", start)] in _RESETS:
+                # Agents reset after each coloured span: only the last SGR counts.
+                text = _SGR_STRIP.sub("", run)
+                end = table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
+            else:
+                # A row of colour changes (ratatui's): one split gives text and SGRs.
+                pieces = SGR_SPLIT.split(run)
+                text = "".join(pieces[::2])
+                end = table.after(style, pieces[1::2])
         width = len(text) if text.isascii() else text_width(text)
         if width is None:
             return None
-        end = self._style_after(run, style) if has_sgr else style
         return width, end, text[-1] if text else ""
 
     def _style_after(self, run: str, style: str) -> str:

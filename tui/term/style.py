@@ -349,6 +349,9 @@ class StyleTable:
         self._classes: list[int] = [0]
         self._class_ids: dict[tuple[int, int, int, str | None], int] = {(0, 0, DEFAULT, None): 0}
         self._colour_cache: dict[tuple[int, int, str], str] = {}
+        # SGR strings known to set only colours, and `after`'s results for them.
+        self._colour_bodies: set[str] = set()
+        self._recoloured: dict[tuple[int, int, int], str] = {}
 
     def intern(self, style: Style) -> str:
         """The id of `style`, adding it when new."""
@@ -415,7 +418,10 @@ class StyleTable:
             delta = SgrDelta.compile(params)
             if len(self._deltas) > 16384:
                 self._deltas.clear()
+                self._colour_bodies.clear()
             self._deltas[params] = delta
+            if delta.colours_only:
+                self._colour_bodies.add(params)
         return delta
 
     def after(self, sid: str, bodies: list[str]) -> str:
@@ -427,8 +433,34 @@ class StyleTable:
         """
         fg: int | None = None
         bg: int | None = None
-        i = len(bodies) - 1
         deltas = self._deltas
+        if self._colour_bodies.issuperset(bodies):
+            # Only colours (one C-level check): the last of each wins, found from the end.
+            for body in reversed(bodies):
+                delta = deltas[body]
+                if fg is None:
+                    fg = delta.fg
+                if bg is None:
+                    bg = delta.bg
+                if fg is not None and bg is not None:
+                    break
+            code = ord(sid)
+            index = code if code < 0xD800 else code - 0x800
+            style = self.styles[index]
+            # Keyed by what the colours leave alone (the attribute class), as in `sgr`.
+            key = (
+                self._classes[index],
+                style.fg if fg is None else fg,
+                style.bg if bg is None else bg,
+            )
+            new = self._recoloured.get(key)
+            if new is None:
+                new = self.intern(style._replace(fg=key[1], bg=key[2]))
+                if len(self._recoloured) > 65536:
+                    self._recoloured.clear()
+                self._recoloured[key] = new
+            return new
+        i = len(bodies) - 1
         while i >= 0:
             delta = deltas.get(bodies[i]) or self.delta(bodies[i])
             if not delta.colours_only:
