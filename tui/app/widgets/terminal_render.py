@@ -92,9 +92,15 @@ class StripRenderer:
 
     def strip(self, line: Line, width: int) -> Strip:
         """`line` as a strip exactly `width` cells wide (cropped or padded)."""
-        style = self.style
-        segments = [Segment(text, style(run_style)) for text, run_style in line.runs if text]
-        length = sum(cell_len(segment.text) for segment in segments)
+        # Runs once per changed line per frame: cached styles looked up inline, and
+        # the width of ASCII text (most of it) is its length.
+        cached = self._styles.get
+        segments = []
+        length = 0
+        for text, run_style in line.runs:
+            if text:
+                segments.append(Segment(text, cached(run_style) or self.style(run_style)))
+                length += len(text) if text.isascii() else cell_len(text)
         strip = Strip(segments, length)
         if length != width:
             strip = strip.adjust_cell_length(width, self.base)
