@@ -37,6 +37,10 @@ def test_bench_terminal_json_beside_tmux() -> None:
     assert report["tmux_scrollback_bytes_per_line"] != 0
     assert report["frame_to_lines_ms"] > 0
     assert report["frame_to_strips_ms"] > 0
+    assert (
+        report["frame_total_ms"]
+        >= report["frame_to_strips_ms"] + report["frame_to_lines_ms"] - 0.002
+    )
 
 
 def test_bench_terminal_rejects_a_missing_workload_file(tmp_path: Path) -> None:
