@@ -68,3 +68,16 @@ def test_global_scripts_need_no_trust_and_shell_tabs(
     wait_for(lambda: "from-the-shell" in ptui("show", "scripts", "--tab", "shell").stdout)
     listed = ptui_json(ptui, "ls")
     assert listed[0]["id"] == info["id"]
+
+
+def test_an_agent_missing_after_setup_says_why(ptui: Runner, repo: Path, config: Path) -> None:
+    commit_repo_config(repo, REPO_CONFIG)
+    with config.open("a") as toml:
+        toml.write('[agents.missing]\ncommand = ["no-such-agent-cli"]\nprompt = "none"\n')
+    ptui("trust", "--yes")
+    ptui("new", "missing agent", "--agent", "missing")
+    # Without setup the CLI would say so at once; after setup the session ends up
+    # exited, and its setup tab (what the app shows) carries the reason.
+    wait_for(lambda: ptui_json(ptui, "ls")[0]["status"] == "exited", what="exited")
+    shown = ptui("show", "missing-agent", "--tab", "setup").stdout
+    assert "ptui: agent not started: cannot start no-such-agent-cli: command not found" in shown

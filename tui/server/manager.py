@@ -301,7 +301,16 @@ class SessionManager:
                 try:
                     start_agent()
                 except PtuiError as exc:
+                    # As when there is no setup: exited, and say why where it shows.
                     log.warning("session %s: %s", session.id, exc)
+                    session.record.status = st.EXITED
+                    tab.note(f"agent not started: {exc}")
+                    self.broadcast(
+                        "notification",
+                        {"session": session.id, "tab": tab.name,
+                         "value": ["agent not started", str(exc)]},
+                    )  # fmt: skip
+                    await self.save_async()
                 self.changed()
 
         asyncio.get_running_loop().create_task(after_setup())

@@ -153,6 +153,11 @@ class Tab:
         self._screen_changed()
         self.flush(force=True)
 
+    def note(self, text: str) -> None:
+        """Show a line from ptui itself below the program's output (in bold red)."""
+        self.emulator.parse(f"\r\n\x1b[1;31mptui: {text}\x1b[0m\r\n".encode())
+        self._screen_changed()
+
     def poll_exit(self) -> None:
         """Check (on SIGCHLD or EOF) whether the program has exited."""
         proc = self.proc
