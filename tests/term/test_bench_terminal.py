@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +33,10 @@ def test_bench_terminal_json_beside_tmux() -> None:
     for workload in ("agent", "redraw"):
         entry = report[workload]
         assert entry["mb_s"] > 0 and entry["tmux_mb_s"] > 0
-        assert entry["ratio"] == pytest.approx(entry["mb_s"] / entry["tmux_mb_s"], rel=0.01)
+        # The ratio is the median of paired runs' ratios (the machine's speed drifts).
+        assert len(entry["run_ratios"]) == 5
+        assert entry["ratio"] == statistics.median(entry["run_ratios"])
+        assert min(entry["run_ratios"]) > 0
     assert 0 < report["scrollback_bytes_per_line"] <= 2048
     assert report["tmux_scrollback_bytes_per_line"] != 0
     assert report["frame_to_lines_ms"] > 0

@@ -5,7 +5,10 @@ real PTY (ptui's `PtyProcess`), feeds each coalesced read to an `Emulator` and
 takes the changed lines (the line model the session host ships to clients);
 tmux runs `cat FILE` in a detached pane of a private server. tmux's own start-up
 (an empty file, same command) is measured and subtracted, which favours tmux.
-Medians of several runs are reported; machines here are noisy, ratios hold.
+Medians of several runs are reported. The machines here are noisy and their
+speed drifts for seconds at a time, so the ratio is the median of each run's
+own ratio (a ptui run and the tmux run right after it, which the same drift
+hits), and which side goes first alternates.
 
 Scrollback memory: 10,000 full 200-column coloured lines pushed through each;
 ptui's is measured with tracemalloc on the history, tmux's as the growth of the
@@ -26,6 +29,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 from tui.bench.workloads import agent_workload, redraw_workload, scrollback_lines
 from tui.errors import PtuiError
@@ -33,7 +37,7 @@ from tui.term.emulator import Emulator
 from tui.term.pty import PtyProcess
 
 COLS, ROWS = 200, 50
-RUNS = 3
+RUNS = 5
 
 
 def tune_gc() -> None:
@@ -183,20 +187,24 @@ def run(*, workload: str | None, vs_tmux: bool, as_json: bool, mb: float) -> int
                 raise PtuiError(f"--workload {workload}: not agent, redraw or a readable file")
             cases[path.name] = path
         tmux = Tmux(workdir) if vs_tmux else None
-        results: dict[str, dict[str, float]] = {}
+        results: dict[str, dict[str, Any]] = {}
         for name, path in cases.items():
             size_mb = path.stat().st_size / 1e6
             print(f"bench: {name} ({size_mb:.1f} MB) ...", file=sys.stderr, flush=True)
             ours: list[float] = []
             theirs: list[float] = []
-            for _ in range(RUNS):
-                ours.append(size_mb / ptui_pipeline(path))
-                if tmux is not None:
+            for run_no in range(RUNS):
+                if tmux is not None and run_no % 2:
                     theirs.append(size_mb / tmux_pipeline(tmux, path, empty))
-            entry = {"mb_s": round(statistics.median(ours), 2)}
+                ours.append(size_mb / ptui_pipeline(path))
+                if tmux is not None and not run_no % 2:
+                    theirs.append(size_mb / tmux_pipeline(tmux, path, empty))
+            entry: dict[str, Any] = {"mb_s": round(statistics.median(ours), 2)}
             if theirs:
                 entry["tmux_mb_s"] = round(statistics.median(theirs), 2)
-                entry["ratio"] = round(entry["mb_s"] / entry["tmux_mb_s"], 3)
+                pairs = [round(a / b, 3) for a, b in zip(ours, theirs, strict=True)]
+                entry["ratio"] = statistics.median(pairs)
+                entry["run_ratios"] = pairs
             results[name] = entry
         print("bench: scrollback memory ...", file=sys.stderr, flush=True)
         report: dict[str, object] = dict(results)
@@ -214,7 +222,7 @@ def run(*, workload: str | None, vs_tmux: bool, as_json: bool, mb: float) -> int
     if as_json:
         print(json.dumps(report))
         return 0
-    print(f"ptui bench terminal — {COLS}x{ROWS}, median of {RUNS} runs")
+    print(f"ptui bench terminal — {COLS}x{ROWS}, median of {RUNS} runs (ratio: of paired runs)")
     print(f"{'workload':<12}{'ptui MB/s':>12}{'tmux MB/s':>12}{'ratio':>9}")
     for name, entry in results.items():
         tmux_mb = f"{entry['tmux_mb_s']:.2f}" if "tmux_mb_s" in entry else "-"
