@@ -111,6 +111,12 @@ def parse_params(text: str) -> tuple[int, ...]:
     return result
 
 
+def _ends_in_reset(run: str) -> bool:
+    """Whether the last SGR in `run` (which holds one) resets every attribute."""
+    start = run.rfind("\x1b[")
+    return run[start + 2 : run.find("m", start)] in _RESETS
+
+
 def _cell_text(cells: str | list[str]) -> str:
     """The text that draws these cells (wide-character tails dropped)."""
     text = cells if isinstance(cells, str) else "".join(cells)
@@ -226,18 +232,15 @@ class TermStream:
         if "\x1b" not in run:
             text = run
             end = style
+        elif _ends_in_reset(run):
+            # Agents reset after each coloured span: only the last SGR counts.
+            text = _SGR_STRIP.sub("", run)
+            end = self._reset(style)
         else:
-            table = self.screen.style_table
-            start = run.rfind("\x1b[")
-            if run[start + 2 : run.find("m", start)] in _RESETS:
-                # Agents reset after each coloured span: only the last SGR counts.
-                text = _SGR_STRIP.sub("", run)
-                end = table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
-            else:
-                # A row of colour changes (ratatui's): one split gives text and SGRs.
-                pieces = SGR_SPLIT.split(run)
-                text = "".join(pieces[::2])
-                end = table.after(style, pieces[1::2])
+            # A row of colour changes (ratatui's): one split gives text and SGRs.
+            pieces = SGR_SPLIT.split(run)
+            text = "".join(pieces[::2])
+            end = self.screen.style_table.after(style, pieces[1::2])
         width = len(text) if text.isascii() else text_width(text)
         if width is None:
             return None
@@ -245,12 +248,14 @@ class TermStream:
 
     def _style_after(self, run: str, style: str) -> str:
         """The style after the SGRs in `run` (which holds at least one), from `style`."""
+        if _ends_in_reset(run):
+            return self._reset(style)
+        return self.screen.style_table.after(style, _SGR_BODIES.findall(run))
+
+    def _reset(self, style: str) -> str:
+        """`style` after SGR 0 (only a hyperlink survives it)."""
         table = self.screen.style_table
-        start = run.rfind("\x1b[")
-        if run[start + 2 : run.find("m", start)] in _RESETS:
-            # Agents reset after each coloured span: only the last SGR counts.
-            return table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
-        return table.after(style, _SGR_BODIES.findall(run))
+        return table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
 
     def _last_frame(self, frames: list[str], style: str, room: int) -> tuple[str, str] | None:
         """The style before a line's last frame and its text, when drawing it alone is exact.
