@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from rich.style import Style as RichStyle
 from textual import events, work
 from textual.binding import Binding, BindingType
+from textual.dom import NoScreen
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -132,7 +133,8 @@ class TerminalView(ScrollView, can_focus=True):
         switching = self.session is not None  # not the first picture after start-up
         self.leave()
         self.session, self.tab = session, tab
-        # The last picture of a tab shows at once; the full screen follows the attach.
+        # The last picture of a tab is the fallback: a switch holds frames until the
+        # attach brings the full screen, and shows this only if that is slow.
         cached = self._recent.pop((session, tab), None) if session is not None else None
         self.mirror = cached or ScreenMirror(self.size.width or 80, self.size.height or 24)
         self.alive = True
@@ -165,7 +167,8 @@ class TerminalView(ScrollView, can_focus=True):
             self._hold_timer = None
         if hold is not None:
             hold.__exit__(None, None, None)
-            self.screen.check_idle()  # draw what changed meanwhile, now
+            with contextlib.suppress(NoScreen):  # unmounting: nothing left to draw
+                self.screen.check_idle()  # draw what changed meanwhile, now
 
     def on_unmount(self) -> None:
         self._release_frames()
