@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.conftest import PTUI, stop_server
+from tests.server.conftest import PTUI, repo, stop_server  # noqa: F401  (repo: fixture)
 from tui.demo.agent import QUESTION
 from tui.demo.repo import DEMO_TASKS, REPO_NAME
 
@@ -166,7 +166,7 @@ def test_a_day_with_ptui(tmux: Tmux, tmp_path: Path) -> None:
     tmux.start("one", [PTUI, "demo", "--dir", str(demo_dir)], tmp_path)
     tmux.wait("one", lambda s: all(n in s for n in names), "the demo sessions", timeout=30)
     tmux.wait("one", lambda s: QUESTION in s, "the shown agent's question")
-    repo = demo_dir / REPO_NAME
+    demo_repo = demo_dir / REPO_NAME
 
     # A new session: the form, a task, create.
     tmux.press("one", "new_session")
@@ -234,7 +234,7 @@ def test_a_day_with_ptui(tmux: Tmux, tmp_path: Path) -> None:
     assert set(remaining.values()) <= LIVE
 
     # `ptui` again, in the demo repository: the same sessions, live.
-    tmux.start("two", [PTUI], repo)
+    tmux.start("two", [PTUI], demo_repo)
     screen = tmux.wait("two", lambda s: all(n in sidebar(s) for n in remaining), "the sessions")
     assert other_name not in sidebar(screen)
     for number in (1, 2, 3):
@@ -247,3 +247,37 @@ def test_a_day_with_ptui(tmux: Tmux, tmp_path: Path) -> None:
     tmux.type("two", "write a docstring")
     tmux.keys("two", "Enter")
     tmux.wait("two", lambda s: "notes/write-a-docstring.md" in s, "the agent to work again")
+
+
+@pytest.mark.usefixtures("repo")  # a repository, the working directory
+def test_an_echo_is_drawn_before_the_next_frame(
+    tmux: Tmux, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At one frame a second the frame path alone shows an echo up to a second late;
+    # the terminal view writes it at once, in the colours the frame then draws.
+    monkeypatch.setenv("TEXTUAL_FPS", "1")
+    monkeypatch.setenv("SHELL", "/bin/sh")  # the tty echoes what is typed: no prompt tricks
+    made = subprocess.run(
+        [PTUI, "new", "--agent", "shell", "type here"], capture_output=True, text=True, timeout=30
+    )
+    assert made.returncode == 0, made.stderr
+    tmux.start("keys", [PTUI], Path.cwd())
+    tmux.wait("keys", lambda s: shown_branch(s) == "type-here", "the session shown")
+    tmux.press("keys", "session_open")
+    time.sleep(1.5)  # the focus change is drawn
+
+    def terminal_rows(screen: str) -> list[str]:
+        return [line.split("▕", 1)[1] for line in screen.splitlines() if "▕" in line]
+
+    typed = ""
+    for char in "zqjxk":
+        tmux.type("keys", char)
+        typed += char
+        # Well inside the frame period: only the direct write can have drawn it.
+        seen = tmux.poll("keys", lambda s, t=typed: any(t in r for r in terminal_rows(s)), 0.3)
+        assert seen is not None, f"{typed!r} not shown within 0.3 s:\n{tmux.screen('keys')}"
+    early = tmux("capture-pane", "-p", "-e", "-t", "keys").splitlines()
+    time.sleep(2.5)  # two frames later
+    late = tmux("capture-pane", "-p", "-e", "-t", "keys").splitlines()
+    row = next(i for i, line in enumerate(early) if typed in line)
+    assert early[row] == late[row]  # the same cells, colours and cursor as the frame's

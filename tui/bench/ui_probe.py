@@ -10,7 +10,8 @@ can compare them with its own.
 - `show`: the terminal view switches to a session;
 - `feed`: a screen update for the shown session arrives (`full` on attach);
 - `frame`: the app wrote a frame to the terminal, with the session whose
-  terminal lines were drawn in it (None if the terminal drew nothing).
+  terminal lines were drawn in it (None if the terminal drew nothing); also
+  when the terminal view wrote a keystroke's echo ahead of the frame.
 """
 
 from __future__ import annotations
@@ -71,6 +72,15 @@ def install(log_path: str) -> None:
             log("show", session)
         show(self, session, tab)
 
+    write_now: Callable[..., bool] = TerminalView._write_rows_now
+
+    def logged_write_now(self: TerminalView, rows: list[int]) -> bool:
+        written = write_now(self, rows)
+        if written:
+            log("frame", self.session)
+        return written
+
+    setattr(TerminalView, "_write_rows_now", logged_write_now)  # noqa: B010
     setattr(App, "on_event", logged_on_event)  # noqa: B010 - wrapping from outside
     setattr(App, "_display", logged_display)  # noqa: B010
     setattr(TerminalView, "render_line", logged_render_line)  # noqa: B010

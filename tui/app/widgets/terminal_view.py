@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import time
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.style import Style as RichStyle
 from textual import events, work
 from textual.binding import Binding, BindingType
 from textual.dom import NoScreen
+from textual.errors import NoWidget
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -43,6 +45,11 @@ from tui.server.protocol import decode_runs
 from tui.term.keys import KeyModes, encode_key
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from textual.color import Color
+    from textual.filter import LineFilter
+
     from tui.app.app import PtuiApp
 
 HISTORY_PAGE = 1000
@@ -53,6 +60,10 @@ _RECENT_TABS = 16  # last screens kept (a few KB each) so switching back is inst
 # How long a switch holds the app's frames for the new tab's screen: long enough
 # for the host's answer (~2 ms), short enough that a slow one is not noticed.
 _HOLD_FRAMES = 0.1
+# An update of at most this many rows this soon after input is an echo: written
+# at once (see `_write_rows_now`). Output that streams on is left to the frames.
+_ECHO_ROWS = 2
+_ECHO_WINDOW = 0.05
 _BLOCK = RichStyle(reverse=True)
 
 
@@ -115,6 +126,8 @@ class TerminalView(ScrollView, can_focus=True):
         self._resize_timer: Timer | None = None
         self._hold: contextlib.AbstractContextManager[None] | None = None
         self._hold_timer: Timer | None = None
+        self._last_input = -1.0  # time.monotonic() of the last input sent to the program
+        self._echo_filters: tuple[Sequence[LineFilter], Color] | None = None
         self._buttons_held = 0
         self._refused_notice = False
         self._loading_history = False
@@ -237,6 +250,13 @@ class TerminalView(ScrollView, can_focus=True):
             self._dirty.update((old_cursor[1], mirror.cursor[1]))
         if "exit_code" in data:
             self.alive = False
+        echo = (
+            not self._dirty_all
+            and 0 < len(self._dirty) <= _ECHO_ROWS
+            and time.monotonic() - self._last_input < _ECHO_WINDOW
+        )
+        if echo and self.session is not None:
+            self._write_rows_now(sorted(self._dirty))
         # Repaint right here rather than through a message to this widget: marking
         # rows dirty is cheap, the screen still draws at most once per frame, and
         # a keystroke's echo skips a trip through the message queue. (The server
@@ -244,6 +264,54 @@ class TerminalView(ScrollView, can_focus=True):
         self._repaint()
         if data.get("full"):
             self._release_frames()
+
+    def _write_rows_now(self, rows: list[int]) -> bool:
+        """Write a keystroke's echo to the terminal at once, ahead of the next frame.
+
+        Textual's frame path (idle, timer, compositor) adds ~1.5 ms to every echo;
+        these rows are the same strips, filters and colours the frame draws a moment
+        later, written straight to the driver (Textual has no public call for
+        that). Only when nothing can cover them: this screen on top, no batch in
+        progress, and this view at the row's ends and middle. True if written.
+        """
+        app = self.app
+        # Private to Textual (checked for, so a change there only turns this off).
+        driver = getattr(app, "_driver", None)
+        if (
+            driver is None
+            or getattr(driver, "is_inline", True)
+            or app.is_headless
+            or getattr(app, "_batch_count", 1)
+            or app.screen is not self.screen
+            or self.frozen is not None
+        ):
+            return False
+        region = self.content_region
+        screen = self.screen
+        console = app.console
+        if self._echo_filters is None:
+            # Walking the ancestors for the background costs more than the write.
+            self._echo_filters = (self.get_line_filters(), self.background_colors[1])
+        filters, background = self._echo_filters
+        parts = ["\x1b7"]  # DECSC: the frame after this one expects the cursor where it was
+        for y in rows:
+            if not 0 <= y < region.height:
+                return False
+            row = region.y + y
+            for x in (region.x, region.x + region.width // 2, region.right - 1):
+                try:
+                    covering, _ = screen.get_widget_at(x, row)
+                except NoWidget:
+                    return False
+                if covering is not self:
+                    return False  # a toast, tooltip or menu over the row
+            strip = self.render_line(y)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            parts.append(f"\x1b[{row + 1};{region.x + 1}H{strip.render(console)}")
+        parts.append("\x1b8")
+        driver.write("".join(parts))
+        return True
 
     def _repaint(self) -> None:
         if self.session is None or self.frozen:
@@ -263,6 +331,7 @@ class TerminalView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._echo_filters = None
         if self._renderer.set_base(self.rich_style):
             self._reset_cache()
             self.refresh()
@@ -369,6 +438,7 @@ class TerminalView(ScrollView, can_focus=True):
                 self.notify("This tab's program is not running. Resume the session first.")
             return
         self._unfreeze()
+        self._last_input = time.monotonic()
         try:
             client.notify("session.input", id=self.session, tab=self.tab, text=data.decode())
         except UnicodeDecodeError:
