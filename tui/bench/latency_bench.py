@@ -23,6 +23,7 @@ Everything runs in a private temporary HOME/XDG tree with its own server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,26 @@ def _isolate(root: Path) -> None:
     )
     os.environ.pop("PTUI_CONFIG", None)
     (home / ".gitconfig").write_text("[user]\n\tname = bench\n\temail = bench@ptui.invalid\n")
+
+
+@contextlib.contextmanager
+def bench_world(prefix: str) -> Iterator[tuple[Path, Path, Path]]:
+    """A private HOME, XDG tree and repository for a benchmark: (root, repo, flood file).
+
+    This process's environment points there (so does the server it starts) until
+    the block ends; then it is restored and the tree removed.
+    """
+    saved_env = dict(os.environ)
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        _isolate(root)
+        flood_file = root / "flood.bin"
+        flood_file.write_bytes(agent_workload(1 << 20))
+        yield root, _make_repo(root, flood_file), flood_file
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _make_repo(root: Path, flood_file: Path) -> Path:
@@ -257,55 +279,48 @@ def run(*, vs_tmux: bool, as_json: bool, samples: int = SAMPLES) -> int:
     """Run the benchmark and print its figures; returns the exit status."""
     if vs_tmux and shutil.which("tmux") is None:
         raise PtuiError("ptui bench latency --vs-tmux: tmux is not installed")
-    saved_env = dict(os.environ)
-    root = Path(tempfile.mkdtemp(prefix="ptui-bench-"))
     probe: _PtuiProbe | None = None
     tmux: _TmuxProbe | None = None
-    try:
-        _isolate(root)
-        flood_file = root / "flood.bin"
-        flood_file.write_bytes(agent_workload(1 << 20))
-        repo = _make_repo(root, flood_file)
-        probe = _PtuiProbe(repo)
-        tmux = _TmuxProbe(root) if vs_tmux else None
-        result: dict[str, Any] = {}
+    with bench_world("ptui-bench-") as (root, repo, flood_file):
+        try:
+            probe = _PtuiProbe(repo)
+            tmux = _TmuxProbe(root) if vs_tmux else None
+            result: dict[str, Any] = {}
 
-        idle = _measure(probe, samples)
-        result["idle"] = _summary(idle)
-        if tmux is not None:
-            result["idle"]["tmux_median_ms"] = _summary(_measure(tmux, samples))["median_ms"]
+            idle = _measure(probe, samples)
+            result["idle"] = _summary(idle)
+            if tmux is not None:
+                result["idle"]["tmux_median_ms"] = _summary(_measure(tmux, samples))["median_ms"]
 
-        probe.start_flood()
-        time.sleep(1.0)
-        flood = _measure(probe, samples)
-        probe.stop_flood()
-        result["flood"] = _summary(flood)
-        if tmux is not None:
-            tmux.start_flood(flood_file)
+            probe.start_flood()
             time.sleep(1.0)
-            result["flood"]["tmux_median_ms"] = _summary(_measure(tmux, samples))["median_ms"]
-            tmux.stop_flood()
+            flood = _measure(probe, samples)
+            probe.stop_flood()
+            result["flood"] = _summary(flood)
+            if tmux is not None:
+                tmux.start_flood(flood_file)
+                time.sleep(1.0)
+                result["flood"]["tmux_median_ms"] = _summary(_measure(tmux, samples))["median_ms"]
+                tmux.stop_flood()
 
-        probe.create_idle(20, "idle")
-        time.sleep(3.0)  # let start-up timers (status settling, snapshots) fire once
-        before, started = probe.cpu_seconds(), time.monotonic()
-        time.sleep(10.0)
-        used = probe.cpu_seconds() - before
-        result["idle_cpu_percent_20_sessions"] = round(100 * used / (time.monotonic() - started), 2)
+            probe.create_idle(20, "idle")
+            time.sleep(3.0)  # let start-up timers (status settling, snapshots) fire once
+            before, started = probe.cpu_seconds(), time.monotonic()
+            time.sleep(10.0)
+            used = probe.cpu_seconds() - before
+            elapsed = time.monotonic() - started
+            result["idle_cpu_percent_20_sessions"] = round(100 * used / elapsed, 2)
 
-        probe.create_idle(29, "more")  # echo + 20 idle + 29 more = 50 sessions
-        time.sleep(2.0)
-        sessions = probe.client.call("session.list")
-        alive = sum(1 for s in sessions if s["status"] in ("busy", "idle", "waiting"))
-        result["sessions_alive_of_50"] = min(alive, 50)
-    finally:
-        if tmux is not None:
-            tmux.close()
-        if probe is not None:
-            probe.close()
-        os.environ.clear()
-        os.environ.update(saved_env)
-        shutil.rmtree(root, ignore_errors=True)
+            probe.create_idle(29, "more")  # echo + 20 idle + 29 more = 50 sessions
+            time.sleep(2.0)
+            sessions = probe.client.call("session.list")
+            alive = sum(1 for s in sessions if s["status"] in ("busy", "idle", "waiting"))
+            result["sessions_alive_of_50"] = min(alive, 50)
+        finally:
+            if tmux is not None:
+                tmux.close()
+            if probe is not None:
+                probe.close()
 
     if as_json:
         json.dump(result, sys.stdout, indent=2)

@@ -26,7 +26,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -34,8 +33,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from tui.bench.latency_bench import _isolate, _make_repo, _measure, _PtuiProbe
-from tui.bench.workloads import agent_workload
+from tui.bench.latency_bench import _measure, _PtuiProbe, bench_world
 from tui.errors import PtuiError
 
 COLS, ROWS = 160, 45
@@ -204,97 +202,90 @@ def run(*, as_json: bool, samples: int = 40) -> int:
     """Run the benchmark and print its figures; returns the exit status."""
     if shutil.which("tmux") is None:
         raise PtuiError("ptui bench ui: needs tmux (apt-get install tmux)")
-    saved_env = dict(os.environ)
-    root = Path(tempfile.mkdtemp(prefix="ptui-bench-ui-"))
     probe: _PtuiProbe | None = None
     tmux: _Tmux | None = None
-    try:
-        _isolate(root)
-        flood_file = root / "flood.bin"
-        flood_file.write_bytes(agent_workload(1 << 20))
-        repo = _make_repo(root, flood_file)
-        config = Path(os.environ["XDG_CONFIG_HOME"]) / "ptui" / "config.toml"
-        with config.open("a") as toml:
-            toml.write(f'[agents.counter]\ncommand = ["sh", "-c", {json.dumps(COUNTER)}]\n')
-            toml.write('prompt = "none"\n')
+    with bench_world("ptui-bench-ui-") as (root, repo, _flood_file):
+        try:
+            config = Path(os.environ["XDG_CONFIG_HOME"]) / "ptui" / "config.toml"
+            with config.open("a") as toml:
+                toml.write(f'[agents.counter]\ncommand = ["sh", "-c", {json.dumps(COUNTER)}]\n')
+                toml.write('prompt = "none"\n')
 
-        _progress("host-only echo (client library -> server -> cat -> screen event)")
-        probe = _PtuiProbe(repo)  # creates the session "echo" running cat
-        host = _measure(probe, max(samples, 50))
-        probe.client.call("session.detach", id="echo")
-        probe.client.call(
-            "session.create", task="counter", name="counter", agent="counter",
-            repo=str(repo), cols=COLS, rows=ROWS,
-        )  # fmt: skip
-        tmux = _Tmux(root)
+            _progress("host-only echo (client library -> server -> cat -> screen event)")
+            probe = _PtuiProbe(repo)  # creates the session "echo" running cat
+            host = _measure(probe, max(samples, 50))
+            probe.client.call("session.detach", id="echo")
+            probe.client.call(
+                "session.create", task="counter", name="counter", agent="counter",
+                repo=str(repo), cols=COLS, rows=ROWS,
+            )  # fmt: skip
+            tmux = _Tmux(root)
 
-        _progress("time to the first frame listing the sessions (4 starts of ptui in tmux)")
-        first_any, first = _first_frame(tmux, repo, ["echo", "counter"], runs=4)
+            _progress("time to the first frame listing the sessions (4 starts of ptui in tmux)")
+            first_any, first = _first_frame(tmux, repo, ["echo", "counter"], runs=4)
 
-        _progress("starting ptui with timing hooks")
-        log = _ProbeLog(root / "probe.log")
-        tmux.start("ui", [sys.executable, "-m", "tui.bench.ui_probe", str(log.path)], repo)
-        log.wait(lambda ev: _shown(ev) and _after(ev, 0, "frame"), 30, "ptui to show a session")
-        time.sleep(1.0)
-        # Learn which session alt+1 and alt+2 show (a key for the shown one shows nothing).
-        by_key: dict[str, str] = {}
-        for key in ("M-1", "M-2"):
-            mark = len(log.events)
-            tmux.keys("ui", key)
+            _progress("starting ptui with timing hooks")
+            log = _ProbeLog(root / "probe.log")
+            tmux.start("ui", [sys.executable, "-m", "tui.bench.ui_probe", str(log.path)], repo)
+            log.wait(lambda ev: _shown(ev) and _after(ev, 0, "frame"), 30, "ptui to show a session")
             time.sleep(1.0)
+            # Learn which session alt+1 and alt+2 show (a key for the shown one shows nothing).
+            by_key: dict[str, str] = {}
+            for key in ("M-1", "M-2"):
+                mark = len(log.events)
+                tmux.keys("ui", key)
+                time.sleep(1.0)
+                log.poll()
+                by_key[key] = str(_shown(log.events))
+            if sorted(by_key.values()) != ["counter", "echo"]:
+                raise PtuiError(f"ptui bench ui: alt+1 and alt+2 showed {by_key}")
+
+            _progress(f"session switch, {samples} times")
+            switches, parts = [], []
+            for index in range(samples):
+                key = "M-1" if index % 2 == 0 else "M-2"  # alt+2 is showing now
+                time.sleep(random.uniform(0.08, 0.12))
+                mark = len(log.events)
+                tmux.keys("ui", key)
+                took, _, split = log.wait(partial(_switch_time, mark=mark), 10, "a switch")
+                switches.append(took)
+                parts.append(split)
+
+            _progress(f"echo through the app, {samples} keys")
+            echo_key = next(k for k, s in by_key.items() if s == "echo")
+            counter_key = next(k for k, s in by_key.items() if s == "counter")
+            tmux.keys("ui", echo_key)
+            time.sleep(0.5)
+            tmux.keys("ui", "Enter")  # from the sidebar into the terminal
+            time.sleep(0.5)
+            echoes = []
+            for index in range(samples):
+                time.sleep(random.uniform(0.03, 0.05))
+                log.poll()
+                mark = len(log.events)
+                tmux.keys("ui", "x" if index % 2 == 0 else "BSpace")
+                echo = partial(_echo_time, mark=mark, session="echo")
+                echoes.append(log.wait(echo, 10, "an echo"))
+
+            _progress("frame rate of a counter while another session floods (3 s)")
+            probe.client.call(
+                "session.create", task="flood", name="flood", agent="flood",
+                repo=str(repo), cols=200, rows=50,
+            )  # fmt: skip
+            tmux.keys("ui", counter_key)
+            time.sleep(1.5)
             log.poll()
-            by_key[key] = str(_shown(log.events))
-        if sorted(by_key.values()) != ["counter", "echo"]:
-            raise PtuiError(f"ptui bench ui: alt+1 and alt+2 showed {by_key}")
-
-        _progress(f"session switch, {samples} times")
-        switches, parts = [], []
-        for index in range(samples):
-            key = "M-1" if index % 2 == 0 else "M-2"  # alt+2 is showing now
-            time.sleep(random.uniform(0.08, 0.12))
-            mark = len(log.events)
-            tmux.keys("ui", key)
-            took, _, split = log.wait(partial(_switch_time, mark=mark), 10, "a switch")
-            switches.append(took)
-            parts.append(split)
-
-        _progress(f"echo through the app, {samples} keys")
-        echo_key = next(k for k, s in by_key.items() if s == "echo")
-        counter_key = next(k for k, s in by_key.items() if s == "counter")
-        tmux.keys("ui", echo_key)
-        time.sleep(0.5)
-        tmux.keys("ui", "Enter")  # from the sidebar into the terminal
-        time.sleep(0.5)
-        echoes = []
-        for index in range(samples):
-            time.sleep(random.uniform(0.03, 0.05))
+            start = time.monotonic()
+            time.sleep(3.0)
             log.poll()
-            mark = len(log.events)
-            tmux.keys("ui", "x" if index % 2 == 0 else "BSpace")
-            echoes.append(log.wait(partial(_echo_time, mark=mark, session="echo"), 10, "an echo"))
-
-        _progress("frame rate of a counter while another session floods (3 s)")
-        probe.client.call(
-            "session.create", task="flood", name="flood", agent="flood",
-            repo=str(repo), cols=200, rows=50,
-        )  # fmt: skip
-        tmux.keys("ui", counter_key)
-        time.sleep(1.5)
-        log.poll()
-        start = time.monotonic()
-        time.sleep(3.0)
-        log.poll()
-        frames = [e[0] for e in log.events if e[1] == "frame" and e[2] == "counter"]
-        frames = [t for t in frames if t >= start]
-        fps = (len(frames) - 1) / (frames[-1] - frames[0]) if len(frames) > 1 else 0.0
-    finally:
-        if tmux is not None:
-            tmux.close()
-        if probe is not None:
-            probe.close()
-        os.environ.clear()
-        os.environ.update(saved_env)
-        shutil.rmtree(root, ignore_errors=True)
+            frames = [e[0] for e in log.events if e[1] == "frame" and e[2] == "counter"]
+            frames = [t for t in frames if t >= start]
+            fps = (len(frames) - 1) / (frames[-1] - frames[0]) if len(frames) > 1 else 0.0
+        finally:
+            if tmux is not None:
+                tmux.close()
+            if probe is not None:
+                probe.close()
 
     host_ms = statistics.median(host) * 1000
     echo_ms = statistics.median(echoes) * 1000
