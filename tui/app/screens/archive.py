@@ -16,9 +16,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.app.protocols import PtuiAppProtocol
+from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
 
 MAX_LISTED = 200
@@ -78,7 +79,7 @@ class ArchiveScreen(ModalScreen[bool]):
             with VerticalScroll(id="archive-plan"):
                 yield Static(id="archive-lists")
             yield Static(id="archive-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#archive-plan").focus()

@@ -14,10 +14,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.app.protocols import PtuiAppProtocol
+from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
 
 
@@ -65,7 +66,7 @@ class ArchivedScreen(ModalScreen[None]):
             yield Static(Content.styled("Archived sessions", "bold"), id="archived-title")
             yield OptionList(id="archived-list")
             yield Static(id="archived-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.options.focus()

@@ -24,13 +24,14 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 
 from tui.app.protocols import PtuiAppProtocol
 from tui.app.screens.comment import CommentScreen
 from tui.app.widgets.diff_rows import FileRows, prepare_rows
 from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_list import FileList
+from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
 
 SCOPES = ("all", "committed", "uncommitted")
@@ -132,7 +133,7 @@ class DiffScreen(Screen[None]):
         with Horizontal(id="diff-body"):
             yield FileList(id="diff-files")
             yield DiffView(id="diff-view")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.view.show_message("Loading the changed files…")

@@ -19,8 +19,9 @@ from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.session_header import SessionHeader
 from tui.app.widgets.session_list import SessionList
 from tui.app.widgets.tab_bar import TabBar
@@ -134,7 +135,7 @@ class MainScreen(Screen[None]):
                 yield TerminalView(id="terminal")
                 yield Static(id="empty")
         yield Static(id="leader-hint")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def session_list(self) -> SessionList:

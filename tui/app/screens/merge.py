@@ -17,11 +17,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.app.protocols import PtuiAppProtocol
 from tui.app.screens.archive import path_section
+from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
 
 STRATEGIES = {
@@ -78,7 +79,7 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
             with VerticalScroll(id="merge-plan"):
                 yield Static(id="merge-lists")
             yield Static(id="merge-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.strategies.focus()

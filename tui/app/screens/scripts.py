@@ -16,11 +16,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.app.protocols import PtuiAppProtocol
 from tui.app.screens.trust import TrustScreen
+from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
 
 
@@ -73,7 +74,7 @@ class ScriptPicker(ModalScreen[str | None]):
             )
             yield OptionList(id="scripts-list")
             yield Static(id="scripts-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.options.focus()

@@ -15,9 +15,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.app.protocols import PtuiAppProtocol
+from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
 
 
@@ -54,7 +55,7 @@ class TrustScreen(ModalScreen[bool]):
             with ScrollableContainer(id="trust-file"):
                 yield Static(id="trust-text")
             yield Static(id="trust-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#trust-file").focus()
