@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,10 +35,12 @@ from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
 from tui.config import Config, load_config
 from tui.errors import PtuiError
 from tui.server import protocol
-from tui.server.client import AsyncClient, ConnectionLost
+from tui.server.client import AsyncClient, ConnectionLost, EarlyConnection
 
 SUMMARY_INTERVAL = 3.0
 """Seconds between two `session.summary` polls at most."""
+STARTUP_GC_PAUSE = 1.0
+"""Seconds after mount that garbage collection stays off, if the CLI paused it."""
 
 __all__ = ["PtuiApp"]
 
@@ -62,9 +65,12 @@ class PtuiApp(App[None]):
         host: str | None = None,
         ssh_config: str | None = None,
         repo: Path | None = None,
+        early: EarlyConnection | None = None,
     ) -> None:
         super().__init__()
         self.host = host
+        self._early = early
+        """A connection begun before Textual was imported (local only), or None."""
         self.ssh_config = ssh_config
         self.repo = repo
         self.config: Config = load_config(repo)
@@ -111,10 +117,26 @@ class PtuiApp(App[None]):
             self.notify(f"unknown theme {wanted!r}; using {DEFAULT_THEME}", severity="warning")
             self.theme = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else self.theme
         self.set_keymap(self.keymap)
+        early = self._early
+        if early is not None and early.done():
+            if early.error is not None:  # say why and end, before building a screen
+                self._fail_to_connect(early.error)
+                return
+            # The server answered while Textual was importing: the first frame lists
+            # the sessions, instead of a frame without them and another after.
+            self._set_sessions(early.subscribed.get("sessions") or [])
         self.main_screen = MainScreen()
         self.push_screen(self.main_screen)
         self.connect()
         self.set_interval(SUMMARY_INTERVAL, self.request_summaries)
+        if not gc.isenabled():  # paused for start-up by `tui.cli.app`
+            self.set_timer(STARTUP_GC_PAUSE, self._resume_gc)
+
+    def _resume_gc(self) -> None:
+        """Start-up's objects live as long as the app: freeze them out of every future
+        collection (shorter pauses while typing), then collect as usual."""
+        gc.freeze()
+        gc.enable()
 
     def key_display(self, binding_id: str, default: str = "") -> str:
         """How a binding's key is shown after the user's remaps (`^]`, `?`)."""
@@ -127,12 +149,28 @@ class PtuiApp(App[None]):
             self.host, on_event=self.on_server_event, ssh_config=self.ssh_config, name="app"
         )
 
+    async def open_subscribed(self) -> tuple[AsyncClient, dict[str, Any]]:
+        """A connection subscribed to events, and the subscription's answer.
+
+        The first time, that is the connection begun before start-up, if any.
+        """
+        early, self._early = self._early, None
+        if early is not None:
+            if not early.done():
+                await asyncio.to_thread(early.wait)
+            if early.error is not None:
+                raise early.error
+            if early.client is not None:
+                client = await AsyncClient.adopt(early.client, on_event=self.on_server_event)
+                return client, early.subscribed
+        client = await self.open_client()
+        return client, await client.call("events.subscribe")
+
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
         """Connect, subscribe to events, and show the sessions; watch for the end."""
         try:
-            client = await self.open_client()
-            answer = await client.call("events.subscribe")
+            client, answer = await self.open_subscribed()
         except (PtuiError, OSError) as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
             if self._ever_connected:  # a reconnect that failed: say so, offer again
@@ -140,8 +178,7 @@ class PtuiApp(App[None]):
 
                 self.push_screen(DisconnectedScreen(f"cannot reconnect: {message}"))
                 return
-            self.exit_error = f"cannot connect to the ptui server: {message}"
-            self.exit(return_code=1)
+            self._fail_to_connect(exc)
             return
         self.client_or_none = client
         self.connected = self._ever_connected = True
@@ -154,6 +191,12 @@ class PtuiApp(App[None]):
             from tui.app.screens.disconnected import DisconnectedScreen
 
             self.push_screen(DisconnectedScreen("the connection to the ptui server closed"))
+
+    def _fail_to_connect(self, exc: PtuiError | OSError) -> None:
+        """End the app: the CLI prints why (`exit_error`) and exits 1."""
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        self.exit_error = f"cannot connect to the ptui server: {message}"
+        self.exit(return_code=1)
 
     async def wait_closed(self, client: AsyncClient) -> None:
         """Return when the connection ends."""
@@ -209,8 +252,11 @@ class PtuiApp(App[None]):
             self.post_message(SessionEvent(str(kind), str(data.get("session")),
                                            str(data.get("tab")), data.get("value")))  # fmt: skip
 
+    def _set_sessions(self, sessions: list[Any]) -> None:
+        self.sessions = {str(s["id"]): s for s in sessions if isinstance(s, dict)}
+
     def on_sessions_changed(self, message: SessionsChanged) -> None:
-        self.sessions = {str(s["id"]): s for s in message.sessions if isinstance(s, dict)}
+        self._set_sessions(message.sessions)
         self.on_main(lambda main: main.update_sessions())
         self.request_summaries(force=True)
 

@@ -84,13 +84,18 @@ def _open_app(repo: Path, sessions: list[dict[str, Any]]) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print(hint)
         return 0
+    from tui.cli.app import pause_gc_for_startup
+    from tui.server.client import EarlyConnection
+
+    early = EarlyConnection()  # answered while Textual imports
+    pause_gc_for_startup()
     try:
         from tui.app.app import PtuiApp
     except ImportError:
         print(hint)
         return 0
     os.chdir(repo)
-    app = PtuiApp(repo=repo)
+    app = PtuiApp(repo=repo, early=early)
     app.run()
     error = getattr(app, "exit_error", None)
     if error:

@@ -8,6 +8,9 @@ Two front ends over the same frames (`tui.server.protocol`):
   lets a caller `select` on it next to a terminal.
 - `AsyncClient`: asyncio, for the Textual app. `await call()`; events go to a
   callback (or `events()` async iterator) from one reader task.
+- `EarlyConnection`: a local `Client` that connects, says hello and subscribes
+  to events on a thread, so the server answers while the app is still importing
+  Textual; `AsyncClient.adopt` then takes its socket over, bytes and all.
 
 Transport: the local Unix socket (the server is started on demand), or with
 `host` set, `ssh <host> ptui proxy` — OpenSSH carries the same frames; nothing
@@ -26,6 +29,7 @@ import select
 import shlex
 import socket
 import subprocess
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -83,10 +87,14 @@ def connect_socket(start: bool = True) -> socket.socket:
 class _Pipe:
     """Reading and writing one connection: a socket, or an ssh child's pipes."""
 
-    def __init__(self, rfd: int, wfd: int, closer: Callable[[], None]) -> None:
+    def __init__(
+        self, rfd: int, wfd: int, closer: Callable[[], None], sock: socket.socket | None = None
+    ) -> None:
         self.rfd = rfd
         self.wfd = wfd
         self._closer = closer
+        self.sock = sock
+        """The local socket (None through ssh): what `Client.detach` hands over."""
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -107,7 +115,7 @@ class _Pipe:
 def _open_pipe(host: str | None, start: bool, ssh_config: str | None) -> _Pipe:
     if host is None:
         sock = connect_socket(start)
-        return _Pipe(sock.fileno(), sock.fileno(), sock.close)
+        return _Pipe(sock.fileno(), sock.fileno(), sock.close, sock)
     argv = ssh_command(host, ssh_config)
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
@@ -167,6 +175,20 @@ class Client:
     def fileno(self) -> int:
         """The fd to `select` on for incoming frames (then call `poll_events`)."""
         return self._pipe.rfd
+
+    def detach(self) -> tuple[socket.socket, protocol.FrameDecoder, list[dict[str, Any]], int]:
+        """Give up the local connection: its socket, the decoder holding any partly
+        read frame, the events read but not taken, and the next request id.
+
+        This client is closed afterwards without closing the socket.
+        """
+        sock = self._pipe.sock
+        if sock is None or self.closed:
+            raise PtuiError("only an open local connection can be handed over")
+        self.closed = True
+        events = list(self._events)
+        self._events.clear()
+        return sock, self._decoder, events, self._next_id
 
     # --------------------------------------------------------------- sending
     def _send(self, method: str, params: dict[str, Any], request_id: int | None) -> None:
@@ -251,6 +273,45 @@ class Client:
         return self._events.popleft()
 
 
+class EarlyConnection:
+    """Connect to the local server, say hello and subscribe to events, on a thread.
+
+    The app starts one before importing Textual (about 200 ms), so the server's
+    answer, the session list, is there when the first screen is composed.
+    """
+
+    def __init__(self, name: str = "app") -> None:
+        self._name = name
+        self.client: Client | None = None
+        self.subscribed: dict[str, Any] = {}
+        """The `events.subscribe` answer: {"sessions": [...]}."""
+        self.error: PtuiError | OSError | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._connect, name="ptui-connect", daemon=True).start()
+
+    def _connect(self) -> None:
+        try:
+            client = Client(None, name=self._name)
+            try:
+                answer = client.call("events.subscribe")
+            except BaseException:
+                client.close()
+                raise
+            self.subscribed = answer if isinstance(answer, dict) else {}
+            self.client = client
+        except (PtuiError, OSError) as exc:
+            self.error = exc
+        finally:
+            self._done.set()
+
+    def done(self) -> bool:
+        """Whether the attempt has ended (connected, or failed with `error`)."""
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+
 class AsyncClient:
     """An asyncio connection to the ptui server, for the app."""
 
@@ -292,9 +353,28 @@ class AsyncClient:
         client.server = await client.call("hello", version=protocol.VERSION, client=name)
         return client
 
-    async def _read_loop(self) -> None:
+    @classmethod
+    async def adopt(
+        cls, early: Client, *, on_event: Callable[[dict[str, Any]], None] | None = None
+    ) -> AsyncClient:
+        """Take over a connected local `Client` (see `EarlyConnection`), losing nothing
+        it had read: its pending events are delivered first, in order."""
+        server = early.server
+        sock, decoder, events, next_id = early.detach()
+        client = cls(on_event)
+        client.server = server
+        client._next_id = next_id
+        sock.setblocking(False)
+        client._reader, client._writer = await asyncio.open_unix_connection(sock=sock)
+        for event in events:
+            client._dispatch(event)
+        client._task = asyncio.get_running_loop().create_task(client._read_loop(decoder))
+        return client
+
+    async def _read_loop(self, decoder: protocol.FrameDecoder | None = None) -> None:
         assert self._reader is not None
-        decoder = protocol.FrameDecoder()
+        if decoder is None:
+            decoder = protocol.FrameDecoder()
         error: BaseException = ConnectionLost("the connection to the ptui server closed")
         try:
             while True:
