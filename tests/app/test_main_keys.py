@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 
 from tests.app.app_harness import (
     SIZE,
@@ -22,6 +23,7 @@ from tests.app.app_harness import (
 from tests.server.conftest import repo  # noqa: F401  (fixture)
 from tui.app.app import PtuiApp
 from tui.app.screens.help import HelpScreen
+from tui.app.widgets.terminal_view import TerminalView
 
 
 @pytest.mark.usefixtures("app_server")
@@ -112,6 +114,42 @@ async def test_typing_into_a_session_echoes() -> None:
         await pilot.press(*"hello nd?q", "tab", "x", "enter")
         await until(pilot, lambda: screen_text(app).count("hello nd?q") == 2, "cat's echo")
         assert not app.screen_stack[-1:] or app.screen is app.main_screen
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_keys_go_straight_to_the_program_and_keep_their_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    routed: list[str] = []
+    on_key = TerminalView.on_key
+
+    async def counted(view: TerminalView, event: events.Key) -> None:
+        routed.append(event.key)
+        await on_key(view, event)
+
+    monkeypatch.setattr(TerminalView, "on_key", counted)
+    new_session("order", agent="cat")
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 1)
+        await until(pilot, lambda: terminal(app).mirror.updates, "the first screen")
+        await press(pilot, "session_open")
+        view = terminal(app)
+        # The shortcut never takes a key a priority binding wants (alt+N, the leader).
+        bindings = app.screen.active_bindings
+        priority = {key for key, active in bindings.items() if active.binding.priority}
+        assert "alt+2" in priority and priority <= view.reserved_keys
+
+        await pilot.press(*"abc")
+        await until(pilot, lambda: "abc" in screen_text(app), "cat's echo")
+        assert routed == []  # sent from the app, not routed through Textual to on_key
+
+        # A paste still queued for the view when the next key arrives goes first.
+        app.post_message(events.Paste("PASTE"))
+        app.post_message(events.Key("x", "x"))
+        await until(pilot, lambda: "PASTEx" in screen_text(app) or "xPASTE" in screen_text(app),
+                    "the paste and the key")  # fmt: skip
+        assert "PASTEx" in screen_text(app) and routed == ["x"]
 
 
 @pytest.mark.usefixtures("app_server")

@@ -13,10 +13,10 @@ import contextlib
 import gc
 import time
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -32,6 +32,7 @@ from tui.app.messages import (
 )
 from tui.app.screens.main import MainScreen
 from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
+from tui.app.widgets.terminal_view import TerminalView
 from tui.config import Config, load_config
 from tui.errors import PtuiError
 from tui.server import protocol
@@ -49,7 +50,12 @@ class PtuiApp(App[None]):
     """Sessions in a sidebar, the focused one's terminal beside it."""
 
     TITLE = "ptui"
-    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
+    # Absolute: subclasses live elsewhere. The main screen's rules are read here
+    # too (see MainScreen).
+    CSS_PATH: ClassVar[list[str | PurePath]] = [
+        Path(__file__).with_name("app.tcss"),
+        Path(__file__).parent / "screens" / "main.tcss",
+    ]
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {PtuiCommands}
     # ctrl+q and ctrl+p are not priority bindings: inside a session the agent gets
     # them (readline's previous-history, ...); leader ctrl+q / leader ctrl+p work there.
@@ -92,6 +98,7 @@ class PtuiApp(App[None]):
         self._summary_due = False
         self._summary_running = False
         self._last_summary = 0.0
+        self._theme_warnings = self._set_up_theme()
 
     # ------------------------------------------------------------ set up
     @property
@@ -104,18 +111,26 @@ class PtuiApp(App[None]):
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(PTUI_VARIABLES)
 
-    def on_mount(self) -> None:
+    def _set_up_theme(self) -> list[str]:
+        """Register the themes and pick the configured one; the warnings to show.
+
+        Done in `__init__`, before Textual first parses the stylesheet: choosing a
+        theme later parses every rule again (~10 ms of start-up).
+        """
         themes, warnings = load_themes()
         for theme in themes:
             self.register_theme(theme)
-        for warning in warnings:
-            self.notify(warning, title="Theme skipped", severity="warning", timeout=10)
         wanted = self.config.ui.theme
         if wanted in self.available_themes:
             self.theme = wanted
         else:
-            self.notify(f"unknown theme {wanted!r}; using {DEFAULT_THEME}", severity="warning")
+            warnings.append(f"unknown theme {wanted!r}; using {DEFAULT_THEME}")
             self.theme = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else self.theme
+        return warnings
+
+    def on_mount(self) -> None:
+        for warning in self._theme_warnings:
+            self.notify(warning, title="Theme", severity="warning", timeout=10)
         self.set_keymap(self.keymap)
         early = self._early
         if early is not None and early.done():
@@ -228,6 +243,19 @@ class PtuiApp(App[None]):
         self.exit()
 
     # ---------------------------------------------------------- events
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and self._key_to_terminal(event):
+            return
+        await super().on_event(event)
+
+    def _key_to_terminal(self, event: events.Key) -> bool:
+        """Give a keystroke straight to the focused terminal view, if it takes it
+        (`TerminalView.take_key`); True when it did."""
+        if event.is_forwarded or not self.app_focus or self.screen.maximized is not None:
+            return False
+        view = self.focused
+        return isinstance(view, TerminalView) and view.take_key(event)
+
     def on_server_event(self, message: dict[str, Any]) -> None:
         """The client's callback: one pushed event, as it arrives."""
         kind = message.get("event")
@@ -256,8 +284,12 @@ class PtuiApp(App[None]):
         self.sessions = {str(s["id"]): s for s in sessions if isinstance(s, dict)}
 
     def on_sessions_changed(self, message: SessionsChanged) -> None:
+        before = self.sessions
         self._set_sessions(message.sessions)
-        self.on_main(lambda main: main.update_sessions())
+        # The first list after start-up is usually known already (EarlyConnection);
+        # an empty one still updates: the empty state said "Connecting…".
+        if self.sessions != before or not self.sessions:
+            self.on_main(lambda main: main.update_sessions())
         self.request_summaries(force=True)
 
     def on_status_changed(self, message: StatusChanged) -> None:

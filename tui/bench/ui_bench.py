@@ -1,7 +1,10 @@
 """`ptui bench ui`: the app as a user meets it, in a real terminal (tmux).
 
 - first frame: `ptui` started in a tmux pane until `capture-pane` shows the main
-  screen's sidebar listing the sessions (median of several starts);
+  screen's sidebar listing the sessions (median of several starts). ptui's own
+  bytecode is compiled first, as any earlier run or a non-editable install leaves
+  it: with PYTHONDONTWRITEBYTECODE set (some containers set it) an editable
+  install would otherwise compile every module again on every start;
 - session switch: alt+1 / alt+2 in turn, from the app handling the key to the
   first frame that draws the new session's terminal (after its attach answer);
 - echo: a key typed into a session running `cat`, from the app handling the key
@@ -18,6 +21,7 @@ server and tmux socket.
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import random
@@ -33,6 +37,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import tui
 from tui.bench.latency_bench import _measure, _PtuiProbe, bench_world
 from tui.errors import PtuiError
 
@@ -221,6 +226,8 @@ def run(*, as_json: bool, samples: int = 40) -> int:
             )  # fmt: skip
             tmux = _Tmux(root)
 
+            _progress("compiling ptui's bytecode, as a first run leaves it")
+            compileall.compile_dir(Path(tui.__file__).parent, quiet=1)
             _progress("time to the first frame listing the sessions (4 starts of ptui in tmux)")
             first_any, first = _first_frame(tmux, repo, ["echo", "counter"], runs=4)
 

@@ -29,6 +29,7 @@ def install(log_path: str) -> None:
     from textual import events
     from textual.app import App
 
+    from tui.app.app import PtuiApp
     from tui.app.widgets.terminal_view import TerminalView
 
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -38,7 +39,8 @@ def install(log_path: str) -> None:
 
     drawn: dict[str, str | None] = {"session": None}
 
-    on_event: Callable[..., Any] = App.on_event
+    # The first method that sees a key: the app's own `on_event` (ahead of Textual's).
+    on_event: Callable[..., Any] = PtuiApp.on_event
 
     async def logged_on_event(self: App[Any], event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
@@ -81,7 +83,7 @@ def install(log_path: str) -> None:
         return written
 
     setattr(TerminalView, "_write_rows_now", logged_write_now)  # noqa: B010
-    setattr(App, "on_event", logged_on_event)  # noqa: B010 - wrapping from outside
+    setattr(PtuiApp, "on_event", logged_on_event)  # noqa: B010 - wrapping from outside
     setattr(App, "_display", logged_display)  # noqa: B010
     setattr(TerminalView, "render_line", logged_render_line)  # noqa: B010
     setattr(TerminalView, "feed", logged_feed)  # noqa: B010
