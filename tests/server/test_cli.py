@@ -136,3 +136,24 @@ def test_agent_that_cannot_start_keeps_its_worktree(ptui: Runner, repo: Path, co
     assert "agent not started: cannot start no-such-agent-cmd: command not found" in result.stderr
     [info] = ptui_json(ptui, "ls")
     assert info["status"] == "exited" and Path(info["worktree"]).is_dir()
+
+
+def test_a_server_of_another_home_is_refused_not_joined(
+    ptui: Runner, repo: Path, tmp_path: Path
+) -> None:
+    """The socket is per user, the state per HOME: another HOME must not join."""
+    ptui("new", "mine", "--agent", "cat")
+    theirs = os.environ["XDG_STATE_HOME"]
+    other = tmp_path / "other-state"
+    env = {**os.environ, "XDG_STATE_HOME": str(other)}
+    result = ptui("ls", check=False, env=env)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert f"keeps its sessions in {theirs}/ptui/state.toml" in result.stderr
+    assert "ptui server --stop" in result.stderr and "Traceback" not in result.stderr
+    assert not other.exists()  # nothing was written for the other HOME
+
+    status = ptui("server", "--status", env=env).stdout  # says whose it is
+    assert f"state: {theirs}/ptui/state.toml" in status
+    assert [s["task"] for s in ptui_json(ptui, "ls", "--json")] == ["mine"]
+    ptui("server", "--stop", env=env)  # and can stop it, as the message says
+    assert ptui("server", "--status", check=False).returncode == 1

@@ -12,13 +12,16 @@ from tui.errors import UsageError
 from tui.server.client import Client
 
 
-def connect(args: argparse.Namespace, *, start: bool = True) -> Client:
-    """A client for the server the command line names (local, or `--host` over ssh)."""
+def connect(args: argparse.Namespace, *, start: bool = True, check_state: bool = True) -> Client:
+    """A client for the server the command line names (local, or `--host` over ssh).
+
+    `check_state=False` also talks to a local server of another HOME (to stop it).
+    """
     host = getattr(args, "host", None)
     ssh_config = getattr(args, "ssh_config", None)
     if ssh_config and not host:
         raise UsageError("--ssh-config needs --host")
-    return Client(host, start=start, ssh_config=ssh_config)
+    return Client(host, start=start, ssh_config=ssh_config, check_state=check_state)
 
 
 def json_flag(parser: argparse.ArgumentParser) -> None:

@@ -50,7 +50,8 @@ def cmd_server(args: argparse.Namespace) -> int:
     if args.stop:
         return _stop(args)
     try:
-        with connect(args, start=not args.status) as client:
+        # --status also reports a server of another HOME (the socket is per user).
+        with connect(args, start=not args.status, check_state=not args.status) as client:
             status = client.call("server.status")
     except ServerNotRunning:
         if args.json:
@@ -67,6 +68,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         )
         print(f"socket: {status['socket']}")
         print(f"log: {status['log']}")
+        if "state" in status:
+            print(f"state: {status['state']}")
     return 0
 
 
@@ -74,7 +77,7 @@ def _stop(args: argparse.Namespace) -> int:
     from tui.server import daemon
 
     try:
-        client = connect(args, start=False)
+        client = connect(args, start=False, check_state=False)  # whoever's it is
     except ServerNotRunning:
         print("ptui server: not running")
         return 0

@@ -52,6 +52,29 @@ class ServerNotRunning(PtuiError):
     """No server is running (and none was to be started)."""
 
 
+class OtherStateServer(PtuiError):
+    """The local server keeps its sessions in another state file (another HOME)."""
+
+
+def check_same_state(server: dict[str, Any]) -> None:
+    """Refuse a local server whose `hello` names another state file than ours.
+
+    The socket is per user (like tmux's), the state per HOME / XDG_STATE_HOME: a
+    ptui run with another HOME would otherwise join the first one's server and
+    its sessions would be saved in that HOME's state.
+    """
+    theirs = server.get("state")
+    if not isinstance(theirs, str):
+        return  # a server from before the check
+    ours = paths.state_file()
+    if os.path.realpath(theirs) != os.path.realpath(ours):
+        raise OtherStateServer(
+            f"{paths.socket_path()}: that ptui server keeps its sessions in {theirs}, "
+            f"this ptui in {ours} (another HOME or XDG_STATE_HOME); stop it with "
+            "`ptui server --stop` or give this ptui its own XDG_RUNTIME_DIR"
+        )
+
+
 def ssh_command(host: str, ssh_config: str | None = None) -> list[str]:
     """The argv that runs `ptui proxy` on `host` through OpenSSH."""
     if not host or host.startswith("-"):
@@ -147,6 +170,7 @@ class Client:
         start: bool = True,
         name: str = "cli",
         ssh_config: str | None = None,
+        check_state: bool = True,
     ) -> None:
         self.host = host
         self._pipe = _open_pipe(host, start, ssh_config)
@@ -157,6 +181,8 @@ class Client:
         self.closed = False
         try:
             self.server = self.call("hello", version=protocol.VERSION, client=name)
+            if host is None and check_state:
+                check_same_state(self.server)
         except BaseException:
             self.close()
             raise
@@ -351,6 +377,12 @@ class AsyncClient:
             client._reader, client._writer = proc.stdout, proc.stdin
         client._task = asyncio.get_running_loop().create_task(client._read_loop())
         client.server = await client.call("hello", version=protocol.VERSION, client=name)
+        if host is None:
+            try:
+                check_same_state(client.server)
+            except OtherStateServer:
+                await client.close()
+                raise
         return client
 
     @classmethod

@@ -179,10 +179,11 @@ class Connection(asyncio.Protocol):
             )
         else:
             self.greeted = True
-            self.reply(
-                request_id,
-                {"version": protocol.VERSION, "ptui": __version__, "pid": os.getpid()},
-            )
+            self.reply(request_id, {
+                "version": protocol.VERSION, "ptui": __version__, "pid": os.getpid(),
+                # Local clients check it is theirs: the socket is per user, not per HOME.
+                "state": str(self.host.manager.store.path),
+            })  # fmt: skip
 
     def finish(self, task: asyncio.Task[Any], request_id: Any, method: str) -> None:
         self.host.tasks.discard(task)
@@ -255,6 +256,7 @@ def h_status(conn: Connection, params: dict[str, Any]) -> Any:
         "clients": len(host.connections),
         "socket": str(host.socket_path),
         "log": str(paths.log_dir() / "server.log"),
+        "state": str(host.manager.store.path),
     }
 
 
