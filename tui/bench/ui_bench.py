@@ -4,7 +4,9 @@
   screen's sidebar listing the sessions (median of several starts). ptui's own
   bytecode is compiled first, as any earlier run or a non-editable install leaves
   it: with PYTHONDONTWRITEBYTECODE set (some containers set it) an editable
-  install would otherwise compile every module again on every start;
+  install would otherwise compile every module again on every start. Each start
+  alternates with one of the smallest Textual app (the anchor: the floor of any
+  Textual app on this machine);
 - session switch: alt+1 / alt+2 in turn, from the app handling the key to the
   first frame that draws the new session's terminal (after its attach answer);
 - echo: a key typed into a session running `cat`, from the app handling the key
@@ -176,31 +178,55 @@ def _echo_time(events: list[Event], mark: int, session: str) -> float | None:
     return elapsed
 
 
-def _first_frame(
+# The anchor for the first frame: the smallest Textual app, one line of text. Its
+# first frame is the floor every Textual app starts from on this machine (Python,
+# importing Textual, the driver); ptui's figure minus it is ptui's own start-up.
+MINIMAL_TEXTUAL_APP = """
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+class Minimal(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("minimal textual app")
+Minimal().run()
+"""
+
+
+def _first_frames(
     tmux: _Tmux, repo: Path, names: list[str], runs: int
-) -> tuple[list[float], list[float]]:
-    """Seconds from starting `ptui` until any frame, and until one listing `names`."""
-    any_frame, listed = [], []
+) -> tuple[list[float], list[float], list[float]]:
+    """Seconds from starting `ptui` until any frame and until one listing `names`, and
+    from starting the minimal Textual app until its text shows; the two alternate."""
+    any_frame, listed, minimal = [], [], []
     for run in range(runs):
-        pane = f"first-{run}"
-        started = time.monotonic()
-        tmux.start(pane, _ptui_command(), repo)
-        deadline = started + 30
-        seen: float | None = None
-        while True:
-            screen = tmux.capture(pane)
-            if seen is None and screen.strip():
-                seen = time.monotonic() - started
-            if all(name in screen for name in names):
-                break
-            if time.monotonic() > deadline:
-                raise PtuiError(f"ptui bench ui: no sessions on screen after 30 s:\n{screen}")
-            time.sleep(0.002)
-        listed.append(time.monotonic() - started)
-        any_frame.append(seen if seen is not None else listed[-1])
-        tmux.kill(pane)
-        time.sleep(0.3)
-    return any_frame, listed
+        seen, done = _until_shown(tmux, f"first-{run}", _ptui_command(), repo, names)
+        any_frame.append(seen)
+        listed.append(done)
+        anchor = [sys.executable, "-c", MINIMAL_TEXTUAL_APP]
+        minimal.append(_until_shown(tmux, f"anchor-{run}", anchor, repo, ["minimal textual"])[1])
+    return any_frame, listed, minimal
+
+
+def _until_shown(
+    tmux: _Tmux, pane: str, command: list[str], cwd: Path, names: list[str]
+) -> tuple[float, float]:
+    """Start `command` in a new pane: seconds until anything shows, and until all `names` do."""
+    started = time.monotonic()
+    tmux.start(pane, command, cwd)
+    deadline = started + 30
+    seen: float | None = None
+    while True:
+        screen = tmux.capture(pane)
+        if seen is None and screen.strip():
+            seen = time.monotonic() - started
+        if all(name in screen for name in names):
+            break
+        if time.monotonic() > deadline:
+            raise PtuiError(f"ptui bench ui: {names} not on screen after 30 s:\n{screen}")
+        time.sleep(0.002)
+    done = time.monotonic() - started
+    tmux.kill(pane)
+    time.sleep(0.3)
+    return (seen if seen is not None else done), done
 
 
 def run(*, as_json: bool, samples: int = 40) -> int:
@@ -228,8 +254,11 @@ def run(*, as_json: bool, samples: int = 40) -> int:
 
             _progress("compiling ptui's bytecode, as a first run leaves it")
             compileall.compile_dir(Path(tui.__file__).parent, quiet=1)
-            _progress("time to the first frame listing the sessions (4 starts of ptui in tmux)")
-            first_any, first = _first_frame(tmux, repo, ["echo", "counter"], runs=4)
+            _progress(
+                "time to the first frame listing the sessions (5 starts of ptui in tmux, "
+                "each followed by a minimal Textual app)"
+            )
+            first_any, first, minimal = _first_frames(tmux, repo, ["echo", "counter"], runs=5)
 
             _progress("starting ptui with timing hooks")
             log = _ProbeLog(root / "probe.log")
@@ -305,6 +334,7 @@ def run(*, as_json: bool, samples: int = 40) -> int:
         "flood_fps": round(fps, 1),
         # Where the time goes, for whoever makes it faster:
         "first_any_frame_ms": round(statistics.median(first_any) * 1000, 1),
+        "minimal_textual_first_frame_ms": round(statistics.median(minimal) * 1000, 1),
         "switch_parts_median_ms": {
             name: round(statistics.median(p[i] for p in parts) * 1000, 2)
             for i, name in enumerate(("key_to_show", "show_to_screen", "screen_to_frame"))
@@ -336,7 +366,10 @@ def _table(result: dict[str, Any]) -> str:
             met = value <= limit if op == "<=" else value >= limit
             target = f"{op} {limit:g}  {'ok' if met else 'MISSED'}"
         lines.append(f"{label:44} {value:>9g}  {target}".rstrip())
-    lines.append(f"  (first frame of any kind: {result['first_any_frame_ms']:g} ms)")
+    lines.append(
+        f"  (first frame of any kind: {result['first_any_frame_ms']:g} ms; a minimal "
+        f"Textual app's, same run: {result['minimal_textual_first_frame_ms']:g} ms)"
+    )
     split = ", ".join(f"{k} {v:g} ms" for k, v in result["switch_parts_median_ms"].items())
     lines.append(f"  (switch: {split})")
     return "\n".join(lines)

@@ -15,10 +15,13 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+
+_BOLD = Style(bold=True)
 
 STATUS_ICONS: dict[str, str] = {
     "busy": "●",
@@ -38,42 +41,16 @@ def session_matches(info: dict[str, Any], query: str) -> bool:
 
 
 class SessionRow(Widget):
-    """One session in the sidebar (two lines)."""
+    """One session in the sidebar (two lines).
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "session-row--busy",
-        "session-row--waiting",
-        "session-row--idle",
-        "session-row--exited",
-        "session-row--stopped",
-        "session-row--archived",
-        "session-row--dim",
-        "session-row--added",
-        "session-row--removed",
-        "session-row--badge",
-        "session-row--unseen",
-        "session-row--marker",
-        "session-row--highlight",
-        "session-row--highlight-waiting",
-    }
+    Its colours are the list's component styles (`SessionList.row_style`); as
+    the row's own, Textual would compute all fourteen for every row it mounts
+    or restyles, about 1.4 ms each time.
+    """
+
     DEFAULT_CSS = """
     SessionRow { height: 2; text-wrap: nowrap; text-overflow: ellipsis; }
     SessionRow.-waiting { background: $session-waiting 15%; }
-    SessionRow.-waiting .session-row--waiting { text-style: bold; }
-    SessionRow > .session-row--highlight { background: $primary 20%; }
-    SessionRow > .session-row--highlight-waiting { background: $session-waiting 30%; }
-    SessionRow > .session-row--busy { color: $session-busy; }
-    SessionRow > .session-row--waiting { color: $session-waiting; }
-    SessionRow > .session-row--idle { color: $session-idle; }
-    SessionRow > .session-row--exited { color: $session-exited; }
-    SessionRow > .session-row--stopped { color: $session-stopped; }
-    SessionRow > .session-row--archived { color: $session-stopped; }
-    SessionRow > .session-row--dim { color: $foreground 60%; }
-    SessionRow > .session-row--added { color: $success; }
-    SessionRow > .session-row--removed { color: $error; }
-    SessionRow > .session-row--badge { color: $warning; text-style: bold; }
-    SessionRow > .session-row--unseen { color: $accent; text-style: bold; }
-    SessionRow > .session-row--marker { color: $primary; }
     """
 
     def __init__(self, info: dict[str, Any]) -> None:
@@ -100,21 +77,26 @@ class SessionRow(Widget):
     def render(self) -> Text:
         info, summary = self.info, self.summary
         status = str(info.get("status", "idle"))
-        style = self.get_component_rich_style
+        owner = self.parent
+        if not isinstance(owner, SessionList):
+            return Text(str(info.get("name", info["id"])))
+        background = self.background_colors[1]
+
+        def style(name: str) -> Style:
+            return owner.row_style(name, background)
+
         base: Style | str = ""
         if self.highlighted:
             waiting = status == "waiting"
-            highlight = style(
-                "session-row--highlight-waiting" if waiting else "session-row--highlight"
-            )
-            base = highlight
-            # Component styles carry the row's own background: lay the highlight over it.
-            over = Style(bgcolor=highlight.bgcolor)
+            base = style("session-row--highlight-waiting" if waiting else "session-row--highlight")
+            over = Style(bgcolor=base.bgcolor)
 
-            def style(*names: str, partial: bool = False, default: Style | None = None) -> Style:
-                return self.get_component_rich_style(*names) + over
+            def style(name: str) -> Style:
+                return owner.row_style(name, background) + over
 
         status_style = style(f"session-row--{status}") if status in STATUS_ICONS else None
+        if status == "waiting" and status_style is not None:
+            status_style += _BOLD  # waiting sessions need you
         # A bar marks the highlighted row: backgrounds vanish in 16-colour terminals.
         marker = ("▌", style("session-row--marker")) if self.highlighted else (" ",)
         first = Text(no_wrap=True, overflow="ellipsis", style=base)
@@ -156,6 +138,40 @@ class SessionRow(Widget):
 class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
     """Sessions, one row each; the highlighted one is shown in the terminal view."""
 
+    # The rows' colours (see SessionRow): computed once for the list.
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "session-row--busy",
+        "session-row--waiting",
+        "session-row--idle",
+        "session-row--exited",
+        "session-row--stopped",
+        "session-row--archived",
+        "session-row--dim",
+        "session-row--added",
+        "session-row--removed",
+        "session-row--badge",
+        "session-row--unseen",
+        "session-row--marker",
+        "session-row--highlight",
+        "session-row--highlight-waiting",
+    }
+    DEFAULT_CSS = """
+    SessionList > .session-row--highlight { background: $primary 20%; }
+    SessionList > .session-row--highlight-waiting { background: $session-waiting 30%; }
+    SessionList > .session-row--busy { color: $session-busy; }
+    SessionList > .session-row--waiting { color: $session-waiting; }
+    SessionList > .session-row--idle { color: $session-idle; }
+    SessionList > .session-row--exited { color: $session-exited; }
+    SessionList > .session-row--stopped { color: $session-stopped; }
+    SessionList > .session-row--archived { color: $session-stopped; }
+    SessionList > .session-row--dim { color: $foreground 60%; }
+    SessionList > .session-row--added { color: $success; }
+    SessionList > .session-row--removed { color: $error; }
+    SessionList > .session-row--badge { color: $warning; text-style: bold; }
+    SessionList > .session-row--unseen { color: $accent; text-style: bold; }
+    SessionList > .session-row--marker { color: $primary; }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j,down", "cursor_down", "Next", id="session_down", show=False,
                 tooltip="Highlight the next session"),
@@ -196,6 +212,31 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
         super().__init__(id=id)
         self.rows: dict[str, SessionRow] = {}
         self.highlighted: str | None = None
+        self._row_styles: dict[tuple[str, Color], Style] = {}
+
+    # ------------------------------------------------------------ styles
+    def row_style(self, name: str, background: Color) -> Style:
+        """A row's component style over the row's own `background`, as Textual would
+        compute it were the component the row's: colours with alpha blend over it."""
+        key = (name, background)
+        cached = self._row_styles.get(key)
+        if cached is None:
+            styles = self.get_component_styles(name)
+            style = Style() + styles.text_style
+            if styles.has_rule("background"):
+                background = background + styles.background
+                style += Style(bgcolor=background.rich_color)
+            if styles.has_rule("color"):
+                style += Style(color=(background + styles.color).rich_color)
+            cached = self._row_styles[key] = style
+        return cached
+
+    def notify_style_update(self) -> None:
+        # Theme or focus changed the component styles: the rows draw with them.
+        super().notify_style_update()
+        self._row_styles.clear()
+        for row in self.rows.values():
+            row.refresh()
 
     # ----------------------------------------------------------- content
     def set_sessions(self, sessions: list[dict[str, Any]], prefer: str | None = None) -> None:
