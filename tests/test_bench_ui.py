@@ -42,9 +42,11 @@ def test_table_marks_targets() -> None:
             "echo_ratio": 2.0,
             "flood_fps": 59.0,
             "first_any_frame_ms": 400.0,
+            "minimal_textual_first_frame_ms": 250.0,
             "switch_parts_median_ms": {"key_to_show": 1.0},
         }
     )
+    assert "a minimal Textual app's, same run: 250 ms" in text
     lines = {line.split("  ")[0]: line for line in text.splitlines()}
     assert lines["time to first frame (ms)"].endswith("<= 500  ok")
     assert lines["session switch, median (ms)"].endswith("<= 17  MISSED")
