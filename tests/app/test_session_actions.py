@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from textual.command import CommandPalette
 from textual.widgets import Input, Select, Static, TextArea
+from textual.widgets._footer import FooterKey
 
 from tests.app.app_harness import (
     SIZE,
@@ -150,6 +151,22 @@ async def test_filter_sessions() -> None:
         assert sidebar.highlighted == "fix-logout"
         await press(pilot, "focus_sidebar")  # escape clears the filter
         assert sidebar.visible_ids() == ["add-search", "fix-login", "fix-logout"]
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_the_footer_turns_session_actions_on_when_a_session_appears() -> None:
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 0)
+
+        def diff_key_disabled() -> bool | None:
+            keys = [k for k in app.screen.query(FooterKey) if k.key == "d"]
+            return keys[0].has_class("-disabled") if keys else None
+
+        await until(pilot, lambda: diff_key_disabled() is True, "a greyed-out d Diff")
+        new_session("first one")  # made elsewhere (the CLI): no focus change here
+        await started(pilot, 1)
+        await until(pilot, lambda: diff_key_disabled() is False, "d Diff available")
 
 
 @pytest.mark.usefixtures("app_server")

@@ -17,6 +17,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
@@ -107,6 +108,7 @@ OTHER_SCREENS = {
 class MainScreen(Screen[None]):
     """Sidebar, header, tabs and the live terminal of the highlighted session."""
 
+    AUTO_FOCUS = "#sessions"  # not the first focusable widget: no focus to move at start
     # main.tcss is in PtuiApp.CSS_PATH: read with the app's, it is parsed once, at
     # start-up; a screen's CSS_PATH is read when the screen is pushed, and parses
     # every rule again (~8 ms before the first frame).
@@ -120,6 +122,7 @@ class MainScreen(Screen[None]):
         self.current: str | None = None
         self.tab_choice: dict[str, str] = {}
         self._leader_maps: list[tuple[Any, BindingsMap]] = []
+        self._no_session_shown = True
 
     @property
     def ptui(self) -> PtuiApp:
@@ -129,7 +132,8 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
                 yield Static("Sessions", id="sidebar-title")
-                yield Input(placeholder="filter sessions", id="filter")
+                # The filter's Input is mounted on first use (`/`): mounting and
+                # styling one costs ~10 ms of start-up.
                 yield SessionList(id="sessions")
             with Vertical(id="main"):
                 yield SessionHeader(id="header")
@@ -148,7 +152,6 @@ class MainScreen(Screen[None]):
         return self.query_one(TerminalView)
 
     def on_mount(self) -> None:
-        self.query_one("#filter").display = False
         self.apply_keymap()
         self.session_list.focus()
         self.update_sessions()
@@ -229,9 +232,10 @@ class MainScreen(Screen[None]):
         if row is None:
             return
         if not row.display:
-            filter_input = self.query_one("#filter", Input)
-            filter_input.value = ""
-            filter_input.display = False
+            filter_input = self._filter_input()
+            if filter_input is not None:
+                filter_input.value = ""
+                filter_input.display = False
             self.session_list.filter_text = ""
         self.session_list.highlight(session_id)
 
@@ -252,6 +256,11 @@ class MainScreen(Screen[None]):
 
     def _show_current(self) -> None:
         info = self.current_info()
+        if (info is None) != self._no_session_shown:
+            # Actions that need a session (check_action) turn on or off: the footer
+            # and palette must ask again.
+            self._no_session_shown = info is None
+            self.refresh_bindings()
         has_sessions = bool(self.session_list.rows)
         for widget_id in ("#header", "#tabs", "#terminal"):
             self.query_one(widget_id).display = has_sessions
@@ -364,15 +373,27 @@ class MainScreen(Screen[None]):
             self._select(session_id)
         self.session_list.highlight(session_id)
 
+    def _filter_input(self) -> Input | None:
+        """The filter's Input, once `/` has made it."""
+        try:
+            return self.query_one("#filter", Input)
+        except NoMatches:
+            return None
+
     def action_focus_sidebar(self) -> None:
-        filter_input = self.query_one("#filter", Input)
-        if filter_input.has_focus or (filter_input.display and self.session_list.has_focus):
+        filter_input = self._filter_input()
+        if filter_input is not None and (
+            filter_input.has_focus or (filter_input.display and self.session_list.has_focus)
+        ):
             filter_input.value = ""
             filter_input.display = False
         self.session_list.focus()
 
-    def action_filter(self) -> None:
-        filter_input = self.query_one("#filter", Input)
+    async def action_filter(self) -> None:
+        filter_input = self._filter_input()
+        if filter_input is None:
+            filter_input = Input(placeholder="filter sessions", id="filter")
+            await self.query_one("#sidebar").mount(filter_input, before=self.session_list)
         filter_input.display = True
         filter_input.focus()
 
