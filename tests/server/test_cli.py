@@ -136,6 +136,10 @@ def test_agent_that_cannot_start_keeps_its_worktree(ptui: Runner, repo: Path, co
     assert "agent not started: cannot start no-such-agent-cmd: command not found" in result.stderr
     [info] = ptui_json(ptui, "ls")
     assert info["status"] == "exited" and Path(info["worktree"]).is_dir()
+    # The agent tab, what the app shows first, says why instead of staying blank.
+    shown = " ".join(ptui("show", "broken").stdout.split())
+    assert "ptui: agent not started: cannot start no-such-agent-cmd: command not found" in shown
+    assert "then resume the session (R, or ptui resume)" in shown
 
 
 def test_a_server_of_another_home_is_refused_not_joined(

@@ -81,3 +81,5 @@ def test_an_agent_missing_after_setup_says_why(ptui: Runner, repo: Path, config:
     wait_for(lambda: ptui_json(ptui, "ls")[0]["status"] == "exited", what="exited")
     shown = ptui("show", "missing-agent", "--tab", "setup").stdout
     assert "ptui: agent not started: cannot start no-such-agent-cli: command not found" in shown
+    agent = " ".join(ptui("show", "missing-agent").stdout.split())  # the app's first tab
+    assert "ptui: agent not started: cannot start no-such-agent-cli: command not found" in agent

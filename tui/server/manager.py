@@ -232,8 +232,7 @@ class SessionManager:
                     warnings = self._start(session, config, profile, task)
                 except PtuiError as exc:
                     # The worktree is made and kept; fix the command, then resume.
-                    record.status = st.EXITED
-                    warnings = [f"agent not started: {exc}"]
+                    warnings = [self._agent_not_started(session, exc)]
                 await self.save_async()
                 info = session.info()
                 if warnings:
@@ -303,8 +302,7 @@ class SessionManager:
                 except PtuiError as exc:
                     # As when there is no setup: exited, and say why where it shows.
                     log.warning("session %s: %s", session.id, exc)
-                    session.record.status = st.EXITED
-                    tab.note(f"agent not started: {exc}")
+                    self._agent_not_started(session, exc, tab)
                     self.broadcast(
                         "notification",
                         {"session": session.id, "tab": tab.name,
@@ -315,6 +313,19 @@ class SessionManager:
 
         asyncio.get_running_loop().create_task(after_setup())
         return warnings
+
+    def _agent_not_started(self, session: Session, exc: PtuiError, *tabs: Tab) -> str:
+        """Mark the session exited and say why in its agent tab (what the app shows
+        first: it would be blank) and in `tabs`; returns the message."""
+        message = f"agent not started: {exc}"
+        session.record.status = st.EXITED
+        for tab in (session.tab(AGENT_TAB), *tabs):
+            tab.note(message)
+        session.tab(AGENT_TAB).note(
+            "fix the agent's command (config.toml, or the PATH the ptui server started "
+            "with), then resume the session (R, or ptui resume)"
+        )
+        return message
 
     def _remember_pid(self, session: Session, tab: Tab) -> None:
         proc = tab.proc
