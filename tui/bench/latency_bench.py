@@ -143,15 +143,25 @@ class _PtuiProbe:
         while self.client.next_event(timeout=quiet) is not None:
             pass
 
-    def sample(self, key: bytes) -> float:
+    def add_echo(self, name: str) -> None:
+        """Another session running cat, attached here, to sample with `session=name`."""
+        self.client.call(
+            "session.create", task=name, name=name, agent="cat", repo=str(self.repo),
+            cols=80, rows=24,
+        )  # fmt: skip
+        self.client.call("session.attach", id=name, cols=80, rows=24)
+        self._drain(0.5)
+
+    def sample(self, key: bytes, session: str = "echo") -> float:
         client = self.client
+        client.poll_events()  # a late update of the last sample must not answer this one
         start = time.perf_counter()
-        client.send_input("echo", key)
+        client.send_input(session, key)
         while True:
             event = client.next_event(timeout=5)
             if event is None:
                 raise PtuiError("ptui bench: no echo within 5 s")
-            if event["event"] == "screen" and event["data"]["session"] == "echo":
+            if event["event"] == "screen" and event["data"]["session"] == session:
                 return time.perf_counter() - start
 
     def start_flood(self) -> None:

@@ -10,8 +10,9 @@
 - session switch: alt+1 / alt+2 in turn, from the app handling the key to the
   first frame that draws the new session's terminal (after its attach answer);
 - echo: a key typed into a session running `cat`, from the app handling the key
-  to the first frame that draws its echo; beside it the host-only figure of
-  `ptui bench latency` (client library -> server -> PTY -> screen event), same run;
+  to the first frame that draws its echo; each one followed by a host-only echo
+  as `ptui bench latency` times it (client library -> server -> PTY -> screen
+  event, another cat), so both are measured over the same seconds;
 - frame rate: frames per second that draw the focused session's terminal while
   it prints a counter 100 times a second and another session floods output.
 
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import tui
-from tui.bench.latency_bench import _measure, _PtuiProbe, bench_world
+from tui.bench.latency_bench import _KEYS, _PtuiProbe, bench_world
 from tui.errors import PtuiError
 
 COLS, ROWS = 160, 45
@@ -242,10 +243,8 @@ def run(*, as_json: bool, samples: int = 40) -> int:
                 toml.write(f'[agents.counter]\ncommand = ["sh", "-c", {json.dumps(COUNTER)}]\n')
                 toml.write('prompt = "none"\n')
 
-            _progress("host-only echo (client library -> server -> cat -> screen event)")
             probe = _PtuiProbe(repo)  # creates the session "echo" running cat
-            host = _measure(probe, max(samples, 50))
-            probe.client.call("session.detach", id="echo")
+            probe.client.call("session.detach", id="echo")  # the app types into it
             probe.client.call(
                 "session.create", task="counter", name="counter", agent="counter",
                 repo=str(repo), cols=COLS, rows=ROWS,
@@ -287,14 +286,19 @@ def run(*, as_json: bool, samples: int = 40) -> int:
                 switches.append(took)
                 parts.append(split)
 
-            _progress(f"echo through the app, {samples} keys")
+            _progress(
+                f"echo through the app, {samples} keys, each followed by one host-only "
+                "echo (client library -> server -> cat -> screen event)"
+            )
             echo_key = next(k for k, s in by_key.items() if s == "echo")
             counter_key = next(k for k, s in by_key.items() if s == "counter")
             tmux.keys("ui", echo_key)
             time.sleep(0.5)
             tmux.keys("ui", "Enter")  # from the sidebar into the terminal
             time.sleep(0.5)
-            echoes = []
+            probe.add_echo("host-echo")  # the host-only figure's own cat
+            echoes: list[float] = []
+            host: list[float] = []
             for index in range(samples):
                 time.sleep(random.uniform(0.03, 0.05))
                 log.poll()
@@ -302,6 +306,9 @@ def run(*, as_json: bool, samples: int = 40) -> int:
                 tmux.keys("ui", "x" if index % 2 == 0 else "BSpace")
                 echo = partial(_echo_time, mark=mark, session="echo")
                 echoes.append(log.wait(echo, 10, "an echo"))
+                # Side by side, so a slow stretch of the machine weighs on both.
+                time.sleep(random.uniform(0.01, 0.02))
+                host.append(probe.sample(_KEYS[index % 2], "host-echo"))
 
             _progress("frame rate of a counter while another session floods (3 s)")
             probe.client.call(
