@@ -193,7 +193,7 @@ class PtuiApp(App[None]):
 
                 self.push_screen(DisconnectedScreen(f"cannot reconnect: {message}"))
                 return
-            self._fail_to_connect(exc)
+            self._fail_to_connect(message)
             return
         self.client_or_none = client
         self.connected = self._ever_connected = True
@@ -207,9 +207,10 @@ class PtuiApp(App[None]):
 
             self.push_screen(DisconnectedScreen("the connection to the ptui server closed"))
 
-    def _fail_to_connect(self, exc: PtuiError | OSError) -> None:
-        """End the app: the CLI prints why (`exit_error`) and exits 1."""
-        message = " ".join(str(exc).split()) or type(exc).__name__
+    def _fail_to_connect(self, reason: PtuiError | OSError | str) -> None:
+        """End the app: the CLI prints why (`exit_error`, one line) and exits 1."""
+        message = reason if isinstance(reason, str) else str(reason)
+        message = " ".join(message.split()) or type(reason).__name__
         self.exit_error = f"cannot connect to the ptui server: {message}"
         self.exit(return_code=1)
 
