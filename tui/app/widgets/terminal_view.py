@@ -419,9 +419,13 @@ class TerminalView(ScrollView, can_focus=True):
             event.prevent_default()
             self._copy_key(event.key, event.character)
             return
-        if getattr(self.screen, "leader_pending", False) or event.key in self.own_keys:
-            return  # the screen's leader handling or this view's bindings take it
+        if self._handled_elsewhere(event.key):
+            return
         self._consume_key(event)
+
+    def _handled_elsewhere(self, key: str) -> bool:
+        """The screen's leader handling or this view's own bindings take `key`."""
+        return getattr(self.screen, "leader_pending", False) or key in self.own_keys
 
     def take_key(self, event: events.Key) -> bool:
         """Send a key to the program now, from the app, ahead of Textual's routing.
@@ -438,9 +442,8 @@ class TerminalView(ScrollView, can_focus=True):
             queue is None
             or not queue.empty()
             or event.key in self.reserved_keys
-            or event.key in self.own_keys
             or (self.frozen is not None and self.frozen.copying)
-            or getattr(self.screen, "leader_pending", False)
+            or self._handled_elsewhere(event.key)
         ):
             return False
         self._consume_key(event)
