@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from textual.command import CommandPalette
 from textual.widgets import Input, Select, Static, TextArea
-from textual.widgets._footer import FooterKey
 
 from tests.app.app_harness import (
     SIZE,
@@ -27,6 +26,7 @@ from tui.app.app import PtuiApp
 from tui.app.commands import PtuiCommands
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.new_session import NewSessionScreen, preview_names
+from tui.app.widgets.footer import KeyFooter
 
 
 def error_text(screen: NewSessionScreen, field: str) -> str:
@@ -160,8 +160,8 @@ async def test_the_footer_turns_session_actions_on_when_a_session_appears() -> N
         await started(pilot, 0)
 
         def diff_key_disabled() -> bool | None:
-            keys = [k for k in app.screen.query(FooterKey) if k.key == "d"]
-            return keys[0].has_class("-disabled") if keys else None
+            keys = [k for k in app.screen.query_one(KeyFooter).shown if k.key == "d"]
+            return not keys[0].enabled if keys else None
 
         await until(pilot, lambda: diff_key_disabled() is True, "a greyed-out d Diff")
         new_session("first one")  # made elsewhere (the CLI): no focus change here
