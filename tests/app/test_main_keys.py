@@ -215,3 +215,31 @@ async def test_remapped_keys_from_config() -> None:
         from tui.app.screens.new_session import NewSessionScreen
 
         await until(pilot, lambda: isinstance(app.screen, NewSessionScreen), "the new session form")
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_no_frame_is_drawn_only_to_be_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start-up and a switch draw frames only outside a batch (inside, Textual drops them)."""
+    from textual._compositor import Compositor
+
+    ids = [new_session(f"task {n}")["id"] for n in (1, 2)]
+    renders: list[int] = []  # the batch depth at each render of the main screen
+    app = PtuiApp(repo=Path.cwd())
+    render_update = Compositor.render_update
+
+    def recording(self: Compositor, *args: Any, **kwargs: Any) -> Any:
+        if app._screen_stack and self is app.screen._compositor:
+            renders.append(app._batch_count)
+        return render_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(Compositor, "render_update", recording)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 2)
+        await until(pilot, lambda: renders, "a first frame")
+        await pilot.pause(0.2)
+        drawn_at_start = len(renders)
+        await pilot.press("alt+2")
+        await until(pilot, lambda: terminal(app).session == ids[1], "the switch")
+        await until(pilot, lambda: len(renders) > drawn_at_start + 1, "frames after the switch")
+    assert drawn_at_start > 0
+    assert [depth for depth in renders if depth] == []

@@ -147,6 +147,13 @@ class PtuiApp(App[None]):
         if not gc.isenabled():  # paused for start-up by `tui.cli.app`
             self.set_timer(STARTUP_GC_PAUSE, self._resume_gc)
 
+    def _end_batch(self) -> None:
+        super()._end_batch()
+        if not self._batch_count and self._screen_stack:
+            screen = self._screen_stack[-1]
+            if isinstance(screen, MainScreen):
+                screen.draw_held_frame()
+
     def _resume_gc(self) -> None:
         """Start-up's objects live as long as the app: freeze them out of every future
         collection (shorter pauses while typing), then collect as usual."""

@@ -342,6 +342,8 @@ def run(*, as_json: bool, samples: int = 40) -> int:
         # Where the time goes, for whoever makes it faster:
         "first_any_frame_ms": round(statistics.median(first_any) * 1000, 1),
         "minimal_textual_first_frame_ms": round(statistics.median(minimal) * 1000, 1),
+        "first_frame_runs_ms": [round(t * 1000) for t in first],
+        "minimal_textual_runs_ms": [round(t * 1000) for t in minimal],
         "switch_parts_median_ms": {
             name: round(statistics.median(p[i] for p in parts) * 1000, 2)
             for i, name in enumerate(("key_to_show", "show_to_screen", "screen_to_frame"))
@@ -377,6 +379,9 @@ def _table(result: dict[str, Any]) -> str:
         f"  (first frame of any kind: {result['first_any_frame_ms']:g} ms; a minimal "
         f"Textual app's, same run: {result['minimal_textual_first_frame_ms']:g} ms)"
     )
+    pairs = zip(result["first_frame_runs_ms"], result["minimal_textual_runs_ms"], strict=True)
+    runs = ", ".join(f"{a}/{b}" for a, b in pairs)
+    lines.append(f"  (each start, ptui/minimal, ms: {runs})")
     split = ", ".join(f"{k} {v:g} ms" for k, v in result["switch_parts_median_ms"].items())
     lines.append(f"  (switch: {split})")
     return "\n".join(lines)

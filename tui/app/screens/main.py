@@ -123,6 +123,7 @@ class MainScreen(Screen[None]):
         self.tab_choice: dict[str, str] = {}
         self._leader_maps: list[tuple[Any, BindingsMap]] = []
         self._no_session_shown = True
+        self._frame_held = False
 
     @property
     def ptui(self) -> PtuiApp:
@@ -142,6 +143,25 @@ class MainScreen(Screen[None]):
                 yield Static(id="empty")
         yield Static(id="leader-hint")
         yield KeyFooter()
+
+    # ------------------------------------------------------------ frames
+    def _compositor_refresh(self) -> None:
+        # Textual draws a refresh that comes inside a batch (its own start-up, or
+        # frames held while a switch fetches the new tab's screen) and then
+        # `App._display` drops the picture: the render is wasted (18-28 ms before
+        # the first frame) and the regions it used up are not drawn again. Keep
+        # the refresh for the end of the batch instead (`draw_held_frame`).
+        app = self.app
+        if app._batch_count and self is app.screen and not app.is_inline:
+            self._frame_held = True
+            return
+        super()._compositor_refresh()
+
+    def draw_held_frame(self) -> None:
+        """Draw the refresh held back by a batch (called when the batch ends)."""
+        if self._frame_held and not self.app._batch_count:
+            self._frame_held = False
+            self._compositor_refresh()
 
     @property
     def session_list(self) -> SessionList:
