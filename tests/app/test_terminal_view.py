@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual import events
+from textual.strip import Strip
 
 from tests.app.app_harness import (
     APP_AGENTS,
@@ -25,7 +28,7 @@ from tests.app.app_harness import (
 from tests.server.conftest import repo, stop_server  # noqa: F401  (fixture)
 from tui.app.app import PtuiApp
 from tui.app.widgets.frozen_view import FrozenView
-from tui.app.widgets.terminal_render import StripRenderer, text_between
+from tui.app.widgets.terminal_render import StripRenderer, overlay, text_between
 from tui.server.protocol import decode_runs
 from tui.term.lines import Line
 from tui.term.style import Style
@@ -159,3 +162,56 @@ def test_strips_are_cut_at_cell_boundaries() -> None:
     assert text_between("中文ab", 0, 1) == "中"
     assert text_between("中文ab", 2, 5) == "文a"
     assert renderer.style(Style(fg=1)) is renderer.style(Style(fg=1))  # cached
+
+
+def test_the_cursor_overlay_matches_a_cell_by_cell_split() -> None:
+    """The fast path (one ASCII segment) and the general one lay the style on the
+    same cells, across wide characters, segment edges and the line's end."""
+
+    def cells(strip: Strip) -> list[tuple[str, RichStyle | None]]:
+        out = []
+        for segment in strip:
+            for char in segment.text:
+                out.append((char, segment.style))
+        return out
+
+    def by_divide(strip: Strip, start: int, end: int, style: RichStyle) -> Strip:
+        before, middle, after = strip.divide([start, end, strip.cell_length])
+        styled = [Segment(s.text, (s.style or RichStyle()) + style) for s in middle]
+        return Strip.join([before, Strip(styled, middle.cell_length), after])
+
+    red, cursor = RichStyle(color="red"), RichStyle(reverse=True)
+    renderer = StripRenderer()
+    for runs in ([["ab"], ["cdef", 1], ["g"]], [["中文", 1], ["abc"]], [["x中"], ["yz", 2]]):
+        strip = renderer.strip(decode_runs(runs), 12)
+        strip = Strip([*strip, Segment("tail", red)], strip.cell_length + 4)
+        for start in range(strip.cell_length):
+            for end in (start + 1, start + 2):
+                got = overlay(strip, start, end, cursor)
+                assert got.cell_length == strip.cell_length
+                assert cells(got) == cells(by_divide(strip, start, min(end, 16), cursor)), (
+                    runs,
+                    start,
+                    end,
+                )
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_the_echo_writer_sees_a_toast_come_and_go() -> None:
+    """Which rows something covers is kept between echoes, and forgotten when the
+    screen lays out again: a toast over the terminal's last rows, then gone."""
+    new_session("under a toast")
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await started(pilot, 1)
+        view = terminal(app)
+        writer = view._echo
+        assert writer is not None
+        top, bottom = view.region.y, view.region.bottom - 2
+        assert not writer.covered(bottom) and not writer.covered(top)
+        app.notify("a toast over the bottom right", timeout=30)
+        await pilot.pause(0.3)
+        assert writer.covered(bottom) and not writer.covered(top)
+        app.clear_notifications()
+        await pilot.pause(0.3)
+        assert not writer.covered(bottom)

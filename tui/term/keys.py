@@ -19,6 +19,7 @@ literal characters would type garbage into the agent.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from typing import Final
@@ -306,6 +307,7 @@ def _encode_kitty(parsed: _Key, character: str | None, modes: KeyModes) -> str:
     return f"{CSI}{code}{_kitty_mods(mods, with_text=bool(associated))}{associated}u"
 
 
+@functools.lru_cache(maxsize=1024)  # every keystroke: a key's bytes never change
 def encode_key(
     key: str, character: str | None = None, modes: KeyModes = DEFAULT_MODES
 ) -> bytes | None:

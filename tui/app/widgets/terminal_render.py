@@ -112,8 +112,11 @@ class StripRenderer:
 
 def cell_width_at(line: Line, x: int) -> int:
     """Cells taken by the character at column `x` (2 for a wide one, else 1)."""
+    text = line.text
+    if text.isascii():
+        return 1
     pos = 0
-    for char in line.text:
+    for char in text:
         width = cell_len(char)
         if pos + width > x:
             return max(1, width)
@@ -127,12 +130,33 @@ def overlay(strip: Strip, start: int, end: int, style: RichStyle) -> Strip:
     start, end = max(0, start), min(width, end)
     if start >= end:
         return strip
-    before, middle, after = strip.divide([start, end, width])
+    # The cursor's case, on every echo: the cells lie in one ASCII segment, which
+    # splits by index. Anything else goes through Strip.divide (3-4x slower).
+    pos = 0
+    segments = list(strip)
+    for index, (text, seg_style, control) in enumerate(segments):
+        if control:
+            continue
+        ascii_text = text.isascii()
+        after = pos + (len(text) if ascii_text else cell_len(text))
+        if after <= start:
+            pos = after
+            continue
+        if after >= end and ascii_text:
+            cut = [
+                Segment(text[: start - pos], seg_style),
+                Segment(text[start - pos : end - pos], (seg_style or RichStyle()) + style),
+                Segment(text[end - pos :], seg_style),
+            ]
+            segments[index : index + 1] = [segment for segment in cut if segment.text]
+            return Strip(segments, width)
+        break
+    before, middle, after_cells = strip.divide([start, end, width])
     styled = Strip(
         [Segment(s.text, (s.style or RichStyle()) + style, s.control) for s in middle],
         middle.cell_length,
     )
-    return Strip.join([before, styled, after])
+    return Strip.join([before, styled, after_cells])
 
 
 def draw_cursor(strip: Strip, line: Line, x: int, shape: str) -> Strip:

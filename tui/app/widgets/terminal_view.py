@@ -25,13 +25,13 @@ from rich.style import Style as RichStyle
 from textual import events, work
 from textual.binding import Binding, BindingType
 from textual.dom import NoScreen
-from textual.errors import NoWidget
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
 from tui.app.widgets import mouse
+from tui.app.widgets.echo_writer import EchoWriter
 from tui.app.widgets.frozen_view import COPY, LEAVE, FrozenView
 from tui.app.widgets.terminal_render import (
     StripRenderer,
@@ -45,10 +45,7 @@ from tui.server.protocol import decode_runs
 from tui.term.keys import KeyModes, encode_key
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from textual.color import Color
-    from textual.filter import LineFilter
+    from textual.screen import Screen
 
     from tui.app.app import PtuiApp
 
@@ -127,7 +124,10 @@ class TerminalView(ScrollView, can_focus=True):
         self._hold: contextlib.AbstractContextManager[None] | None = None
         self._hold_timer: Timer | None = None
         self._last_input = -1.0  # time.monotonic() of the last input sent to the program
-        self._echo_filters: tuple[Sequence[LineFilter], Color] | None = None
+        self._echo: EchoWriter | None = None
+        self._home: Screen[Any] | None = None  # the screen it is mounted on
+        self._gutter_width = 0
+        self._key_modes: tuple[object, KeyModes] = (None, KeyModes())
         self._buttons_held = 0
         self._refused_notice = False
         self._loading_history = False
@@ -182,9 +182,6 @@ class TerminalView(ScrollView, can_focus=True):
             hold.__exit__(None, None, None)
             with contextlib.suppress(NoScreen):  # unmounting: nothing left to draw
                 self.screen.check_idle()  # draw what changed meanwhile, now
-
-    def on_unmount(self) -> None:
-        self._release_frames()
 
     def reattach(self) -> None:
         """Attach the shown tab again (a new connection knows nothing of the old one)."""
@@ -266,52 +263,10 @@ class TerminalView(ScrollView, can_focus=True):
             self._release_frames()
 
     def _write_rows_now(self, rows: list[int]) -> bool:
-        """Write a keystroke's echo to the terminal at once, ahead of the next frame.
-
-        Textual's frame path (idle, timer, compositor) adds ~1.5 ms to every echo;
-        these rows are the same strips, filters and colours the frame draws a moment
-        later, written straight to the driver (Textual has no public call for
-        that). Only when nothing can cover them: this screen on top, no batch in
-        progress, and this view at the row's ends and middle. True if written.
-        """
-        app = self.app
-        # Private to Textual (checked for, so a change there only turns this off).
-        driver = getattr(app, "_driver", None)
-        if (
-            driver is None
-            or getattr(driver, "is_inline", True)
-            or app.is_headless
-            or getattr(app, "_batch_count", 1)
-            or app.screen is not self.screen
-            or self.frozen is not None
-        ):
+        """Write a keystroke's echo at once (`EchoWriter`); True if written."""
+        if self._echo is None or self.frozen is not None:
             return False
-        region = self.content_region
-        screen = self.screen
-        console = app.console
-        if self._echo_filters is None:
-            # Walking the ancestors for the background costs more than the write.
-            self._echo_filters = (self.get_line_filters(), self.background_colors[1])
-        filters, background = self._echo_filters
-        parts = ["\x1b7"]  # DECSC: the frame after this one expects the cursor where it was
-        for y in rows:
-            if not 0 <= y < region.height:
-                return False
-            row = region.y + y
-            for x in (region.x, region.x + region.width // 2, region.right - 1):
-                try:
-                    covering, _ = screen.get_widget_at(x, row)
-                except NoWidget:
-                    return False
-                if covering is not self:
-                    return False  # a toast, tooltip or menu over the row
-            strip = self.render_line(y)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)
-            parts.append(f"\x1b[{row + 1};{region.x + 1}H{strip.render(console)}")
-        parts.append("\x1b8")
-        driver.write("".join(parts))
-        return True
+        return self._echo.write(rows)
 
     def _repaint(self) -> None:
         if self.session is None or self.frozen:
@@ -331,16 +286,28 @@ class TerminalView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._echo_filters = None
+        self._gutter_width = self.gutter.width
+        if self._echo is not None:
+            self._echo.forget_styles()
         if self._renderer.set_base(self.rich_style):
             self._reset_cache()
             self.refresh()
 
     def on_mount(self) -> None:
         self._renderer.set_base(self.rich_style)
+        self._home = screen = self.screen  # a view never moves: no walk up the DOM per key
+        self._echo = EchoWriter(screen, self)
+        screen.screen_layout_refresh_signal.subscribe(self, self._echo.forget_layout)
+
+    def on_unmount(self) -> None:
+        self._release_frames()
+        if self._home is not None:
+            self._home.screen_layout_refresh_signal.unsubscribe(self)
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, event.size.height)
+        if self._echo is not None:
+            self._echo.forget_layout()
         self._reset_cache()
         if self.frozen is not None:
             self.frozen.resize(event.size.height)
@@ -356,7 +323,9 @@ class TerminalView(ScrollView, can_focus=True):
 
     # -------------------------------------------------------- rendering
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        # Not `self.size`: it walks up to the screen and asks the compositor, and
+        # this runs for every row drawn and every echo.
+        width = self.outer_size.width - self._gutter_width
         if self.frozen is not None:
             return self._frozen_line(y, width)
         if y >= len(self._strips):
@@ -401,12 +370,17 @@ class TerminalView(ScrollView, can_focus=True):
     # ------------------------------------------------------------ input
     def key_modes(self) -> KeyModes:
         modes = self.mirror.modes
-        return KeyModes(
-            app_cursor=bool(modes.get("app_cursor")),
-            app_keypad=bool(modes.get("app_keypad")),
-            kitty_flags=int(modes.get("kitty_flags") or 0),
-            bracketed_paste=bool(modes.get("bracketed_paste")),
-        )
+        if self._key_modes[0] is not modes:  # the mirror replaces the dict on a change
+            self._key_modes = (
+                modes,
+                KeyModes(
+                    app_cursor=bool(modes.get("app_cursor")),
+                    app_keypad=bool(modes.get("app_keypad")),
+                    kitty_flags=int(modes.get("kitty_flags") or 0),
+                    bracketed_paste=bool(modes.get("bracketed_paste")),
+                ),
+            )
+        return self._key_modes[1]
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         # Claiming a key hides the screen's bindings for it (and their footer
@@ -425,7 +399,8 @@ class TerminalView(ScrollView, can_focus=True):
 
     def _handled_elsewhere(self, key: str) -> bool:
         """The screen's leader handling or this view's own bindings take `key`."""
-        return getattr(self.screen, "leader_pending", False) or key in self.own_keys
+        screen = self._home if self._home is not None else self.screen
+        return getattr(screen, "leader_pending", False) or key in self.own_keys
 
     def take_key(self, event: events.Key) -> bool:
         """Send a key to the program now, from the app, ahead of Textual's routing.
