@@ -128,6 +128,15 @@ class PtuiApp(App[None]):
             self.theme = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else self.theme
         return warnings
 
+    def refresh_css(self, animate: bool = True) -> None:
+        if not self._screen_stack:
+            # Choosing the theme in `__init__` queues this before anything is styled:
+            # reparsing now would parse every source once more (~4 ms before the
+            # first frame) for rules the first style pass parses anyway.
+            self.stylesheet.set_variables(self.get_css_variables())
+            return
+        super().refresh_css(animate)
+
     def on_mount(self) -> None:
         for warning in self._theme_warnings:
             self.notify(warning, title="Theme", severity="warning", timeout=10)
