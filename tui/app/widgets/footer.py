@@ -22,6 +22,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 if TYPE_CHECKING:
+    from textual.binding import Binding
     from textual.screen import Screen
 
 _SEPARATOR = "▏"  # Textual's `vkey` border, left of the palette key
@@ -108,29 +109,19 @@ class KeyFooter(Widget, can_focus=False):
             if not binding.show or binding.action in seen_actions:
                 continue
             seen_actions.add(binding.action)
-            entries.append(
-                FooterEntry(
-                    binding.key,
-                    app.get_key_display(binding),
-                    binding.description,
-                    enabled,
-                    tooltip or binding.tooltip,
-                )
-            )
+            entries.append(self._entry(binding, enabled, tooltip or binding.tooltip))
         palette = bindings.get(app.COMMAND_PALETTE_BINDING) if app.ENABLE_COMMAND_PALETTE else None
         if palette is not None:
-            _, binding, enabled, tooltip = palette
-            entries.append(
-                FooterEntry(
-                    binding.key,
-                    app.get_key_display(binding),
-                    binding.description,
-                    enabled,
-                    binding.tooltip or binding.description,
-                    palette=True,
-                )
-            )
+            _, binding, enabled, _ = palette
+            tooltip = binding.tooltip or binding.description
+            entries.append(self._entry(binding, enabled, tooltip, palette=True))
         return entries
+
+    def _entry(
+        self, binding: Binding, enabled: bool, tooltip: str, palette: bool = False
+    ) -> FooterEntry:
+        display = self.app.get_key_display(binding)
+        return FooterEntry(binding.key, display, binding.description, enabled, tooltip, palette)
 
     def _entry_segments(self, entry: FooterEntry) -> list[Segment]:
         key_style = self.get_component_rich_style("footer-key--key")
