@@ -43,10 +43,13 @@ def test_table_marks_targets() -> None:
             "flood_fps": 59.0,
             "first_any_frame_ms": 400.0,
             "minimal_textual_first_frame_ms": 250.0,
+            "first_frame_runs_ms": [420, 431],
+            "minimal_textual_runs_ms": [250, 262],
             "switch_parts_median_ms": {"key_to_show": 1.0},
         }
     )
     assert "a minimal Textual app's, same run: 250 ms" in text
+    assert "each start, ptui/minimal, ms: 420/250, 431/262" in text
     lines = {line.split("  ")[0]: line for line in text.splitlines()}
     assert lines["time to first frame (ms)"].endswith("<= 500  ok")
     assert lines["session switch, median (ms)"].endswith("<= 17  MISSED")
