@@ -24,7 +24,9 @@ CONFIG_ENV = "PTUI_CONFIG"
 
 CONFIG_FILE_NAME = "config.toml"
 REPO_CONFIG_NAME = ".ptui.toml"
-STATE_FILE_NAME = "state.toml"
+STATE_FILE_NAME = "state.db"
+LEGACY_STATE_FILE_NAME = "state.toml"
+"""The TOML state file of ptui before the SQLite store; imported once, left in place."""
 SOCKET_NAME = "server.sock"
 
 
@@ -70,8 +72,13 @@ def config_file() -> Path:
 
 
 def state_file() -> Path:
-    """The persisted session records (`<state_dir>/state.toml`)."""
+    """The session records and operation journal, SQLite (`<state_dir>/state.db`)."""
     return state_dir() / STATE_FILE_NAME
+
+
+def legacy_state_file() -> Path:
+    """Where an older ptui kept its records (`<state_dir>/state.toml`), imported once."""
+    return state_dir() / LEGACY_STATE_FILE_NAME
 
 
 def log_dir() -> Path:

@@ -1,72 +1,107 @@
-"""Persisted session records: `state.toml`, written atomically under a file lock.
+"""Persisted session records and the operation journal: `state.db`, SQLite.
 
 A `SessionRecord` is plain data (what survives a server restart), kept apart from
-the live session that owns a PTY and an emulator. `StateStore` reads and writes the
-list of records:
+the live session that owns a PTY and an emulator. `StateStore` keeps the records
+and the journal of operations in progress (docs/lifecycle.md) in one SQLite
+database:
 
-- every write goes to a temp file in the same directory, is fsynced, moved over
-  the old file with `os.replace` and the directory is fsynced, so a crash (even
-  kill -9) leaves either the old file or the new one, never half of one;
-- writers take an `flock` on a separate lock file, so two processes cannot
-  interleave a read-modify-write (`update`);
-- a file from a newer ptui is refused with a one-line error, and a corrupt file is
-  moved aside with a timestamp (never deleted) and reported as one line.
+- WAL mode with `synchronous=FULL`: every committed transaction is on disk, and a
+  crash (even kill -9) leaves the database as of the last commit;
+- every change is one `BEGIN IMMEDIATE` transaction, so writers in several
+  threads and processes serialise and never lose each other's updates; a
+  journal step and the record it changes are written together or not at all;
+- every field is validated when read, and a database that cannot be read or holds
+  an invalid record is reported as one line naming the file and `ptui doctor`:
+  it is never moved aside or overwritten behind the user's back;
+- a database from a newer ptui is refused, never written;
+- the `state.toml` of an older ptui is imported once, when the database is
+  created, and left in place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
+import datetime as dt
+import enum
+import json
 import os
 import re
 import secrets
+import sqlite3
 import tomllib
-import types
-import typing
-from collections.abc import Callable, Iterator
+import urllib.parse
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from tui.errors import PtuiError
+from tui.naming import name_problem, show
+from tui.paths import LEGACY_STATE_FILE_NAME
 
-SCHEMA = 1
-"""Version of the file layout this ptui writes; bump it when old readers would misread."""
+SCHEMA = 2
+"""Version of the database layout this ptui writes (the TOML file was 1)."""
+
+LEGACY_SCHEMA = 1
+"""The `schema` of the `state.toml` files that are imported."""
+
+BUSY_TIMEOUT = 10.0
+"""Seconds a transaction waits for another writer before giving up."""
+
+DOCTOR_HINT = "; run `ptui doctor`"
+
+_ARCHIVE_REF_PREFIX = "refs/ptui/archive/"
+_PATH_FIELDS = ("repo", "worktree", "last_screen")
+_TEXT_FIELDS = ("task", "agent", "base", "status", "created", "damage")
+_TABLES = ("meta", "sessions", "journal")
+_COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+# SQLite result codes (the low byte of an extended code) that mean the file is
+# not the database ptui wrote: damaged pages, not a database at all, or tables
+# whose columns are not ours (our SQL is fixed, so a plain SQL error means that).
+_CORRUPT_CODES = frozenset({1, 11, 20, 24, 26})  # ERROR, CORRUPT, MISMATCH, FORMAT, NOTADB
 
 
 class StateError(PtuiError):
-    """The state file cannot be used; the message is one line `path:line: message`."""
+    """The state database (or the old state file) cannot be used; the message is one line."""
 
 
-class _Corrupt(Exception):
-    """Internal: the file is unreadable at `line` because of `why`."""
+class Lifecycle(enum.StrEnum):
+    """The lifecycle state of a session: where its work is, what ptui is doing with it.
 
-    def __init__(self, line: int, why: str) -> None:
-        super().__init__(why)
-        self.line = line
-        self.why = why
+    Kept apart from its agent's activity (`SessionRecord.status`): the lifecycle is
+    persisted and changes only through journaled operations; the activity is
+    derived from the running agent and never trusted after a restart.
+    """
+
+    CREATING = "creating"
+    SETTING_UP = "setting-up"
+    READY = "ready"
+    ARCHIVING = "archiving"
+    ARCHIVED = "archived"
+    RESTORING = "restoring"
+    MERGING = "merging"
+    REMOVING = "removing"
+    DAMAGED = "damaged"
 
 
 def utc_now() -> str:
     """The current time as ISO-8601 UTC to the second: `2025-01-31T12:00:00Z`."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
 class SessionRecord:
     """What is remembered about one session.
 
-    To add a field, give it a default: files written before it still load, and
-    `None` values are left out of the file. Keys this version does not know are
-    kept in `extra` and written back, so an older ptui does not drop a newer one's data.
+    To add a field, give it a default: rows written before it still load, and
+    `None` values are left out. Keys this version does not know are kept in
+    `extra` and written back, so an older ptui does not drop a newer one's data.
     """
 
     id: str
-    """Stable unique id (also used in refs and paths, so validated by the server)."""
+    """Stable unique id (also used in refs and paths): follows the session-name rule."""
     name: str
     """Short name shown in the sidebar and used in the branch name."""
     task: str = ""
@@ -74,7 +109,7 @@ class SessionRecord:
     agent: str = ""
     """Agent profile name (`[agents.<name>]`)."""
     repo: Path = Path()
-    """The main repository's working directory."""
+    """The main repository's working directory (absolute)."""
     branch: str = ""
     """Session branch, e.g. `ptui/fix-login`."""
     base: str = ""
@@ -82,17 +117,19 @@ class SessionRecord:
     base_commit: str = ""
     """Commit id the session branched from."""
     worktree: Path = Path()
-    """The session's checkout."""
+    """The session's checkout (absolute)."""
     status: str = "stopped"
-    """Last known status (busy, waiting, idle, exited, stopped)."""
+    """Last known activity (busy, waiting, idle, exited, stopped); never trusted after a restart."""
     port: int = 0
-    """First port of the session's block of 10 (`PTUI_PORT`)."""
+    """First port of the session's block of 10 (`PTUI_PORT`); 0 when it holds none."""
     created: str = field(default_factory=utc_now)
     """When the session was created, ISO-8601 UTC."""
-    archived: bool = False
-    """Whether the session was archived (worktree removed, work kept)."""
+    lifecycle: Lifecycle = Lifecycle.READY
+    """Where the session's work is and what ptui is doing with it."""
+    damage: str = ""
+    """Why the session is `damaged` (done outside ptui); empty otherwise."""
     archive_ref: str = ""
-    """Ref holding the archived snapshot."""
+    """Ref holding the archived snapshot: `refs/ptui/archive/<name>`, or empty."""
     exit_code: int | None = None
     """The agent's exit status once it exited; None while running or never run."""
     tabs: list[str] = field(default_factory=list)
@@ -100,194 +137,695 @@ class SessionRecord:
     last_screen: Path | None = None
     """File with the last screen and scrollback, shown while stopped."""
     extra: dict[str, Any] = field(default_factory=dict)
-    """Keys found in the file that this version does not know, written back unchanged."""
+    """Keys found in the row that this version does not know, written back unchanged."""
+
+    @property
+    def archived(self) -> bool:
+        """Whether the session is archived (worktree removed, work kept in `archive_ref`)."""
+        return self.lifecycle is Lifecycle.ARCHIVED
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain TOML/JSON-ready values: paths as strings, None left out."""
+        """Plain JSON-ready values: paths and the lifecycle as strings, None left out."""
         out: dict[str, Any] = dict(self.extra)
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name == "extra" or value is None:
                 continue
-            out[f.name] = str(value) if isinstance(value, Path) else value
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, enum.Enum):
+                value = value.value
+            elif isinstance(value, list):
+                value = list(value)
+            out[f.name] = value
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SessionRecord:
-        """Build a record from `to_dict` output; raises ValueError naming a bad key."""
+    def from_dict(cls, data: Mapping[str, Any]) -> SessionRecord:
+        """Build and validate a record from `to_dict` output; raises ValueError("field: ...").
+
+        An older ptui's `archived = true/false` becomes the `archived`/`ready` lifecycle.
+        """
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "extra"]
         known: dict[str, Any] = {}
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            if f.name == "extra" or f.name not in data:
+        for name in names:
+            if name not in data:
                 continue
-            known[f.name] = _convert(f.name, data[f.name], hints[f.name])
-        missing = [f.name for f in dataclasses.fields(cls) if _required(f) and f.name not in known]
-        if missing:
-            raise ValueError(f"{missing[0]}: missing")
-        extra = {k: v for k, v in data.items() if k not in known and k != "extra"}
-        return cls(**known, extra=extra)
+            value = data[name]
+            # Convert what converts; anything else stays as it is for validate() to name.
+            if name in _PATH_FIELDS and isinstance(value, str):
+                value = Path(value)
+            elif name == "lifecycle" and value in _LIFECYCLE_VALUES:
+                value = Lifecycle(value)
+            elif name == "tabs" and isinstance(value, list):
+                value = list(value)
+            known[name] = value
+        for name in ("id", "name"):
+            if name not in known:
+                raise ValueError(f"{name}: missing")
+        if "lifecycle" not in known and "archived" in data:
+            archived = data["archived"]
+            if not isinstance(archived, bool):
+                raise ValueError("archived: expected true or false")
+            known["lifecycle"] = Lifecycle.ARCHIVED if archived else Lifecycle.READY
+        extra = {k: v for k, v in data.items() if k not in names and k not in ("extra", "archived")}
+        record = cls(**known, extra=extra)
+        record.validate()
+        return record
+
+    def validate(self) -> None:
+        """Raise ValueError("field: problem") for the first field that is not acceptable."""
+        for name in ("id", "name"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ValueError(f"{name}: expected a string, got {type(value).__name__}")
+            problem = name_problem(value)
+            if problem is not None:
+                raise ValueError(f"{name}: {problem}")
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ValueError(f"{name}: expected a string, got {type(value).__name__}")
+        if type(self.port) is not int or not 0 <= self.port <= 65535:
+            raise ValueError("port: expected an int from 0 to 65535")
+        _check_path("repo", self.repo)
+        _check_path("worktree", self.worktree)
+        if self.last_screen is not None:
+            _check_path("last_screen", self.last_screen)
+        branch = self.branch
+        if (
+            not isinstance(branch, str)
+            or not branch
+            or not branch.isprintable()
+            or any(c.isspace() for c in branch)
+            or ".." in branch
+        ):
+            raise ValueError("branch: expected a non-empty branch name without spaces or '..'")
+        if not isinstance(self.base_commit, str) or not (
+            self.base_commit == "" or _COMMIT_RE.fullmatch(self.base_commit)
+        ):
+            raise ValueError("base_commit: expected a commit id (40 or 64 hex digits) or nothing")
+        if self.archive_ref not in ("", f"{_ARCHIVE_REF_PREFIX}{self.name}"):
+            raise ValueError(f"archive_ref: expected '' or '{_ARCHIVE_REF_PREFIX}{self.name}'")
+        if not isinstance(self.lifecycle, Lifecycle):
+            raise ValueError(
+                f"lifecycle: expected one of {', '.join(_LIFECYCLE_VALUES)}, "
+                f"got {show(str(self.lifecycle))}"
+            )
+        if self.lifecycle is Lifecycle.DAMAGED and not self.damage:
+            raise ValueError("damage: a damaged session needs a reason")
+        if self.exit_code is not None and type(self.exit_code) is not int:
+            raise ValueError("exit_code: expected an int or nothing")
+        if not isinstance(self.tabs, list) or not all(isinstance(t, str) for t in self.tabs):
+            raise ValueError("tabs: expected a list of strings")
+        if not isinstance(self.extra, dict) or not all(isinstance(k, str) for k in self.extra):
+            raise ValueError("extra: expected a table with string keys")
 
 
-def _required(f: dataclasses.Field[Any]) -> bool:
-    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+_LIFECYCLE_VALUES = tuple(state.value for state in Lifecycle)
 
 
-def _convert(name: str, value: Any, hint: Any) -> Any:
-    """Check `value` against a field's type and turn strings into Paths."""
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    for option in options:
-        if option is type(None):
-            continue  # None is never in the file: it is written by leaving the key out
-        origin = typing.get_origin(option) or option
-        if option is Path and isinstance(value, str):
-            return Path(value)
-        if origin is list and isinstance(value, list):
-            (item,) = typing.get_args(option)
-            if all(isinstance(v, item) for v in value):
-                return list(value)
-        elif origin is int and isinstance(value, bool):
-            continue  # TOML booleans are not numbers
-        elif isinstance(origin, type) and origin is not list and isinstance(value, origin):
-            return value
-    raise ValueError(f"{name}: expected {_type_name(hint)}, got {type(value).__name__}")
+def _check_path(name: str, value: object) -> None:
+    if not isinstance(value, Path) or not value.is_absolute() or "\0" in str(value):
+        shown = show(str(value)) if isinstance(value, Path) else type(value).__name__
+        raise ValueError(f"{name}: expected an absolute path, got {shown}")
 
 
-def _type_name(hint: Any) -> str:
-    text = str(hint).replace("pathlib.", "").replace("<class '", "").replace("'>", "")
-    return text.replace("Path", "path string")
+@dataclass
+class JournalEntry:
+    """One operation in progress: the steps `done` so far and what they need to know."""
+
+    id: int
+    """Row id; also the order the operations began in."""
+    op: str
+    """Operation name (`new`, `archive`, ...; see tui/server/journal.py)."""
+    session: str
+    """Id of the session the operation works on."""
+    params: dict[str, Any]
+    """JSON data the operation's steps need, added to by `step(data=...)`."""
+    done: list[str]
+    """Names of the steps completed, in order, each once."""
+    started: str
+    """When the operation began, ISO-8601 UTC."""
 
 
 class StateStore:
-    """Reads and writes the session records in one state file."""
+    """The session records and the operation journal in one SQLite database.
+
+    Each call opens its own connection and closes it before returning. Calls come
+    from the server's event loop, from worker threads and from other processes
+    (`ptui doctor`, tests); a connection per call needs no lock of ours (SQLite
+    serialises the transactions), and always sees the file now at `path`, even
+    after `move_aside`. Opening one costs about a millisecond.
+    """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock_path = path.with_name(path.name + ".lock")
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self._locked():
-            # A writer killed mid-write leaves its temp file; under the lock no
-            # other writer is using one, so every temp file left is garbage.
-            for leftover in path.parent.glob(f".{path.name}.*.tmp"):
-                leftover.unlink(missing_ok=True)
+        """Remember `path` and create its directory; never reads the database.
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Hold the exclusive lock; the kernel releases it if the process dies."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        A corrupt database must not stop the server from starting (`ptui doctor`
+        talks to it), so problems are reported by `load` and the other calls.
+        """
+        self.path = path
+        self.legacy_path = path.with_name(LEGACY_STATE_FILE_NAME)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing the last descriptor releases the flock
+            path.parent.mkdir(parents=True, mode=0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StateError(
+                f"{path.parent}: cannot create state directory: {exc.strerror}"
+            ) from None
+        else:
+            os.chmod(path.parent, 0o700)  # mkdir's mode is filtered by the umask
+        with contextlib.suppress(OSError):  # tidying only; never a reason not to start
+            self._remove_dead_temp_files()
+
+    # ------------------------------------------------------------------ records
 
     def load(self) -> list[SessionRecord]:
-        """All records; [] if there is no state file yet."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return []
-        try:
-            return self._decode(data)
-        except _Corrupt:
-            # Look again under the lock: a writer may have replaced the file since,
-            # and only the file we judged corrupt may be moved aside.
-            with self._locked():
-                return self._read_locked()
-
-    def save(self, records: list[SessionRecord]) -> None:
-        """Replace every record with `records` (refuses to overwrite a newer ptui's file)."""
-        with self._locked():
-            self._read_locked()
-            self._write_locked(records)
-
-    def update(
-        self, fn: Callable[[list[SessionRecord]], list[SessionRecord] | None]
-    ) -> list[SessionRecord]:
-        """Read, apply `fn`, write, all under the lock; returns the records written.
-
-        `fn` may change the list in place and return None, or return a new list.
-        """
-        with self._locked():
-            records = self._read_locked()
-            result = fn(records)
-            records = records if result is None else result
-            self._write_locked(records)
-            return records
-
-    def _read_locked(self) -> list[SessionRecord]:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return []
-        try:
-            return self._decode(data)
-        except _Corrupt as exc:
-            raise self._move_aside(exc.line, exc.why) from None
-
-    def _decode(self, data: bytes) -> list[SessionRecord]:
-        """Parse the file's bytes; raises _Corrupt, or StateError for a newer schema."""
-        try:
-            text = data.decode("utf-8")
-            doc = tomllib.loads(text)
-        except UnicodeDecodeError:
-            raise _Corrupt(1, "not UTF-8 text") from None
-        except tomllib.TOMLDecodeError as exc:
-            match = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
-            line = int(match.group(1)) if match else 1
-            raise _Corrupt(line, f"invalid TOML: {str(exc).split(' (at ')[0]}") from None
-        schema = doc.get("schema")
-        if not isinstance(schema, int) or isinstance(schema, bool):
-            raise _Corrupt(_line_of(text, "schema"), "no schema number")
-        if schema > SCHEMA:
-            raise StateError(
-                f"{self.path}:{_line_of(text, 'schema')}: {self.path.name} was written by a "
-                f"newer ptui (schema {schema} > {SCHEMA}); upgrade ptui"
-            )
-        sessions = doc.get("sessions", [])
-        if not isinstance(sessions, list):
-            raise _Corrupt(_line_of(text, "sessions"), "sessions is not an array of tables")
+        """Every record in the order first written; creates the database (importing
+        `state.toml`) if there is none. Raises StateError for anything invalid."""
+        with self._transaction(write=False) as conn:
+            rows = conn.execute("SELECT id, data FROM sessions ORDER BY rowid").fetchall()
         records = []
-        for index, item in enumerate(sessions):
+        for row in rows:
             try:
-                if not isinstance(item, dict):
-                    raise ValueError("not a table")
-                records.append(SessionRecord.from_dict(item))
+                records.append(_decode_session(row))
             except ValueError as exc:
-                line = _session_line(text, index, str(exc).split(":")[0])
-                raise _Corrupt(line, f"session {index + 1}: {exc}") from None
+                raise StateError(self._problem(str(exc)) + DOCTOR_HINT) from None
         return records
 
-    def _move_aside(self, line: int, why: str) -> StateError:
-        """Keep the unreadable file under a timestamped name; describe it in one line.
+    def put(self, *records: SessionRecord) -> None:
+        """Insert or replace `records` (by id) in one transaction; order stays as first put."""
+        rows = [_encode_session(r) for r in records]
+        with self._transaction() as conn:
+            for row in rows:
+                _upsert(conn, row)
 
-        Called with the lock held, so no writer is replacing the file meanwhile.
+    def delete(self, session_id: str) -> None:
+        """Forget the record `session_id` (nothing happens if there is none)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    def save(self, records: list[SessionRecord]) -> None:
+        """Replace every record with `records`, kept in this order, in one transaction."""
+        rows = [_encode_session(r) for r in records]
+        ids = [row[0] for row in rows]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"{self.path}: save: duplicate session ids {twice}")
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM sessions")
+            conn.executemany("INSERT INTO sessions(id, data) VALUES (?, ?)", rows)
+
+    # ------------------------------------------------------------------ journal
+
+    def begin(
+        self,
+        op: str,
+        session: str,
+        params: dict[str, Any],
+        record: SessionRecord | None = None,
+    ) -> JournalEntry:
+        """Write the intent of operation `op` on `session`, and `record` with it.
+
+        One transaction: afterwards the entry and the record (typically in its
+        transitional lifecycle) are both on disk, or neither is.
         """
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        os.replace(self.path, aside)
-        flat = " ".join(why.split())
-        return StateError(f"{self.path}:{line}: corrupt state file ({flat}); moved to {aside}")
+        if not isinstance(op, str) or not op:
+            raise ValueError("journal op: expected a non-empty string")
+        problem = name_problem(session)
+        if problem is not None:
+            raise ValueError(f"journal session: {problem}")
+        params_json = _json_params(op, params)
+        row = None
+        if record is not None:
+            if record.id != session:
+                raise ValueError(f"journal {op}: record {record.id!r} is not session {session!r}")
+            row = _encode_session(record)
+        started = utc_now()
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO journal(op, session, params, done, started) VALUES (?, ?, ?, ?, ?)",
+                (op, session, params_json, "[]", started),
+            )
+            entry_id = cursor.lastrowid
+            if row is not None:
+                _upsert(conn, row)
+        assert entry_id is not None  # set by every INSERT
+        return JournalEntry(entry_id, op, session, json.loads(params_json), [], started)
 
-    def _write_locked(self, records: list[SessionRecord]) -> None:
-        doc = {"schema": SCHEMA, "sessions": [r.to_dict() for r in records]}
-        data = tomli_w.dumps(doc).encode("utf-8")
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    def step(
+        self,
+        entry: JournalEntry,
+        step: str,
+        data: dict[str, Any] | None = None,
+        record: SessionRecord | None = None,
+    ) -> None:
+        """Record that `step` of `entry` is done, merge `data` into its params, write `record`.
+
+        One transaction. Recording a step already done is harmless (recovery may run
+        a step twice). `entry` is updated in place to what is now on disk.
+        """
+        if not isinstance(step, str) or not step:
+            raise ValueError(f"journal {entry.op}: step: expected a non-empty string")
+        data_json = _json_params(entry.op, data or {})
+        row = _encode_session(record) if record is not None else None
+        with self._transaction() as conn:
+            found = conn.execute(
+                "SELECT id, op, session, params, done, started FROM journal WHERE id = ?",
+                (entry.id,),
+            ).fetchone()
+            if found is None:
+                raise StateError(self._not_pending(entry))
+            current = self._decode_entry(found)
+            if step not in current.done:
+                current.done.append(step)
+            current.params.update(json.loads(data_json))
+            conn.execute(
+                "UPDATE journal SET params = ?, done = ? WHERE id = ?",
+                (json.dumps(current.params), json.dumps(current.done), entry.id),
+            )
+            if row is not None:
+                _upsert(conn, row)
+        entry.params, entry.done = current.params, current.done
+
+    def finish(
+        self,
+        entry: JournalEntry,
+        record: SessionRecord | None = None,
+        delete: str | None = None,
+    ) -> None:
+        """End `entry`: remove it, write `record` and/or forget session `delete`, atomically."""
+        row = _encode_session(record) if record is not None else None
+        if row is not None and row[0] == delete:
+            raise ValueError(f"journal {entry.op}: cannot both write and delete {delete!r}")
+        with self._transaction() as conn:
+            cursor = conn.execute("DELETE FROM journal WHERE id = ?", (entry.id,))
+            if cursor.rowcount == 0:
+                raise StateError(self._not_pending(entry))
+            if row is not None:
+                _upsert(conn, row)
+            if delete is not None:
+                conn.execute("DELETE FROM sessions WHERE id = ?", (delete,))
+
+    def pending(self, session: str | None = None) -> list[JournalEntry]:
+        """Operations begun and not finished (of `session`, or all), oldest first."""
+        query = "SELECT id, op, session, params, done, started FROM journal"
+        args: tuple[str, ...] = ()
+        if session is not None:
+            query += " WHERE session = ?"
+            args = (session,)
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(query + " ORDER BY id", args).fetchall()
+        return [self._decode_entry(row) for row in rows]
+
+    # ------------------------------------------------------------------ repair
+
+    def check(self) -> list[str]:
+        """Every problem found in the database, one line each; [] when it is sound.
+
+        Looks only: never creates the database, imports or changes a record (for `ptui doctor`).
+        """
+        if not os.path.lexists(self.path):
+            try:
+                self._read_legacy()
+            except StateError as exc:
+                return [str(exc).removesuffix(DOCTOR_HINT)]
+            return []
+        problems: list[str] = []
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
+            conn = self._open(self.path)
+            try:
+                conn.execute("BEGIN")
+                for (line,) in conn.execute("PRAGMA integrity_check").fetchall():
+                    if line != "ok":
+                        problems.append(self._problem(f"integrity check: {' '.join(line.split())}"))
+                try:
+                    self._check_layout(conn)
+                except StateError as exc:
+                    return [*problems, str(exc).removesuffix(DOCTOR_HINT)]
+                for row in conn.execute("SELECT id, data FROM sessions ORDER BY rowid"):
+                    try:
+                        _decode_session(row)
+                    except ValueError as exc:
+                        problems.append(self._problem(str(exc)))
+                for row in conn.execute(
+                    "SELECT id, op, session, params, done, started FROM journal ORDER BY id"
+                ):
+                    try:
+                        self._decode_entry(row)
+                    except StateError as exc:
+                        problems.append(str(exc).removesuffix(DOCTOR_HINT))
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.ProgrammingError):
+                raise
+            problems.append(str(self._sqlite_error(exc)).removesuffix(DOCTOR_HINT))
+        return problems
+
+    def move_aside(self) -> Path:
+        """Rename the database to `state.db.corrupt-<UTC time>` (kept) and start an empty one.
+
+        For `ptui doctor --fix` only, while nothing else uses the store. The fresh
+        database does not import `state.toml` again: its records are older than the
+        ones just set aside, and doctor rebuilds the records from git.
+        """
+        if not os.path.lexists(self.path):
+            raise StateError(f"{self.path}: no state database to move aside")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        while os.path.lexists(aside):  # never replace an earlier copy
+            aside = aside.with_name(aside.name + "-" + secrets.token_hex(2))
+        # The -wal and -shm go first: a stale WAL left beside a fresh database
+        # would be replayed into it. Their new names keep the copy openable.
+        for suffix in ("-wal", "-shm", ""):
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(f"{self.path}{suffix}", f"{aside}{suffix}")
+        _fsync_dir(self.path.parent)
+        with self._reporting():
+            self._create(import_legacy=False)
+        return aside
+
+    # ------------------------------------------------------------------ internals
+
+    def _problem(self, text: str) -> str:
+        return f"{self.path}: {' '.join(text.split())}"
+
+    def _corrupt(self, why: str) -> StateError:
+        return StateError(self._problem(f"corrupt state database ({why})") + DOCTOR_HINT)
+
+    def _not_pending(self, entry: JournalEntry) -> str:
+        return self._problem(
+            f"journal entry {entry.id} ({entry.op} of session {entry.session!r}) is not pending"
+        )
+
+    def _sqlite_error(self, exc: sqlite3.Error) -> StateError:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _CORRUPT_CODES:
+            return self._corrupt(str(exc))
+        return StateError(self._problem(f"cannot use state database ({exc})"))
+
+    @contextlib.contextmanager
+    def _reporting(self) -> Iterator[None]:
+        """Turn SQLite's errors about the file into one-line StateErrors."""
+        try:
+            yield
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # a bug in our SQL, not a problem of the file
+        except sqlite3.DatabaseError as exc:
+            raise self._sqlite_error(exc) from None
+        except OSError as exc:
+            raise StateError(self._problem(f"cannot use state database ({exc.strerror})")) from None
+
+    @contextlib.contextmanager
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A connection inside one transaction on a checked database, committed on success.
+
+        Writers take the write lock at BEGIN (IMMEDIATE), so a read-modify-write
+        inside never races another writer.
+        """
+        with self._reporting():
+            if not os.path.lexists(self.path):
+                self._create(import_legacy=True)
+            conn = self._open(self.path)
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    self._check_layout(conn)
+                    yield conn
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        """Connect to an existing database (mode=rw never creates one), each commit synced.
+
+        WAL mode is not set here: it is stored in the file by `_create`, and setting
+        it would write to whatever is at `path`, even a damaged file we must keep.
+        """
+        uri = f"file:{urllib.parse.quote(str(path))}?mode=rw"
+        # timeout sets SQLite's busy_timeout; isolation_level=None: we issue BEGIN ourselves.
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None)
+        try:
+            conn.execute("PRAGMA synchronous=FULL")  # per connection; WAL + FULL: durable commits
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            conn.close()
             raise
-        # The rename is durable only once the directory entry is on disk.
-        dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        return conn
+
+    def _check_layout(self, conn: sqlite3.Connection) -> None:
+        """Raise StateError unless the tables are there and the schema is one we can read."""
+        tables = {
+            name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        missing = [table for table in _TABLES if table not in tables]
+        if missing:
+            raise self._corrupt(f"no table {missing[0]}" if tables else "no tables")
+        found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if found is None:
+            raise self._corrupt("no schema number")
         try:
-            os.fsync(dir_fd)
+            schema = int(found[0])
+        except (TypeError, ValueError):
+            raise self._corrupt(f"schema {show(str(found[0]))} is not a number") from None
+        if schema > SCHEMA:
+            raise StateError(
+                self._problem(f"written by a newer ptui (schema {schema} > {SCHEMA}); upgrade ptui")
+            )
+
+    def _create(self, import_legacy: bool) -> None:
+        """Make the database, with every record of `state.toml` if asked, all at once.
+
+        It is built under a temporary name and linked into place complete, so a
+        `state.db` that exists was fully initialised (and the import done): an
+        empty or table-less one is damage, never mistaken for a new one.
+        """
+        records = self._read_legacy() if import_legacy else []  # before anything exists
+        self._remove_dead_temp_files()
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        # Created here so SQLite opens it with our mode; its -wal and -shm inherit it.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        try:
+            conn = self._open(tmp)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")  # stored in the file from now on
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT)")
+                conn.execute("CREATE TABLE sessions(id TEXT PRIMARY KEY, data TEXT NOT NULL)")
+                conn.execute(
+                    "CREATE TABLE journal(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                    " op TEXT NOT NULL, session TEXT NOT NULL, params TEXT NOT NULL,"
+                    " done TEXT NOT NULL, started TEXT NOT NULL)"
+                )
+                conn.execute("INSERT INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA),))
+                conn.executemany(
+                    "INSERT INTO sessions(id, data) VALUES (?, ?)",
+                    [_encode_session(r) for r in records],
+                )
+                conn.execute("COMMIT")
+            finally:
+                conn.close()  # the last connection checkpoints the WAL into the file
+            fd = os.open(tmp, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            # link, unlike rename, never replaces a database another process
+            # finished first (theirs imported the same file).
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, self.path)
+            _fsync_dir(self.path.parent)
         finally:
-            os.close(dir_fd)
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{tmp}{suffix}")
+
+    def _remove_dead_temp_files(self) -> None:
+        """Delete half-made databases left by processes that died while creating one."""
+        pattern = re.compile(rf"\.{re.escape(self.path.name)}\.(\d+)\.[0-9a-f]+\.tmp(-wal|-shm)?")
+        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp*"):
+            match = pattern.fullmatch(leftover.name)
+            if match is None or _alive(int(match.group(1))):
+                continue
+            leftover.unlink(missing_ok=True)
+
+    def _read_legacy(self) -> list[SessionRecord]:
+        """The records of an older ptui's `state.toml`; [] when there is none."""
+        try:
+            data = self.legacy_path.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StateError(f"{self.legacy_path}: cannot read: {exc.strerror}") from None
+        return _decode_toml(self.legacy_path, data)
+
+    def _decode_entry(self, row: tuple[Any, ...]) -> JournalEntry:
+        """A journal row as an entry; StateError naming the entry if it is not one."""
+        entry_id, op, session, params, done, started = row
+        try:
+            if not isinstance(op, str) or not op:
+                raise ValueError("op: expected a non-empty string")
+            if not isinstance(session, str) or not isinstance(started, str):
+                raise ValueError("session and started: expected strings")
+            params_value = _json_column("params", params)
+            done_value = _json_column("done", done)
+            if not isinstance(params_value, dict):
+                raise ValueError("params: expected a JSON object")
+            if not isinstance(done_value, list) or not all(isinstance(s, str) for s in done_value):
+                raise ValueError("done: expected a JSON list of step names")
+        except ValueError as exc:
+            raise StateError(
+                self._problem(f"journal entry {entry_id}: {exc}") + DOCTOR_HINT
+            ) from None
+        return JournalEntry(entry_id, op, session, params_value, done_value, started)
+
+
+def _json_column(name: str, text: object) -> Any:
+    if not isinstance(text, str):
+        raise ValueError(f"{name}: expected JSON text, got {type(text).__name__}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name}: not JSON ({exc})") from None
+
+
+def _decode_session(row: tuple[Any, ...]) -> SessionRecord:
+    """A sessions row as a record; ValueError("session 'x': field: problem") if it is not one."""
+    row_id, data = row
+    label = f"session {show(str(row_id))}"
+    try:
+        value = _json_column("data", data)
+        if not isinstance(value, dict):
+            raise ValueError("data: expected a JSON object")
+        record = SessionRecord.from_dict(value)
+        if record.id != row_id:
+            raise ValueError(f"id: the row's data says {show(record.id)}")
+    except ValueError as exc:
+        raise ValueError(f"{label}: {exc}") from None
+    return record
+
+
+def _encode_session(record: SessionRecord) -> tuple[str, str]:
+    """(id, JSON) for the sessions table; ValueError naming the session and field if invalid."""
+    try:
+        record.validate()
+    except ValueError as exc:
+        raise ValueError(f"session {show(str(record.id))}: {exc}") from None
+    try:
+        data = json.dumps(record.to_dict(), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"session {show(record.id)}: extra: not JSON data ({exc})") from None
+    return record.id, data
+
+
+def _json_params(op: str, params: object) -> str:
+    """`params` as JSON text; TypeError now if it would not come back the same."""
+    if not isinstance(params, dict):
+        raise TypeError(f"journal {op}: params: expected a dict, got {type(params).__name__}")
+    try:
+        text = json.dumps(params, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"journal {op}: params: not JSON data ({exc})") from None
+    # Tuples and non-string keys serialise but come back as something else.
+    if json.loads(text) != params:
+        raise TypeError(f"journal {op}: params: would not read back the same from JSON")
+    return text
+
+
+def _upsert(conn: sqlite3.Connection, row: tuple[str, str]) -> None:
+    # ON CONFLICT ... UPDATE keeps the row (and its rowid, hence its place in the
+    # order); INSERT OR REPLACE would delete it and append it at the end.
+    conn.execute(
+        "INSERT INTO sessions(id, data) VALUES (?, ?)"
+        " ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+        row,
+    )
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # our own temp files are removed by the call that made them
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename or link in `path` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- the old state.toml
+
+
+def _decode_toml(path: Path, data: bytes) -> list[SessionRecord]:
+    """The records of a `state.toml` (schema 1); StateError `path:line: ...` if unreadable."""
+
+    def corrupt(line: int, why: str) -> StateError:
+        flat = " ".join(why.split())
+        return StateError(f"{path}:{line}: corrupt state file ({flat}){DOCTOR_HINT}")
+
+    try:
+        text = data.decode("utf-8")
+        doc = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise corrupt(1, "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
+        line = int(match.group(1)) if match else 1
+        raise corrupt(line, f"invalid TOML: {str(exc).split(' (at ')[0]}") from None
+    schema = doc.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        raise corrupt(_line_of(text, "schema"), "no schema number")
+    if schema > LEGACY_SCHEMA:
+        raise StateError(
+            f"{path}:{_line_of(text, 'schema')}: written by a newer ptui "
+            f"(schema {schema} > {LEGACY_SCHEMA}); upgrade ptui"
+        )
+    sessions = doc.get("sessions", [])
+    if not isinstance(sessions, list):
+        raise corrupt(_line_of(text, "sessions"), "sessions is not an array of tables")
+    records: list[SessionRecord] = []
+    seen: set[str] = set()
+    for index, item in enumerate(sessions):
+        try:
+            if not isinstance(item, dict):
+                raise ValueError("not a table")
+            record = SessionRecord.from_dict(_plain(item))
+            if record.id in seen:
+                raise ValueError(f"id: {show(record.id)} appears twice")
+        except ValueError as exc:
+            line = _session_line(text, index, str(exc).split(":")[0])
+            raise corrupt(line, f"session {index + 1}: {exc}") from None
+        seen.add(record.id)
+        records.append(record)
+    return records
+
+
+def _plain(value: Any) -> Any:
+    """TOML values as JSON ones: dates and times (only in unknown keys) become ISO strings."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return value
 
 
 def _line_of(text: str, key: str, start: int = 0) -> int:

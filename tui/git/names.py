@@ -1,8 +1,8 @@
 """Session and branch names: derive them from task text and validate them.
 
-A session name becomes a directory name, part of a branch name and part of a
-worktree admin name (`ptui-<name>`), so it is held to a narrow, portable alphabet:
-`[a-z0-9][a-z0-9._-]{0,48}`, without `..` and not ending in `.` or `.lock`.
+The session-name rule itself (`[a-z0-9][a-z0-9._-]{0,48}`, without `..`, not
+ending in `.` or `.lock`) lives in `tui.naming`, so the state store can check
+names without pygit2; `validate_name` turns its verdict into a GitError.
 """
 
 from __future__ import annotations
@@ -13,46 +13,22 @@ import unicodedata
 import pygit2
 
 from tui.git.model import GitError
-
-NAME_MAX = 49
-"""Longest session name accepted (1 leading character + 48)."""
+from tui.naming import NAME_MAX as NAME_MAX  # re-exported: callers import it from here
+from tui.naming import name_problem
+from tui.naming import show as _show
 
 BRANCH_MAX = 200
 """Longest branch name accepted; git allows more, but nothing sensible needs it."""
 
-_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,48}")
 # Slugs leave room for a collision suffix such as "-12" within NAME_MAX.
 _SLUG_MAX = 40
 
 
-def _show(text: str, limit: int = 40) -> str:
-    """Quote user text for an error message, shortened and with control chars escaped."""
-    shown = text if len(text) <= limit else text[:limit] + "..."
-    return repr(shown)
-
-
 def validate_name(name: str) -> str:
     """Return `name` if it is a valid session name, else raise GitError naming the problem."""
-    label = f"session name {_show(name)}"
-    if not name:
-        raise GitError("session name is empty")
-    if len(name) > NAME_MAX:
-        raise GitError(f"{label} is too long ({len(name)} characters, at most {NAME_MAX})")
-    if name.startswith("-"):
-        raise GitError(f"{label} must not start with '-'")
-    if ".." in name:
-        raise GitError(f"{label} must not contain '..'")
-    for char in name:
-        if char.isspace():
-            raise GitError(f"{label} must not contain spaces")
-        if not char.isascii():
-            raise GitError(f"{label} must be ASCII (found {char!r})")
-    if not _NAME_RE.fullmatch(name):
-        raise GitError(
-            f"{label} may only use a-z, 0-9, '.', '_' and '-' and must start with a letter or digit"
-        )
-    if name.endswith(".") or name.endswith(".lock"):
-        raise GitError(f"{label} must not end with '.' or '.lock'")
+    problem = name_problem(name)
+    if problem is not None:
+        raise GitError(problem)
     return name
 
 
