@@ -1,35 +1,64 @@
-"""Commit a session's work and merge it into its base, predicting conflicts first.
+"""Commit a session's work and merge it into its base, in steps that can each be redone or undone.
 
-Nothing here moves a ref before the whole outcome is known: conflicts are computed
-in memory with `merge_trees`, and when the base branch is checked out somewhere
-(usually the main worktree) its files are updated with a SAFE checkout *before*
-the ref moves, so a refusal leaves every ref, index and file as it was.
+A merge is planned first (`plan_merge`): every check runs and every object is
+written (the commit holding the session's uncommitted work, the merge commit)
+while no ref, index or working file changes. The plan is plain data the server
+journals. Then, each step idempotent and each one undoable until the base moves:
+
+1. `commit_work`: the session branch moves to the work commit and the session's
+   index follows (undo: `undo_work` puts back the branch and the index as it was,
+   staged/unstaged split included; the session's files are never touched);
+2. `apply_checkout`: in the checkout that has the base branch (usually the user's
+   main checkout), exactly the merged paths are brought from the old base to the
+   new one, each file replaced atomically (undo: `undo_checkout`);
+3. `move_base`: the base branch moves, which is the point of no return.
+
+Killed at any instant, a rerun of the same step finishes it, and the undo steps
+put back every file ptui wrote, leaving alone any the user changed meanwhile.
 """
 
 from __future__ import annotations
 
 import enum
 import os
+import re
+import stat
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal, NamedTuple
 
 import pygit2
-from pygit2.enums import CheckoutStrategy, FileStatus, RepositoryState, SortMode
+from pygit2.enums import FileMode, FileStatus, RepositoryState, SortMode
 
 from tui.git.model import GitError, SessionRef
 
 __all__ = [
     "ConflictPrediction",
+    "MergePlan",
     "MergeResult",
     "MergeStrategy",
+    "apply_checkout",
     "commit_all",
+    "commit_work",
+    "finish_commit",
     "merge_session",
+    "move_base",
+    "plan_merge",
     "predict_conflicts",
     "session_is_merged",
+    "undo_checkout",
+    "undo_work",
 ]
 
 # How many paths a one-line refusal lists before it says "and N more".
 _MAX_LISTED = 5
+
+# Files are written next to their final place under this suffix, then renamed over it,
+# so a kill leaves either the old or the new content, never half of one.
+_TEMP_SUFFIX = ".ptui-merge"
+
+_OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
 class MergeStrategy(enum.Enum):
@@ -54,6 +83,7 @@ class MergeResult:
 
     `checkout` is the working tree whose files and index were brought to the new
     commit because it had `base` checked out (None when no checkout had it).
+    `committed` is the commit made of the session's uncommitted work ("" if none).
     """
 
     strategy: MergeStrategy
@@ -62,33 +92,141 @@ class MergeResult:
     new_commit: str
     files: list[str] = field(default_factory=list)
     checkout: Path | None = None
+    committed: str = ""
+
+
+@dataclass
+class MergePlan:
+    """Everything needed to apply or undo one merge, as plain data (see `to_dict`).
+
+    `repo` is the main repository's working directory; `old_base`/`new_base` the
+    commits `refs/heads/<base>` moves between; `session_old_tip` the session
+    branch before; `work_commit` ("" if none) a commit of the session's
+    uncommitted work whose parent is `session_old_tip`, and `work_index_tree` the
+    tree of the session's index as it was; `files` the paths the merge changes on
+    base (sorted); `checkout` ("" if none) the workdir that has `base` checked out.
+    """
+
+    session: str
+    repo: str
+    strategy: MergeStrategy
+    base: str
+    old_base: str
+    new_base: str
+    session_old_tip: str
+    work_commit: str = ""
+    work_index_tree: str = ""
+    files: list[str] = field(default_factory=list)
+    checkout: str = ""
+    kept_dirs: list[str] = field(default_factory=list)
+    """Folders above `files` that the checkout already had: never pruned, even when
+    emptied (git does not track an empty folder, so only the plan remembers it)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; `MergePlan.from_dict` reads it back."""
+        return {
+            "session": self.session,
+            "repo": self.repo,
+            "strategy": self.strategy.value,
+            "base": self.base,
+            "old_base": self.old_base,
+            "new_base": self.new_base,
+            "session_old_tip": self.session_old_tip,
+            "work_commit": self.work_commit,
+            "work_index_tree": self.work_index_tree,
+            "files": list(self.files),
+            "checkout": self.checkout,
+            "kept_dirs": list(self.kept_dirs),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MergePlan:
+        """Read a plan written by `to_dict`, checking every field (GitError naming it)."""
+
+        def text(key: str, *, empty: bool = False) -> str:
+            value = data.get(key)
+            if not isinstance(value, str) or (not empty and not value):
+                raise GitError(f"merge plan: field {key!r} must be a non-empty string")
+            return value
+
+        def object_id(key: str, *, empty: bool = False) -> str:
+            value = text(key, empty=empty)
+            if value and not _OBJECT_ID.match(value):
+                raise GitError(f"merge plan: field {key!r} is not an object id: {value!r}")
+            return value
+
+        strategy_value = text("strategy")
+        try:
+            strategy = MergeStrategy(strategy_value)
+        except ValueError:
+            raise GitError(f"merge plan: unknown strategy {strategy_value!r}") from None
+        files = data.get("files")
+        if not isinstance(files, list) or not all(isinstance(p, str) for p in files):
+            raise GitError("merge plan: field 'files' must be a list of strings")
+        kept = data.get("kept_dirs", [])
+        if not isinstance(kept, list) or not all(isinstance(p, str) for p in kept):
+            raise GitError("merge plan: field 'kept_dirs' must be a list of strings")
+        plan = cls(
+            session=text("session"),
+            repo=text("repo"),
+            strategy=strategy,
+            base=text("base"),
+            old_base=object_id("old_base"),
+            new_base=object_id("new_base"),
+            session_old_tip=object_id("session_old_tip"),
+            work_commit=object_id("work_commit", empty=True),
+            work_index_tree=object_id("work_index_tree", empty=True),
+            files=list(files),
+            checkout=text("checkout", empty=True),
+            kept_dirs=list(kept),
+        )
+        if bool(plan.work_commit) != bool(plan.work_index_tree):
+            raise GitError("merge plan: 'work_commit' and 'work_index_tree' go together")
+        for key in ("repo", "checkout"):
+            value = getattr(plan, key)
+            if value and not os.path.isabs(value):
+                raise GitError(f"merge plan: field {key!r} must be an absolute path: {value!r}")
+        if not pygit2.reference_is_valid_name(f"refs/heads/{plan.base}"):
+            raise GitError(f"merge plan: {plan.base!r} is not a branch name")
+        _check_paths(plan)
+        return plan
 
 
 def commit_all(ref: SessionRef, message: str) -> str:
-    """Stage everything in the session worktree (untracked too) and commit it on its branch.
+    """Commit everything in the session worktree (untracked too) on its branch.
 
-    Ignored files stay out, as with `git add -A`. Returns the new commit id.
+    Ignored files stay out, as with `git add -A`. The tree is built in memory, the
+    branch moves, and only then is the session's index written to match
+    (`finish_commit`), so a kill in between loses nothing. Returns the commit id.
     """
     if not message.strip():
         raise GitError(f"session {ref.name}: a commit message is required")
     wt = _open_worktree(ref)
     _require_on_branch(wt, ref)
     head = wt.head.peel(pygit2.Commit)
-    index = wt.index
-    try:
-        # add_all also drops entries whose files were deleted (like `git add -A`).
-        index.add_all()
-        tree_id = index.write_tree()
-    except pygit2.GitError as exc:
-        raise GitError(
-            f"session {ref.name}: cannot stage changes in {ref.worktree}: {exc}"
-        ) from exc
+    status = _worktree_status(wt, ref)
+    tree_id = _stage_all_in_memory(wt, ref, status)[1] if status else head.tree_id
     if tree_id == head.tree_id:
         raise GitError(f"session {ref.name}: nothing to commit in {ref.worktree}")
-    index.write()
     sig = _signature(wt)
     commit_id = wt.create_commit("HEAD", sig, sig, message, tree_id, [head.id])
+    finish_commit(ref, str(commit_id))
     return str(commit_id)
+
+
+def finish_commit(ref: SessionRef, commit_id: str) -> None:
+    """Make the session's index equal the tree of `commit_id`, the tip of its branch.
+
+    Idempotent: the second half of `commit_all`, to run again after a kill. When
+    the branch has moved past `commit_id` since, the index belongs to whoever
+    moved it and is left alone.
+    """
+    wt = _open_worktree(ref)
+    _require_on_branch(wt, ref)
+    if str(wt.head.target) != commit_id:
+        return
+    commit = resolve_commit(wt, commit_id, f"commit of session {ref.name}")
+    _set_index_to_tree(wt, ref, commit.tree)
 
 
 def predict_conflicts(ref: SessionRef) -> ConflictPrediction:
@@ -100,32 +238,47 @@ def predict_conflicts(ref: SessionRef) -> ConflictPrediction:
     return ConflictPrediction(files=files, clean=not files)
 
 
-def merge_session(
+def plan_merge(
     ref: SessionRef,
-    strategy: MergeStrategy = MergeStrategy.MERGE,
+    strategy: MergeStrategy,
     message: str | None = None,
-) -> MergeResult:
-    """Land the session's committed work on its base branch.
+    *,
+    work_message: str | None,
+) -> MergePlan:
+    """Check a merge of the session into its base and write its commits, moving nothing.
 
-    Refused (GitError, nothing moved) when the base is not a local branch, the
-    session has nothing new, a fast-forward is impossible, files would conflict,
-    or a checkout of the base has local changes the merge would overwrite.
-    Uncommitted work in the session worktree is not merged; `commit_all` first.
+    Uncommitted work in the session worktree (as `git add -A` would stage it) is
+    committed as an object only, with `work_message`, and merged with the rest;
+    with `work_message=None` it is left out and stays in the worktree.
+    Refused (GitError) when the base is not a local branch, nothing is new, a
+    fast-forward is impossible, files would conflict, or the checkout of the base
+    is mid-merge or has local changes to a path the merge writes. Whatever the
+    outcome, only new git objects are written: no ref, index or file changes.
     """
     repo = open_main_repo(ref)
     base_branch = repo.lookup_branch(ref.base)
     if base_branch is None:
         raise GitError(f"cannot merge session {ref.name}: base {ref.base!r} is not a local branch")
     base = base_branch.peel(pygit2.Commit)
-    tip = branch_tip(repo, ref)
+    old_tip = branch_tip(repo, ref)
+    tip = old_tip
+    work_commit = work_index_tree = ""
+    work = None if work_message is None else _session_work(ref, old_tip)
+    if work is not None and work_message is not None:
+        if not work_message.strip():
+            raise GitError(f"session {ref.name}: a commit message is required")
+        index_tree, tree_id = work
+        sig = _signature(repo)
+        work_id = repo.create_commit(None, sig, sig, work_message, tree_id, [old_tip.id])
+        tip = repo[work_id].peel(pygit2.Commit)
+        work_commit, work_index_tree = str(work_id), str(index_tree)
     if is_merged_into(repo, tip, base):
         raise GitError(
             f"nothing to merge: {ref.branch} (session {ref.name}) is already in {ref.base}"
         )
-    can_ff = repo.descendant_of(tip.id, base.id)
 
     if strategy is MergeStrategy.FF:
-        if not can_ff:
+        if not repo.descendant_of(tip.id, base.id):
             ahead, _ = repo.ahead_behind(base.id, tip.id)
             raise GitError(
                 f"cannot fast-forward {ref.base} to {ref.branch} (session {ref.name}): "
@@ -147,25 +300,213 @@ def merge_session(
         else:
             text = message or _squash_message(repo, ref, base, tip)
             parents = [base.id]
-        # ref=None: write the commit object only; the branch moves below, after
-        # any checkout of it has been updated safely.
+        # ref=None: the commit object only; `move_base` moves the branch later.
         new_id = repo.create_commit(None, sig, sig, text, tree_id, parents)
 
     new = repo[new_id].peel(pygit2.Commit)
     files = _changed_paths(repo, base.tree, new.tree)
     checkout = _checkout_of(repo, ref.base)
-    if repo.lookup_reference(f"refs/heads/{ref.base}").target != base.id:
-        raise GitError(f"cannot merge session {ref.name}: {ref.base} moved meanwhile; try again")
+    kept_dirs: set[str] = set()
     if checkout is not None:
-        _update_checkout(checkout, ref, base, new, files)
-    _move_branch(repo, ref.base, base.id, new.id, f"ptui: merge session {ref.name}")
-    return MergeResult(
+        _require_clean_checkout(checkout, ref, files)
+        root = checkout.workdir or ""
+        for path in files:
+            folder = os.path.dirname(path)
+            while folder and folder not in kept_dirs:
+                if os.path.isdir(os.path.join(root, folder)):
+                    kept_dirs.add(folder)
+                folder = os.path.dirname(folder)
+    return MergePlan(
+        session=ref.name,
+        repo=os.path.normpath(repo.workdir or repo.path),
         strategy=strategy,
         base=ref.base,
-        old_commit=str(base.id),
-        new_commit=str(new.id),
+        old_base=str(base.id),
+        new_base=str(new.id),
+        session_old_tip=str(old_tip.id),
+        work_commit=work_commit,
+        work_index_tree=work_index_tree,
         files=files,
-        checkout=Path(checkout.workdir) if checkout is not None else None,
+        checkout=os.path.normpath(checkout.workdir) if checkout and checkout.workdir else "",
+        kept_dirs=sorted(kept_dirs),
+    )
+
+
+def commit_work(plan: MergePlan, ref: SessionRef) -> None:
+    """Move the session branch to the plan's work commit and its index to that tree.
+
+    Idempotent; nothing to do when the plan has no work commit. GitError when
+    the branch is neither where the plan found it nor at the work commit.
+    """
+    if not plan.work_commit:
+        return
+    _require_same_session(plan, ref)
+    wt = _open_worktree(ref)
+    _require_on_branch(wt, ref)
+    repo = open_main_repo(ref)
+    reference = _branch_reference(repo, ref.branch, f"session {ref.name}")
+    target = str(reference.target)
+    if target == plan.session_old_tip:
+        reference.set_target(pygit2.Oid(hex=plan.work_commit), f"ptui: work of session {ref.name}")
+    elif target != plan.work_commit:
+        raise GitError(f"cannot merge session {ref.name}: {ref.branch} moved meanwhile; try again")
+    work = resolve_commit(repo, plan.work_commit, f"work commit of session {ref.name}")
+    _set_index_to_tree(wt, ref, work.tree)
+
+
+def undo_work(plan: MergePlan, ref: SessionRef) -> None:
+    """Roll `commit_work` back: the branch to its old tip, the index as it was.
+
+    Idempotent. The index is only rewritten while it still holds the work
+    commit's tree (what `commit_work` left), so later staging is never undone.
+    """
+    if not plan.work_commit:
+        return
+    _require_same_session(plan, ref)
+    repo = open_main_repo(ref)
+    reference = _branch_reference(repo, ref.branch, f"session {ref.name}")
+    target = str(reference.target)
+    if target == plan.work_commit:
+        reference.set_target(
+            pygit2.Oid(hex=plan.session_old_tip), f"ptui: undo merge of session {ref.name}"
+        )
+    elif target != plan.session_old_tip:
+        raise GitError(f"cannot undo the merge of session {ref.name}: {ref.branch} moved meanwhile")
+    if not ref.worktree.is_dir():
+        return
+    wt = _open_worktree(ref)
+    work = resolve_commit(repo, plan.work_commit, f"work commit of session {ref.name}")
+    index = wt.index
+    if index.conflicts is not None or index.write_tree() != work.tree_id:
+        return
+    if work.tree_id != pygit2.Oid(hex=plan.work_index_tree):
+        old = repo[plan.work_index_tree].peel(pygit2.Tree)
+        _set_index_to_tree(wt, ref, old)
+
+
+def apply_checkout(plan: MergePlan, progress: Callable[[], None] | None = None) -> None:
+    """Bring the merged paths of the base's checkout from the old base to the new one.
+
+    Idempotent and resumable: each path must hold the old base's content, or the
+    new base's already; any other (the user changed it) refuses the whole step
+    before anything is written. `progress` is called after each path written.
+    The checkout's index entries of those paths follow, in one write at the end.
+    """
+    if not plan.checkout:
+        return
+    co = _BaseCheckout(plan)
+    if co.require_base() not in (plan.old_base, plan.new_base):
+        raise GitError(
+            f"cannot merge session {plan.session}: {plan.base} moved meanwhile; try again"
+        )
+    if co.repo.state() != RepositoryState.NONE:
+        raise GitError(
+            f"cannot merge session {plan.session}: {co.root} (which has {plan.base} "
+            "checked out) is in the middle of a merge, rebase or cherry-pick"
+        )
+    co.clear_leftovers()
+    index = co.repo.index
+    pending: list[tuple[str, _Entry | None]] = []
+    changed: list[str] = []
+    for path in plan.files:
+        old, new = co.entries(path)
+        state = co.state(path, old, new)
+        if state is None:
+            changed.append(path)
+            continue
+        if state == "old":
+            pending.append((path, new))
+        if not (co.index_matches(index, path, old) or co.index_matches(index, path, new)):
+            changed.append(path)
+    if changed:
+        raise GitError(
+            f"cannot merge session {plan.session}: {co.root} ({plan.base}) has local "
+            f"changes to {_listing(changed)}; commit or stash them first"
+        )
+    co.write_all(pending, progress)
+    co.set_index_entries(index, [(path, co.entries(path)[1], True) for path in plan.files])
+
+
+def undo_checkout(plan: MergePlan, progress: Callable[[], None] | None = None) -> None:
+    """Put back the old base's content of every merged path that holds the new base's.
+
+    Idempotent. Paths the user changed meanwhile (neither old nor new content) are
+    left alone; index entries ptui wrote go back to the old base's. Refused once
+    the base branch has moved: from there the merge can only be finished.
+    """
+    if not plan.checkout:
+        return
+    co = _BaseCheckout(plan)
+    co.undoing = True
+    if co.require_base() == plan.new_base:
+        raise GitError(
+            f"cannot undo the merge of session {plan.session}: {plan.base} already moved "
+            "to the merge; it can only be finished"
+        )
+    co.clear_leftovers()
+    index = co.repo.index
+    pending: list[tuple[str, _Entry | None]] = []
+    entries: list[tuple[str, _Entry | None, bool]] = []
+    for path in plan.files:
+        old, new = co.entries(path)
+        state = co.state(path, old, new)
+        if state == "new":
+            pending.append((path, old))
+        if co.index_matches(index, path, new) and not co.index_matches(index, path, old):
+            entries.append((path, old, state is not None))
+    co.write_all(pending, progress)
+    co.set_index_entries(index, entries)
+
+
+def move_base(plan: MergePlan) -> None:
+    """Move `refs/heads/<base>` from the old base to the new one (idempotent)."""
+    try:
+        repo = pygit2.Repository(plan.repo)
+    except pygit2.GitError as exc:
+        raise GitError(f"session {plan.session}: {plan.repo} is not a git repository") from exc
+    reference = _branch_reference(repo, plan.base, f"base of session {plan.session}")
+    target = str(reference.target)
+    if target == plan.new_base:
+        return
+    if target != plan.old_base:
+        raise GitError(
+            f"cannot merge session {plan.session}: {plan.base} moved meanwhile; try again"
+        )
+    reference.set_target(pygit2.Oid(hex=plan.new_base), f"ptui: merge session {plan.session}")
+
+
+def merge_session(
+    ref: SessionRef,
+    strategy: MergeStrategy = MergeStrategy.MERGE,
+    message: str | None = None,
+    *,
+    work_message: str | None = None,
+) -> MergeResult:
+    """Land the session's committed work on its base branch, in one call.
+
+    With `work_message`, the worktree's uncommitted work is committed with it and
+    merged too; without, it stays uncommitted in the worktree, as before.
+    The steps of `plan_merge` in one go: refused with nothing changed when the
+    plan is; when a later step fails, the earlier ones are undone before the
+    GitError propagates. A kill midway is the journal's to finish or undo.
+    """
+    plan = plan_merge(ref, strategy, message, work_message=work_message)
+    try:
+        commit_work(plan, ref)
+        apply_checkout(plan)
+        move_base(plan)
+    except GitError:
+        undo_checkout(plan)
+        undo_work(plan, ref)
+        raise
+    return MergeResult(
+        strategy=strategy,
+        base=plan.base,
+        old_commit=plan.old_base,
+        new_commit=plan.new_base,
+        files=plan.files,
+        checkout=Path(plan.checkout) if plan.checkout else None,
+        committed=plan.work_commit,
     )
 
 
@@ -250,7 +591,7 @@ def signature(repo: pygit2.Repository) -> pygit2.Signature:
     return _signature(repo)
 
 
-# --- private ---
+# --- private: the session side ---
 
 
 def _signature(repo: pygit2.Repository) -> pygit2.Signature:
@@ -278,6 +619,154 @@ def _require_on_branch(wt: pygit2.Repository, ref: SessionRef) -> None:
         raise GitError(
             f"session {ref.name}: worktree {ref.worktree} is on {current}, not {ref.branch}"
         )
+
+
+def _require_same_session(plan: MergePlan, ref: SessionRef) -> None:
+    if plan.session != ref.name:
+        raise GitError(f"merge plan of session {plan.session} given for session {ref.name}")
+
+
+def _branch_reference(repo: pygit2.Repository, branch: str, what: str) -> pygit2.Reference:
+    try:
+        return repo.lookup_reference(f"refs/heads/{branch}")
+    except (KeyError, pygit2.InvalidSpecError) as exc:
+        raise GitError(f"{what}: branch {branch} does not exist") from exc
+
+
+def _worktree_status(wt: pygit2.Repository, ref: SessionRef) -> dict[str, int]:
+    try:
+        # pygit2's status reads the index but never writes it back.
+        return wt.status(untracked_files="all", ignored=False)
+    except pygit2.GitError as exc:
+        raise GitError(f"session {ref.name}: cannot read status of {ref.worktree}: {exc}") from exc
+
+
+def _session_work(ref: SessionRef, tip: pygit2.Commit) -> tuple[pygit2.Oid, pygit2.Oid] | None:
+    """(tree of the session's index, tree of all its work) when it has uncommitted work."""
+    if not ref.worktree.is_dir():
+        return None  # archived: only committed work is left to merge
+    wt = _open_worktree(ref)
+    status = _worktree_status(wt, ref)
+    if not status:
+        return None
+    _require_on_branch(wt, ref)
+    index_tree, tree_id = _stage_all_in_memory(wt, ref, status)
+    # Staged and unstaged edits that cancel out leave nothing to commit.
+    return None if tree_id == tip.tree_id else (index_tree, tree_id)
+
+
+def _stage_all_in_memory(
+    wt: pygit2.Repository, ref: SessionRef, status: Mapping[str, int]
+) -> tuple[pygit2.Oid, pygit2.Oid]:
+    """(tree of the index as it is, tree `git add -A` would make), the index file untouched.
+
+    The index is copied into an `Index` with no file behind it and the changed
+    paths are added there from the worktree: an agent's `git` never sees ptui.
+    """
+    real = wt.index
+    if real.conflicts is not None:
+        raise GitError(
+            f"session {ref.name}: {ref.worktree} has unresolved conflicts in "
+            f"{_listing(conflict_paths(real))}; resolve them first"
+        )
+    try:
+        # Writes tree objects only; the index file is not rewritten.
+        index_tree = real.write_tree()
+    except pygit2.GitError as exc:
+        raise GitError(
+            f"session {ref.name}: cannot read the index of {ref.worktree}: {exc}"
+        ) from exc
+    filemode = _config_bool(wt, "core.filemode", default=True)
+    staged = pygit2.Index()
+    staged.read_tree(wt[index_tree].peel(pygit2.Tree))
+    root = wt.workdir or str(ref.worktree)
+    for path in status:
+        full = os.path.join(root, path)
+        try:
+            st = os.lstat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            if path in staged:
+                staged.remove(path)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            # A submodule folder keeps its gitlink; a file replaced by a folder is gone
+            # (the files inside it are listed on their own).
+            if path in staged and staged[path].mode != FileMode.COMMIT:
+                staged.remove(path)
+            continue
+        try:
+            if stat.S_ISLNK(st.st_mode):
+                blob = wt.create_blob(os.readlink(os.fsencode(full)))
+                mode = FileMode.LINK
+            else:
+                # fromworkdir applies the repository's clean filters, like `git add`.
+                blob = wt.create_blob_fromworkdir(path)
+                mode = FileMode.BLOB_EXECUTABLE if st.st_mode & stat.S_IXUSR else FileMode.BLOB
+                if not filemode and path in staged:
+                    mode = staged[path].mode  # core.filemode=false: git keeps the old bit
+        except (OSError, pygit2.GitError) as exc:
+            raise GitError(
+                f"session {ref.name}: cannot read {path} in {ref.worktree}: {exc}"
+            ) from exc
+        staged.add(pygit2.IndexEntry(path, blob, mode))
+    return index_tree, staged.write_tree(wt)
+
+
+def _set_index_to_tree(wt: pygit2.Repository, ref: SessionRef, tree: pygit2.Tree) -> None:
+    """Write the worktree's index to hold exactly `tree`, keeping file stats where it can.
+
+    `read_tree` keeps the cached stat of entries that do not change; entries that do
+    are re-read from their file when it holds the same content, so `git diff-files`
+    and friends do not see every new entry as modified.
+    """
+    index = wt.index
+    before = {entry.path: (entry.id, entry.mode) for entry in index}
+    try:
+        if index.conflicts is None and index.write_tree() == tree.id:
+            return  # already there: a second run rewrites nothing
+        index.read_tree(tree)
+        fresh = [
+            entry
+            for entry in list(index)
+            if before.get(entry.path) != (entry.id, entry.mode) and entry.mode != FileMode.COMMIT
+        ]
+        for entry in fresh:
+            _add_entry(index, str(entry.path), entry.id, entry.mode, from_disk=True)
+        index.write()
+    except pygit2.GitError as exc:
+        raise GitError(
+            f"session {ref.name}: cannot write the index of {ref.worktree}: {exc}"
+        ) from exc
+
+
+def _add_entry(
+    index: pygit2.Index, path: str, oid: pygit2.Oid, mode: int, *, from_disk: bool
+) -> None:
+    """Set an index entry; from the file (with its stat) when that gives the same entry."""
+    if from_disk and mode != FileMode.COMMIT:
+        try:
+            index.add(path)
+        except (OSError, pygit2.GitError):
+            pass  # gone or unreadable: the entry below is right all the same
+        else:
+            added = index[path]
+            if added.id == oid and added.mode == mode:
+                return
+    index.add(pygit2.IndexEntry(path, oid, FileMode(mode)))
+
+
+def _config_bool(repo: pygit2.Repository, key: str, *, default: bool) -> bool:
+    try:
+        return repo.config.get_bool(key)
+    except (KeyError, pygit2.GitError):
+        return default
+
+
+def _config_text(repo: pygit2.Repository, key: str) -> str:
+    try:
+        return str(repo.config[key]).strip().lower()
+    except (KeyError, pygit2.GitError):
+        return ""
 
 
 def _conflicting_files(
@@ -308,6 +797,9 @@ def _squash_message(
     return f"Squash session {ref.name} ({ref.branch}) into {ref.base}\n\n{body}\n"
 
 
+# --- private: the base's checkout ---
+
+
 def _checkout_of(repo: pygit2.Repository, branch: str) -> pygit2.Repository | None:
     """The main repository or linked worktree that has `branch` checked out, if any."""
     full = f"refs/heads/{branch}"
@@ -327,17 +819,11 @@ def _checkout_of(repo: pygit2.Repository, branch: str) -> pygit2.Repository | No
     return None
 
 
-def _update_checkout(
-    checkout: pygit2.Repository,
-    ref: SessionRef,
-    old: pygit2.Commit,
-    new: pygit2.Commit,
-    files: list[str],
-) -> None:
-    """Bring a checkout of the base from `old` to `new`, or refuse without touching it.
+def _require_clean_checkout(checkout: pygit2.Repository, ref: SessionRef, files: list[str]) -> None:
+    """Refuse when the checkout of the base is mid-merge or has local work on `files`.
 
-    Refused when any file the merge changes has staged, unstaged, untracked or
-    ignored content in that checkout: updating it could clobber the user's work.
+    Staged, unstaged, untracked or ignored content at a merged path is the user's
+    work, and updating the checkout could clobber it.
     """
     where = checkout.workdir
     if checkout.state() != RepositoryState.NONE:
@@ -345,41 +831,298 @@ def _update_checkout(
             f"cannot merge session {ref.name}: {where} (which has {ref.base} checked out) "
             "is in the middle of a merge, rebase or cherry-pick"
         )
-    dirty = [path for path in files if _path_is_dirty(checkout, path)]
+    merged = frozenset(files)
+    dirty = [path for path in files if _path_is_dirty(checkout, path, merged)]
     if dirty:
         raise GitError(
             f"cannot merge session {ref.name}: {where} has {ref.base} checked out with "
             f"local changes to {_listing(dirty)}; commit or stash them first"
         )
-    try:
-        # SAFE never overwrites modified files; the baseline is still the old HEAD.
-        checkout.checkout_tree(  # type: ignore[no-untyped-call]  # pygit2 stub lacks types
-            new.tree, strategy=CheckoutStrategy.SAFE | CheckoutStrategy.DONT_OVERWRITE_IGNORED
-        )
-    except pygit2.GitError as exc:
-        raise GitError(
-            f"cannot merge session {ref.name}: updating {where} ({ref.base}) "
-            f"would overwrite local files: {exc}"
-        ) from exc
 
 
-def _path_is_dirty(checkout: pygit2.Repository, path: str) -> bool:
+def _path_is_dirty(checkout: pygit2.Repository, path: str, files: frozenset[str]) -> bool:
     try:
         flags = checkout.status_file(path)
     except KeyError:
         return False  # neither on disk nor in the index: nothing to clobber
     except pygit2.GitError:
-        return True  # e.g. the path is a directory on disk; let the user look
+        # A folder where the merge puts a file is in the way only if it holds
+        # something the merge does not remove itself.
+        full = os.path.join(checkout.workdir or "", *path.split("/"))
+        if os.path.isdir(full) and not os.path.islink(full):
+            root = os.path.normpath(checkout.workdir or "")
+            return any(
+                os.path.relpath(item, root).replace(os.sep, "/") not in files
+                for item in _walk_files(full)
+            )
+        return True
     return flags != FileStatus.CURRENT
 
 
-def _move_branch(
-    repo: pygit2.Repository, branch: str, old: pygit2.Oid, new: pygit2.Oid, log: str
-) -> None:
-    reference = repo.lookup_reference(f"refs/heads/{branch}")
-    if reference.target != old:
-        raise GitError(f"cannot merge: {branch} moved while merging; try again")
-    reference.set_target(new, log)
+class _Entry(NamedTuple):
+    """A tree entry that is not a folder: blob, executable, symlink or gitlink."""
+
+    id: pygit2.Oid
+    mode: int
+
+
+class _BaseCheckout:
+    """The checkout that has a plan's base branch, seen path by path.
+
+    Every path is compared by content with what the old or the new base holds,
+    never by the index's cached stat, so a half-applied step is recognised as such.
+    """
+
+    def __init__(self, plan: MergePlan) -> None:
+        _check_paths(plan)
+        self.plan = plan
+        try:
+            self.repo = pygit2.Repository(plan.checkout)
+        except pygit2.GitError as exc:
+            raise GitError(
+                f"merge of session {plan.session}: {plan.checkout} is not a git checkout"
+            ) from exc
+        self.root = os.path.normpath(self.repo.workdir or plan.checkout)
+        self.undoing = False
+        self.old = self._tree(plan.old_base)
+        self.new = self._tree(plan.new_base)
+        self.filemode = _config_bool(self.repo, "core.filemode", default=True)
+        self.files = frozenset(plan.files)
+        # Whether checkout turns LF into CRLF everywhere; else only where attributes say.
+        self.crlf = _config_text(self.repo, "core.autocrlf") in ("true", "yes", "on", "1") or (
+            _config_text(self.repo, "core.eol") == "crlf"
+        )
+
+    def _tree(self, commit_id: str) -> pygit2.Tree:
+        what = f"merge of session {self.plan.session}"
+        return resolve_commit(self.repo, commit_id, what).tree
+
+    def require_base(self) -> str:
+        """Refuse unless the checkout still has the base branch; return its commit id."""
+        head = None if self.repo.head_is_detached else self.repo.head.name
+        if head != f"refs/heads/{self.plan.base}":
+            raise GitError(
+                f"merge of session {self.plan.session}: {self.root} no longer has "
+                f"{self.plan.base} checked out"
+            )
+        return str(self.repo.head.target)
+
+    def state(
+        self, path: str, old: _Entry | None, new: _Entry | None
+    ) -> Literal["old", "new"] | None:
+        """`old` or `new`: which side's content the file at `path` holds; None: neither."""
+        if self.disk_matches(path, old):
+            # Only "no file" (or a submodule folder) can be what both sides hold.
+            if old is not None and old.mode != FileMode.COMMIT:
+                return "old"
+            return "new" if self.disk_matches(path, new) else "old"
+        return "new" if self.disk_matches(path, new) else None
+
+    def full(self, path: str) -> str:
+        return os.path.join(self.root, *path.split("/"))
+
+    def entries(self, path: str) -> tuple[_Entry | None, _Entry | None]:
+        return _tree_entry(self.old, path), _tree_entry(self.new, path)
+
+    def disk_matches(self, path: str, entry: _Entry | None) -> bool:
+        """Whether the file at `path` is `entry` (None: no file there)."""
+        full = self.full(path)
+        try:
+            st = os.lstat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return entry is None or entry.mode == FileMode.COMMIT
+        if entry is None:
+            # A folder whose files are all merged paths goes away with them.
+            return stat.S_ISDIR(st.st_mode) and self._holds_only_merged_files(full)
+        if entry.mode == FileMode.COMMIT:
+            return stat.S_ISDIR(st.st_mode)
+        blob = self.repo[entry.id].peel(pygit2.Blob)
+        if entry.mode == FileMode.LINK:
+            return stat.S_ISLNK(st.st_mode) and os.readlink(os.fsencode(full)) == blob.data
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        if self.filemode and bool(st.st_mode & stat.S_IXUSR) != (
+            entry.mode == FileMode.BLOB_EXECUTABLE
+        ):
+            return False
+        with open(full, "rb") as handle:
+            data = handle.read()
+        return data == blob.data or data == self.content(path, blob)
+
+    def _holds_only_merged_files(self, folder: str) -> bool:
+        for item in _walk_files(folder):
+            rel = os.path.relpath(item, self.root).replace(os.sep, "/")
+            if rel not in self.files:
+                return False
+        return True
+
+    def index_matches(self, index: pygit2.Index, path: str, entry: _Entry | None) -> bool:
+        if path not in index:
+            return entry is None
+        current = index[path]
+        return entry is not None and current.id == entry.id and current.mode == entry.mode
+
+    def content(self, path: str, blob: pygit2.Blob) -> bytes:
+        """The blob as checkout writes it at `path` (eol and ident filters applied)."""
+        if not (
+            self.crlf
+            or self.repo.get_attr(path, "eol") == "crlf"
+            or self.repo.get_attr(path, "ident") is True
+        ):
+            # No filter changes a blob here: skip BlobIO, which starts a thread per blob.
+            return blob.data
+        with pygit2.BlobIO(blob, as_path=path) as stream:
+            return stream.read()
+
+    def clear_leftovers(self) -> None:
+        """Remove temporary files a killed step left next to the merged paths."""
+        for path in self.plan.files:
+            temp = _temp_path(self.full(path))
+            rel = os.path.relpath(temp, self.root).replace(os.sep, "/")
+            if rel in self.files or not os.path.lexists(temp) or os.path.isdir(temp):
+                continue
+            os.unlink(temp)
+            self._prune_folders(os.path.dirname(temp))
+
+    def write_all(
+        self, pending: list[tuple[str, _Entry | None]], progress: Callable[[], None] | None
+    ) -> None:
+        """Bring each path to its entry: removals deepest first, then files in order.
+
+        Removals go first so a folder is empty before a file takes its place.
+        """
+        removals = sorted((path for path, entry in pending if entry is None), reverse=True)
+        writes = sorted((path, entry) for path, entry in pending if entry is not None)
+        for path in removals:
+            self._guard(path, self._remove, path)
+            if progress is not None:
+                progress()
+        for path, entry in writes:
+            self._guard(path, self._write, path, entry)
+            if progress is not None:
+                progress()
+
+    def _guard(self, path: str, action: Callable[..., None], *args: Any) -> None:
+        try:
+            action(*args)
+        except OSError as exc:
+            raise GitError(
+                f"merge of session {self.plan.session}: cannot write {path} in {self.root}: "
+                f"{exc.strerror or exc}"
+            ) from exc
+
+    def _remove(self, path: str) -> None:
+        full = self.full(path)
+        try:
+            st = os.lstat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        if stat.S_ISDIR(st.st_mode):
+            return  # emptied by the removal of the merged files inside it
+        os.unlink(full)
+        self._prune_folders(os.path.dirname(full))
+
+    def _write(self, path: str, entry: _Entry) -> None:
+        full = self.full(path)
+        if os.path.isdir(full) and not os.path.islink(full):
+            if entry.mode == FileMode.COMMIT:
+                return
+            os.rmdir(full)  # emptied above; a folder with anything left in it raises
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        if entry.mode == FileMode.COMMIT:
+            os.mkdir(full)  # a submodule's place, as git leaves it before `submodule update`
+            return
+        blob = self.repo[entry.id].peel(pygit2.Blob)
+        temp = _temp_path(full)
+        if os.path.lexists(temp):
+            os.unlink(temp)
+        if entry.mode == FileMode.LINK:
+            os.symlink(blob.data, os.fsencode(temp))
+        else:
+            executable = entry.mode == FileMode.BLOB_EXECUTABLE
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(self.content(path, blob))
+        os.replace(temp, full)
+
+    def _prune_folders(self, folder: str) -> None:
+        """Remove `folder` and its parents while empty, up to the checkout's root (as git
+        does), but never one the checkout had before the merge (`plan.kept_dirs`)."""
+        # Only an undo keeps them: a merge that deletes a folder's files removes it, as git.
+        kept = {os.path.join(self.root, d) for d in self.plan.kept_dirs} if self.undoing else set()
+        while folder != self.root and folder.startswith(self.root + os.sep):
+            if folder in kept:
+                return
+            try:
+                os.rmdir(folder)
+            except OSError:
+                return
+            folder = os.path.dirname(folder)
+
+    def set_index_entries(
+        self, index: pygit2.Index, entries: list[tuple[str, _Entry | None, bool]]
+    ) -> None:
+        """Set each (path, entry, file holds it) in the index and write it once if changed.
+
+        Removals go first: a file cannot enter the index while entries below the
+        same name as a folder are still there.
+        """
+        changed = False
+        for path, entry, _ in sorted(entries, key=lambda item: item[0], reverse=True):
+            if entry is None and path in index:
+                index.remove(path)
+                changed = True
+        for path, entry, on_disk in sorted(entries, key=lambda item: item[0]):
+            if entry is not None and not self.index_matches(index, path, entry):
+                _add_entry(index, path, entry.id, entry.mode, from_disk=on_disk)
+                changed = True
+        if not changed:
+            return
+        try:
+            index.write()
+        except pygit2.GitError as exc:
+            raise GitError(
+                f"merge of session {self.plan.session}: cannot write the index of {self.root}: "
+                f"{exc}"
+            ) from exc
+
+
+def _tree_entry(tree: pygit2.Tree, path: str) -> _Entry | None:
+    try:
+        obj = tree[path]
+    except KeyError:
+        return None
+    if obj.filemode == FileMode.TREE:
+        return None
+    return _Entry(obj.id, obj.filemode)
+
+
+def _walk_files(folder: str) -> Iterator[str]:
+    """Every non-folder below `folder` (symlinks are not followed)."""
+    with os.scandir(folder) as items:
+        for item in items:
+            if item.is_dir(follow_symlinks=False):
+                yield from _walk_files(item.path)
+            else:
+                yield item.path
+
+
+def _temp_path(full: str) -> str:
+    folder, name = os.path.split(full)
+    return os.path.join(folder, f".{name}{_TEMP_SUFFIX}")
+
+
+def _check_paths(plan: MergePlan) -> None:
+    """Refuse a path that could leave the checkout or reach into `.git`."""
+    for path in plan.files:
+        parts = path.split("/")
+        if (
+            not path
+            or path.startswith("/")
+            or any(part in ("", ".", "..") or part.lower() == ".git" for part in parts)
+            or "\0" in path
+        ):
+            raise GitError(f"merge plan of session {plan.session}: bad path {path!r}")
 
 
 def _listing(paths: list[str]) -> str:
