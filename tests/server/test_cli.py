@@ -84,14 +84,14 @@ def test_diff_commit_merge_and_rm(ptui: Runner, repo: Path) -> None:
     assert sorted((f["path"], f["status"]) for f in files) == [("README.md", "M"),
                                                                 ("feature.py", "A")]  # fmt: skip
     # rm refuses while work is not merged: nothing may be lost.
-    result = ptui("rm", "add", check=False)
+    result = ptui("rm", "add-feature", check=False)
     assert result.returncode == 1 and "not merged" in result.stderr
     merged = ptui_json(ptui, "merge", "add", "--strategy", "squash")
     assert merged["committed"] and sorted(merged["files"]) == ["README.md", "feature.py"]
     assert (repo / "feature.py").read_text() == "print('feature')\n"  # main checkout updated
     again = ptui("merge", "add", check=False)
     assert again.returncode == 1 and "nothing to merge" in again.stderr
-    ptui("rm", "add")
+    ptui("rm", "add-feature")
     assert ptui_json(ptui, "ls", "--all") == []
     assert not worktree.exists()
     assert "ptui/add-feature" not in git(repo, "branch", "--list")
@@ -152,12 +152,12 @@ def test_a_server_of_another_home_is_refused_not_joined(
     env = {**os.environ, "XDG_STATE_HOME": str(other)}
     result = ptui("ls", check=False, env=env)
     assert result.returncode == 1 and result.stderr.count("\n") == 1
-    assert f"keeps its sessions in {theirs}/ptui/state.toml" in result.stderr
+    assert f"keeps its sessions in {theirs}/ptui/state.db" in result.stderr
     assert "ptui server --stop" in result.stderr and "Traceback" not in result.stderr
     assert not other.exists()  # nothing was written for the other HOME
 
     status = ptui("server", "--status", env=env).stdout  # says whose it is
-    assert f"state: {theirs}/ptui/state.toml" in status
+    assert f"state: {theirs}/ptui/state.db" in status
     assert [s["task"] for s in ptui_json(ptui, "ls", "--json")] == ["mine"]
-    ptui("server", "--stop", env=env)  # and can stop it, as the message says
+    ptui("server", "--stop", "--force", env=env)  # and can stop it, as the message says
     assert ptui("server", "--status", check=False).returncode == 1

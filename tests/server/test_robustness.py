@@ -20,6 +20,7 @@ from tui import paths
 from tui.server import daemon, protocol
 from tui.server.client import Client
 from tui.server.snapshot import snapshot_path
+from tui.state import StateStore
 
 
 def raw_exchange(payload: bytes, *, hello: bool = False) -> list[dict[str, object]]:
@@ -151,7 +152,7 @@ def test_no_process_survives_stop_archive_or_server_stop(ptui: Runner, repo: Pat
     assert processes_with_env("PTUI_SESSION=one") == []
     ptui("archive", "two")
     assert processes_with_env("PTUI_SESSION=two") == []
-    ptui("server", "--stop")
+    ptui("server", "--stop", "--force")
     assert processes_with_env("PTUI_SESSION=three") == []
     assert daemon.running_pid() is None
 
@@ -188,9 +189,10 @@ def test_server_killed_hard_comes_back_with_stopped_sessions(ptui: Runner, repo:
 
 def test_state_survives_in_the_state_file(ptui: Runner, repo: Path) -> None:
     ptui("new", "persisted", "--agent", "cat")
-    text = paths.state_file().read_text()
-    assert 'id = "persisted"' in text and 'agent = "cat"' in text
-    ptui("server", "--stop")
-    assert "stopped" in paths.state_file().read_text()
+    [record] = StateStore(paths.state_file()).load()
+    assert record.id == "persisted" and record.agent == "cat"
+    ptui("server", "--stop", "--force")
+    [record] = StateStore(paths.state_file()).load()
+    assert record.status == "stopped"
     time.sleep(0.1)
     assert ptui_json(ptui, "ls")[0]["id"] == "persisted"

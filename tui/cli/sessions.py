@@ -37,7 +37,10 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "ls",
         help="list sessions",
-        description="List sessions: id, status, agent, branch, port, task. --all adds archived.",
+        description="List sessions: id, state, agent, branch, port, task. --all adds archived. "
+        "STATE is the agent's activity (busy, waiting, idle, exited, stopped) when the session "
+        "is ready, else its lifecycle state: creating, setting-up, archiving, archived, "
+        "restoring, merging, removing, or damaged (see `ptui doctor`).",
     )
     p.add_argument("--all", action="store_true", help="include archived sessions")
     json_flag(p)
@@ -65,19 +68,45 @@ def register(subparsers: Any) -> None:
     p.add_argument("--tab", default="agent", help="tab to type into (default: agent)")
     p.set_defaults(func=cmd_send)
 
-    for verb, helptext in (
-        ("stop", "stop a session's agent, scripts and every process they started"),
-        ("resume", "restart a stopped session's agent with its resume command"),
-        ("archive", "stop a session, save all its files and remove its worktree"),
-        ("restore", "bring an archived session's worktree back, byte for byte"),
-        ("rm", "delete a session (archived, or merged with no local changes)"),
+    for verb, helptext, more in (
+        ("stop", "stop a session's agent, scripts and every process they started", ""),
+        (
+            "resume",
+            "restart a stopped session's agent with its resume command",
+            " A setup script that never finished (the server stopped during it) runs again "
+            "first. Refused while setup runs.",
+        ),
+        (
+            "archive",
+            "stop a session, save all its files and remove its worktree",
+            " Every file is saved first (tracked, staged, untracked and ignored), then only "
+            "what was saved is removed; if a file changes meanwhile, the worktree is left "
+            "whole and nothing is archived. During setup, the agent then never starts.",
+        ),
+        ("restore", "bring an archived session's worktree back, byte for byte", ""),
     ):
         p = subparsers.add_parser(
-            verb, help=helptext, description=helptext[0].upper() + helptext[1:] + "."
+            verb, help=helptext, description=helptext[0].upper() + helptext[1:] + "." + more
         )
         p.add_argument("id", metavar="ID", help="session id or unique prefix")
         json_flag(p)
         p.set_defaults(func=cmd_lifecycle, verb_name=verb)
+
+    p = subparsers.add_parser(
+        "rm",
+        help="delete a session: its worktree, branch and archive",
+        description="Delete a session. Without --force only a session whose branch is merged "
+        "into its base with nothing uncommitted (in its worktree or its archive); otherwise it "
+        "says what would be lost and changes nothing. Takes the whole id, never a prefix.",
+    )
+    p.add_argument("id", metavar="ID", help="the session's whole id")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="delete it even with unmerged or uncommitted work (that work is lost)",
+    )
+    json_flag(p)
+    p.set_defaults(func=cmd_lifecycle, verb_name="rm")
 
     p = subparsers.add_parser(
         "commit",
@@ -190,6 +219,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         "base",
         "worktree",
         "status",
+        "lifecycle",
         "port",
         "created",
     )
@@ -204,6 +234,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
         status = s["status"]
         if status == "exited" and s.get("exit_code") is not None:
             status = f"exited({s['exit_code']})"
+        lifecycle = s.get("lifecycle", "ready")
+        if lifecycle == "setting-up":
+            status = f"setting-up, {status}"
+        elif lifecycle not in ("ready", "archived"):
+            status = lifecycle
         if s.get("worktree_missing"):
             status += " (worktree missing)"
         task = s["task"] if len(s["task"]) <= 50 else s["task"][:47] + "..."
@@ -243,6 +278,8 @@ _LIFECYCLE = {
 def cmd_lifecycle(args: argparse.Namespace) -> int:
     method, done = _LIFECYCLE[args.verb_name]
     params: dict[str, Any] = {"id": args.id}
+    if args.verb_name == "rm" and args.force:
+        params["force"] = True
     if args.verb_name == "resume":
         params["cols"], params["rows"] = terminal_size()
     with connect(args) as client:
@@ -256,6 +293,10 @@ def cmd_lifecycle(args: argparse.Namespace) -> int:
     elif args.verb_name == "restore":
         line += f" at {info['worktree']} (stopped; `ptui resume {info['id']}` to start it)"
     print(line)
+    for lost in info.get("lost", []):
+        print(f"  deleted: {lost}")
+    for warning in info.get("warnings", []):
+        print(f"  warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -9,6 +9,7 @@ are removed again, and the error is reported as one GitError line.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -94,7 +95,7 @@ def _add_worktree(repo: pygit2.Repository, admin: str, path: Path, branch: pygit
     repo.add_worktree(admin, str(path), branch)
 
 
-def create_session(
+def plan_session(
     repo_path: Path,
     task: str,
     *,
@@ -103,12 +104,11 @@ def create_session(
     prefix: str = "ptui/",
     worktrees_dir: Path | None = None,
 ) -> SessionRef:
-    """Create a session's branch and worktree and return where it lives.
+    """Where a new session will live; checks everything and changes nothing.
 
     The name comes from `name` or from the task text (collisions get `-2`, `-3`);
     the branch `<prefix><name>` starts at `base` (default: the current branch); the
-    worktree goes to `worktrees_dir/<name>` (default: next to the repository). On any
-    failure everything made so far is removed and GitError is raised.
+    worktree goes to `worktrees_dir/<name>` (default: next to the repository).
     """
     repo = open_repo(Path(repo_path))
     workdir = workdir_of(repo)
@@ -125,37 +125,141 @@ def create_session(
     if root == git_dir or git_dir in root.parents:
         raise GitError(f"worktrees dir {root} is inside the git directory {git_dir}")
     session_name = _pick_name(repo, task, name, prefix, root)
-    branch_name = prefix + session_name
-    path = root / session_name
-    admin = admin_name(session_name)
-    admin_dir = git_dir / "worktrees" / admin
-
-    created_dirs: list[Path] = []
-    branch: pygit2.Branch | None = None
-    worktree_started = False
-    try:
-        _make_parents(path, created_dirs)
-        branch = repo.create_branch(branch_name, base_commit)
-        worktree_started = True
-        _add_worktree(repo, admin, path, branch)
-        copy_worktreeinclude(workdir, path)
-    except BaseException as exc:
-        _rollback(repo, branch, branch_name, path if worktree_started else None, admin_dir)
-        for directory in reversed(created_dirs):
-            _rmdir_if_empty(directory)
-        if isinstance(exc, pygit2.GitError | OSError | ValueError):
-            raise GitError(
-                f"session {session_name!r}: cannot create worktree at {path}: {exc}"
-            ) from None
-        raise
     return SessionRef(
         repo=workdir,
         name=session_name,
-        branch=branch_name,
+        branch=prefix + session_name,
         base=base_name,
         base_commit=str(base_commit.id),
-        worktree=path,
+        worktree=root / session_name,
     )
+
+
+def make_branch(ref: SessionRef, description: str = "") -> None:
+    """Create the session branch at its base commit, with its description (idempotent)."""
+    repo = open_repo(ref.repo)
+    branch = repo.lookup_branch(ref.branch)
+    if branch is None:
+        try:
+            repo.create_branch(ref.branch, repo[ref.base_commit].peel(pygit2.Commit))
+        except (pygit2.GitError, KeyError, ValueError) as exc:
+            raise GitError(
+                f"session {ref.name!r}: cannot create branch {ref.branch}: {exc}"
+            ) from None
+    elif str(branch.target) != ref.base_commit:
+        raise GitError(f"session {ref.name!r}: branch {ref.branch} already exists elsewhere")
+    if description:
+        repo.config[f"branch.{ref.branch}.description"] = description
+
+
+def make_worktree(ref: SessionRef) -> None:
+    """Check the branch out into the session's worktree (idempotent).
+
+    A worktree already registered and checked out here is kept; a half-made one
+    (an interrupted earlier call: only files from the checkout itself) is cleared
+    and made again. `.worktreeinclude` files are copied in either way; existing
+    files are never overwritten.
+    """
+    repo = open_repo(ref.repo)
+    path = ref.worktree
+    admin = admin_name(ref.name)
+    admin_dir = common_dir(repo) / "worktrees" / admin
+    if not (worktree_exists(ref) and admin_dir.is_dir()):
+        _rollback(repo, None, ref.branch, path, admin_dir)
+        branch = repo.lookup_branch(ref.branch)
+        if branch is None:
+            raise GitError(f"session {ref.name!r}: branch {ref.branch} is gone")
+        created: list[Path] = []
+        try:
+            _make_parents(path, created)
+            _add_worktree(repo, admin, path, branch)
+        except (pygit2.GitError, OSError, ValueError) as exc:
+            _rollback(repo, None, ref.branch, path, admin_dir)
+            for directory in reversed(created):
+                _rmdir_if_empty(directory)
+            raise GitError(
+                f"session {ref.name!r}: cannot create worktree at {path}: {exc}"
+            ) from None
+    try:
+        copy_worktreeinclude(workdir_of(repo), path)
+    except OSError as exc:
+        raise GitError(f"session {ref.name!r}: cannot copy .worktreeinclude files: {exc}") from None
+
+
+def undo_new(ref: SessionRef) -> None:
+    """Take back a session whose creation never finished: worktree, admin dir, branch.
+
+    Only what `new` made: the checkout is removed only if it is ours, the branch
+    only while it still points at the base commit (no work on it yet).
+    """
+    repo = open_repo(ref.repo)
+    admin_dir = common_dir(repo) / "worktrees" / admin_name(ref.name)
+    _rollback(repo, None, ref.branch, ref.worktree, admin_dir)
+    branch = repo.lookup_branch(ref.branch)
+    if branch is not None and str(branch.target) == ref.base_commit:
+        with contextlib.suppress(pygit2.GitError):
+            branch.delete()
+    _rmdir_if_empty(ref.worktree.parent)
+
+
+_DESCRIPTION_TAG = "ptui-session: "
+
+
+def session_description(task: str, fields: dict[str, str]) -> str:
+    """A branch description: the task for people, then one line ptui can read back.
+
+    `git branch --edit-description` shows the first part; `read_descriptions`
+    parses the tagged line, so records can be rebuilt from git alone.
+    """
+    head = task.strip().splitlines()[0][:200] if task.strip() else "ptui session"
+    return f"{head}\n\n{_DESCRIPTION_TAG}{json.dumps(fields, sort_keys=True)}\n"
+
+
+def read_descriptions(repo_path: Path) -> dict[str, dict[str, str]]:
+    """Every branch whose description carries ptui's line: branch name -> its fields."""
+    repo = open_repo(Path(repo_path))
+    found: dict[str, dict[str, str]] = {}
+    for entry in repo.config:
+        name = entry.name
+        if not (name.startswith("branch.") and name.endswith(".description")):
+            continue
+        branch = name[len("branch.") : -len(".description")]
+        for line in str(entry.value or "").splitlines():
+            if not line.startswith(_DESCRIPTION_TAG):
+                continue
+            try:
+                fields = json.loads(line[len(_DESCRIPTION_TAG) :])
+            except ValueError:
+                continue
+            if isinstance(fields, dict):
+                found[branch] = {str(k): str(v) for k, v in fields.items()}
+    return found
+
+
+def create_session(
+    repo_path: Path,
+    task: str,
+    *,
+    base: str | None = None,
+    name: str | None = None,
+    prefix: str = "ptui/",
+    worktrees_dir: Path | None = None,
+) -> SessionRef:
+    """Create a session's branch and worktree and return where it lives.
+
+    `plan_session`, `make_branch` and `make_worktree` in one go; on any failure
+    everything made so far is removed and GitError is raised.
+    """
+    ref = plan_session(
+        repo_path, task, base=base, name=name, prefix=prefix, worktrees_dir=worktrees_dir
+    )
+    try:
+        make_branch(ref)
+        make_worktree(ref)
+    except BaseException:
+        undo_new(ref)
+        raise
+    return ref
 
 
 def _rmdir_if_empty(directory: Path) -> None:

@@ -200,7 +200,12 @@ class Connection(asyncio.Protocol):
         post = None
         if isinstance(result, _After):
             result, post = result.result, result.then
-        self.send(protocol.encode({"id": request_id, "result": result}))
+        try:
+            frame = protocol.encode({"id": request_id, "result": result})
+        except (TypeError, ValueError) as exc:  # a bug here must not leave the client waiting
+            self.reply_error(request_id, "reply", RuntimeError(f"unencodable result: {exc}"))
+            return
+        self.send(frame)
         if post is not None:
             post()
 
@@ -257,6 +262,7 @@ def h_status(conn: Connection, params: dict[str, Any]) -> Any:
         "socket": str(host.socket_path),
         "log": str(paths.log_dir() / "server.log"),
         "state": str(host.manager.store.path),
+        "state_error": str(host.manager.broken or ""),
     }
 
 
@@ -374,6 +380,10 @@ def _simple(method: str) -> Handler:
     return handler
 
 
+def h_remove(conn: Connection, params: dict[str, Any]) -> Any:
+    return conn.host.manager.remove(_id(params), force=params.get("force") is True)
+
+
 def h_resume(conn: Connection, params: dict[str, Any]) -> Any:
     return conn.host.manager.resume(_id(params), params)
 
@@ -402,6 +412,26 @@ def h_run(conn: Connection, params: dict[str, Any]) -> Any:
 
 def h_shell(conn: Connection, params: dict[str, Any]) -> Any:
     return conn.host.manager.open_shell(_id(params))
+
+
+async def h_doctor(conn: Connection, params: dict[str, Any]) -> Any:
+    from tui.server import doctor
+
+    manager = conn.host.manager
+    repos = [Path(str(r)) for r in params.get("repos") or [] if isinstance(r, str) and r]
+    if manager.recovery is not None and not manager.recovery.done():
+        await asyncio.shield(manager.recovery)  # what start-up recovery fixes is no problem
+    problems = await doctor.examine(manager, repos)
+    if params.get("fix") is True and problems:
+        await doctor.repair(manager, problems, repos)
+        remaining = await doctor.examine(manager, repos)
+    else:
+        remaining = problems
+    return {
+        "problems": [p.to_dict() for p in problems],
+        "remaining": [p.to_dict() for p in remaining],
+        "notes": list(manager.notes),
+    }
 
 
 async def h_trust_show(conn: Connection, params: dict[str, Any]) -> Any:
@@ -447,7 +477,7 @@ HANDLERS: dict[str, Handler] = {
     "session.resume": h_resume,
     "session.archive": _simple("archive"),
     "session.restore": _simple("restore"),
-    "session.remove": _simple("remove"),
+    "session.remove": h_remove,
     "session.commit": h_commit,
     "session.merge": h_merge,
     "session.run": h_run,
@@ -459,6 +489,7 @@ HANDLERS: dict[str, Handler] = {
     "session.resize": h_resize,
     "session.attach": h_attach,
     "session.detach": h_detach,
+    "server.doctor": h_doctor,
     "trust.show": h_trust_show,
     "trust.add": h_trust_add,
 }

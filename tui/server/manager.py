@@ -1,9 +1,13 @@
-"""Session lifecycle: create, stop, resume, archive, restore, delete, commit, merge, run.
+"""Sessions and their verbs: create, stop, resume, archive, restore, rm, commit, merge, run.
 
-`SessionManager` owns every `Session` and the state file. Each change is saved
-through `tui.state` before it is reported; git work and process shutdown run in
-worker threads so the event loop keeps serving keystrokes meanwhile. Events for
-clients (sessions-changed, status-changed, bell ...) go out through `broadcast`.
+`SessionManager` owns every `Session` and the state database. Operations that move
+work are journaled steps (`tui.server.operations`, docs/lifecycle.md): each verb
+takes the session's lock, first finishes or undoes whatever the journal says was
+interrupted, checks the lifecycle state (`tui.server.lifecycle`) and every other
+reason to refuse, and only then changes anything. Git work and process shutdown
+run in worker threads so the event loop keeps serving keystrokes meanwhile.
+Events for clients (sessions-changed, status-changed, bell ...) go out through
+`broadcast`.
 """
 
 from __future__ import annotations
@@ -13,23 +17,26 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate
 
 from tui import paths
 from tui.config import AgentProfile, Config, load_config
 from tui.errors import PtuiError
-from tui.git import archive as git_archive
 from tui.git import merge as git_merge
-from tui.git.status import session_status
-from tui.git.worktree import create_session
+from tui.git.worktree import plan_session, session_description
+from tui.naming import NAME_MAX
+from tui.server import operations as ops
 from tui.server import status as st
+from tui.server.journal import Faults, Run
+from tui.server.lifecycle import require
 from tui.server.ports import allocate_port
 from tui.server.session import AGENT_TAB, Session, session_env
 from tui.server.tab import ParseScheduler, Tab
 from tui.server.trust import TrustError, TrustStore, check_script, load_trusted_config
-from tui.state import SessionRecord, StateError, StateStore
+from tui.state import Lifecycle, SessionRecord, StateError, StateStore
 from tui.term.emulator import TermEvent
 from tui.term.reaper import ENV_TOKEN, process_table
 
@@ -43,6 +50,9 @@ class NotFound(PtuiError):
     """No session (or tab, or script) by that name."""
 
 
+OpFn = Callable[Concatenate["SessionManager", Session, ...], Awaitable[Any]]
+
+
 class SessionManager:
     """Every session of this user, live or stopped, and the operations on them."""
 
@@ -52,27 +62,59 @@ class SessionManager:
         self.scheduler = ParseScheduler()
         self.store = StateStore(paths.state_file())
         self.trust = TrustStore()
+        self.faults = Faults.from_env()
+        self.broken: StateError | None = None
+        """Why the state database cannot be used; every session verb says so."""
+        self.notes: list[str] = []
+        """What recovery did on its own, for the log and `ptui doctor`."""
+        self.recovery: asyncio.Task[None] | None = None
         self._screen_timers: dict[str, asyncio.TimerHandle] = {}
         self._create_lock = asyncio.Lock()
 
     # ------------------------------------------------------------ persistence
     def load(self) -> None:
-        """Bring back every saved session as stopped (or exited) with its last screen."""
+        """Bring back every saved session as stopped, with its last screen, then
+        finish or undo (in the background) every operation the journal says was
+        interrupted. Unusable state is kept as `broken`: nothing is overwritten."""
         try:
             records = self.store.load()
+            pending = self.store.pending()
         except StateError as exc:
-            # A corrupt file has been moved aside (kept, never deleted): start empty.
-            # A newer ptui's file raises again here, and the server refuses to start.
             log.error("%s", exc)
-            records = self.store.load()
+            self.broken = exc
+            return
         for record in records:
-            was_live = record.status in st.LIVE
-            if was_live:
+            if record.status in st.LIVE:
                 record.status = st.STOPPED
             self._kill_leftovers(record)
-            session = Session(record, self.scheduler, self)
-            self.sessions[record.id] = session
+            self.sessions[record.id] = Session(record, self.scheduler, self)
         self.save()
+        if pending:
+            self.recovery = asyncio.get_running_loop().create_task(self._recover_all())
+
+    async def _recover_all(self) -> None:
+        started = time.monotonic()
+        for session in list(self.sessions.values()):
+            async with session.lock:
+                await self.recover(session)
+        for note in self.notes:
+            log.info("recovery: %s", note)
+        log.info("recovery finished in %.0f ms", (time.monotonic() - started) * 1000)
+        self.changed()
+
+    async def recover(self, session: Session) -> None:
+        """Finish or undo what the journal says was interrupted (the lock is held)."""
+        for entry in await asyncio.to_thread(self.store.pending, session.id):
+            if session.id not in self.sessions:
+                break
+            try:
+                await ops.recover(self, session, entry)
+            except PtuiError as exc:
+                # Left in the journal: `ptui doctor` shows it, the next verb retries.
+                log.error("session %s: cannot recover %s: %s", session.id, entry.op, exc)
+                raise PtuiError(
+                    f"session {session.id!r}: an interrupted {entry.op} cannot be finished: {exc}"
+                ) from None
 
     def _kill_leftovers(self, record: SessionRecord) -> None:
         """Processes of a session from a server that died without stopping them."""
@@ -98,24 +140,40 @@ class SessionManager:
                     os.kill(pid, signal.SIGKILL)
 
     def save(self) -> None:
-        """Write every record (atomic, locked)."""
-        self.store.save([s.record for s in self.sessions.values()])
+        """Write every record (one transaction)."""
+        if self.broken is None:
+            self.store.put(*(s.record for s in self.sessions.values()))
 
-    async def save_async(self) -> None:
-        records = [s.record for s in self.sessions.values()]
-        await asyncio.to_thread(self.store.save, records)
+    async def save_async(self, session: Session) -> None:
+        await asyncio.to_thread(self.store.put, session.record)
+
+    def begin(self, op: str, session: Session, params: dict[str, Any] | None = None) -> Run:
+        """Journal the intent of `op` on `session` (its transitional state with it)."""
+        return Run.begin(self.store, self.faults, op, session.record, params)
 
     def changed(self) -> None:
+        if self.broken is not None:
+            return
         self.broadcast("sessions-changed", {"sessions": self.list_info(include_archived=True)})
 
+    def ports_taken(self) -> list[int]:
+        return [s.record.port for s in self.sessions.values() if not s.record.archived]
+
     # ----------------------------------------------------------- lookups
-    def find(self, key: str) -> Session:
-        """The session with id `key`, or the only one whose id starts with `key`."""
+    def _usable(self) -> None:
+        if self.broken is not None:
+            raise self.broken
+
+    def find(self, key: str, *, exact: bool = False) -> Session:
+        """The session with id `key`, or (unless `exact`) the only one whose id starts so."""
+        self._usable()
         if not isinstance(key, str) or not key:
             raise NotFound("a session id is required (see ptui ls)")
         if key in self.sessions:
             return self.sessions[key]
         matches = [sid for sid in self.sessions if sid.startswith(key)]
+        if exact and matches:
+            raise NotFound(f"no session {key!r}: give the whole id ({', '.join(sorted(matches))})")
         if len(matches) == 1:
             return self.sessions[matches[0]]
         if matches:
@@ -123,6 +181,7 @@ class SessionManager:
         raise NotFound(f"no session {key!r} (see ptui ls)")
 
     def list_info(self, include_archived: bool = False) -> list[dict[str, Any]]:
+        self._usable()
         sessions = sorted(self.sessions.values(), key=lambda s: (s.record.created, s.id))
         return [s.info() for s in sessions if include_archived or not s.record.archived]
 
@@ -145,7 +204,8 @@ class SessionManager:
                 "status-changed",
                 {"session": session.id, "status": st.EXITED, "exit_code": tab.exit_code},
             )
-            self.save()
+            if session.id in self.sessions:
+                self.store.put(session.record)
         # The PtyProcess still owns the fd and maybe stray children: finish it off.
         proc = tab.proc
         if proc is not None:
@@ -181,6 +241,7 @@ class SessionManager:
     # -------------------------------------------------------------- create
     async def create(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Make `count` sessions on one task; returns their info (and warnings)."""
+        self._usable()
         task = _str(params, "task", "")
         repo = Path(_str(params, "repo", os.getcwd())).expanduser()
         base = _opt_str(params, "base")
@@ -194,11 +255,11 @@ class SessionManager:
         profile = config.agent(agent_name)
         self._check_agent_trust(config, profile, repo)
         results: list[dict[str, Any]] = []
-        async with self._create_lock:
+        async with self._create_lock, _changed_after(self):
             for index in range(count):
                 session_name = name if name is None or count == 1 else f"{name}-{index + 1}"
                 ref = await asyncio.to_thread(
-                    create_session,
+                    plan_session,
                     repo,
                     task,
                     base=base,
@@ -208,10 +269,9 @@ class SessionManager:
                     if config.git.worktrees_dir
                     else None,
                 )
-                taken = [s.record.port for s in self.sessions.values() if not s.record.archived]
-                port = allocate_port(config.server.port_base, taken)
+                port = allocate_port(config.server.port_base, self.ports_taken())
                 record = SessionRecord(
-                    id=self._new_id(ref.name),
+                    id=self.new_id(ref.name),
                     name=ref.name,
                     task=task,
                     agent=agent_name,
@@ -220,25 +280,33 @@ class SessionManager:
                     base=ref.base,
                     base_commit=ref.base_commit,
                     worktree=ref.worktree,
-                    status=st.BUSY,
+                    status=st.STOPPED,
                     port=port,
                 )
                 session = Session(
                     record, self.scheduler, self, scrollback=config.terminal.scrollback
                 )
                 session.size = (cols, rows)
-                self.sessions[record.id] = session
-                try:
-                    warnings = self._start(session, config, profile, task)
-                except PtuiError as exc:
-                    # The worktree is made and kept; fix the command, then resume.
-                    warnings = [self._agent_not_started(session, exc)]
-                await self.save_async()
+                description = session_description(
+                    task,
+                    {"id": record.id, "task": task, "agent": agent_name, "base": ref.base,
+                     "base_commit": ref.base_commit, "created": record.created,
+                     "worktree": str(ref.worktree)},
+                )  # fmt: skip
+                async with session.lock:
+                    run = self.begin("new", session, {"ref": ops.ref_fields(ref)})
+                    self.sessions[record.id] = session
+                    await ops.run_new(self, session, run, description)
+                    try:
+                        warnings = self._start(session, config, profile, task)
+                    except PtuiError as exc:
+                        # The worktree is made and kept; fix the command, then resume.
+                        warnings = [self._agent_not_started(session, exc)]
+                    await self.save_async(session)
                 info = session.info()
                 if warnings:
                     info["warnings"] = warnings
                 results.append(info)
-        self.changed()
         return results
 
     def _check_agent_trust(self, config: Config, profile: AgentProfile, repo: Path) -> None:
@@ -257,19 +325,34 @@ class SessionManager:
                 f"you have not trusted; review it and run `ptui trust` in {repo}"
             )
 
-    def _new_id(self, name: str) -> str:
+    def new_id(self, name: str) -> str:
+        """`name`, or `name-2`, `name-3` ... when another repository's session has it;
+        cut so the id still fits the name rule (ids are validated on load)."""
         candidate, number = name, 1
         while candidate in self.sessions:
             number += 1
-            candidate = f"{name}-{number}"
+            suffix = f"-{number}"
+            candidate = name[: NAME_MAX - len(suffix)].rstrip("._-") + suffix
         return candidate
 
     def _start(
-        self, session: Session, config: Config, profile: AgentProfile, task: str
+        self,
+        session: Session,
+        config: Config,
+        profile: AgentProfile,
+        task: str,
+        *,
+        argv: list[str] | None = None,
     ) -> list[str]:
-        """Run the setup script (if any, trusted), then the agent with the task."""
+        """Run the setup script (if any, trusted, not yet done), then the agent.
+
+        `argv` is the agent's command (default: the profile's, with the task). A
+        setup that never finished (the server stopped during it) is journaled and
+        runs again here, and the agent's tab says so.
+        """
         warnings: list[str] = []
         env = session_env(session.record)
+        pending = [e for e in self.store.pending(session.id) if e.op == "setup"]
         setup: str | None = None
         if "setup" in config.scripts:
             try:
@@ -278,25 +361,48 @@ class SessionManager:
                 warnings.append(f"setup script not run: {exc}")
 
         def start_agent() -> None:
-            argv = profile.argv_for(task)
+            command = argv if argv is not None else profile.argv_for(task)
             tab = session.spawn(
-                AGENT_TAB, argv, session_env(session.record, profile.env), profile=profile
+                AGENT_TAB, command, session_env(session.record, profile.env), profile=profile
             )
-            if task and profile.types_prompt:
+            if task and profile.types_prompt and argv is None:
                 session.pending_prompt = task
             self._remember_pid(session, tab)
 
-        if setup is None:
+        if setup is None or (argv is not None and not pending):
+            if pending:  # no (trusted) setup any more: nothing left to finish
+                session.record.lifecycle = Lifecycle.READY
+                self.store.finish(pending[0], record=session.record)
             start_agent()
             return warnings
+        again = ""
+        if pending:
+            run = Run(self.store, self.faults, pending[0])
+            again = (
+                "the setup script did not finish last time (the ptui server stopped "
+                "during it); running it again before the agent starts"
+            )
+            warnings.append(again)
+        else:
+            run = self.begin("setup", session)
         tab = session.spawn("setup", ["/bin/sh", "-c", setup], env)
+        if again:
+            tab.note(again)
         waiter = _TabExit(tab)
         session.tabs["setup"] = tab
+        session.setup_run = run
         session.record.status = st.BUSY
 
         async def after_setup() -> None:
             await waiter.wait()
-            if session.id in self.sessions and not session.record.archived:
+            async with session.lock:
+                # Stopped, archived or removed meanwhile: the agent does not start.
+                if session.setup_run is not run or session.id not in self.sessions:
+                    return
+                session.setup_run = None
+                run.record_step("run")
+                session.record.lifecycle = Lifecycle.READY
+                run.finish(session.record)
                 try:
                     start_agent()
                 except PtuiError as exc:
@@ -308,8 +414,8 @@ class SessionManager:
                         {"session": session.id, "tab": tab.name,
                          "value": ["agent not started", str(exc)]},
                     )  # fmt: skip
-                    await self.save_async()
-                self.changed()
+                await self.save_async(session)
+            self.changed()
 
         asyncio.get_running_loop().create_task(after_setup())
         return warnings
@@ -337,14 +443,31 @@ class SessionManager:
         session.record.exit_code = None
 
     # ----------------------------------------------------------- lifecycle
-    async def stop(self, key: str) -> dict[str, Any]:
-        session = self.find(key)
-        async with session.lock:
-            await self._stop(session)
-        self.changed()
-        return session.info()
+    async def _operate(self, key: str, verb: str, fn: OpFn, *args: Any, exact: bool = False) -> Any:
+        """Lock the session, recover it, check the verb fits, then run `fn`."""
+        session = self.find(key, exact=exact)
+        try:
+            async with session.lock:
+                await self.recover(session)
+                if session.id not in self.sessions:
+                    raise NotFound(f"no session {key!r} (see ptui ls)")
+                require(session.record, verb)
+                return await fn(self, session, *args)
+        finally:
+            self.changed()
 
-    async def _stop(self, session: Session) -> None:
+    async def stop(self, key: str) -> dict[str, Any]:
+        async def stop(mgr: SessionManager, session: Session) -> dict[str, Any]:
+            await mgr.stop_processes(session)
+            return session.info()
+
+        result: dict[str, Any] = await self._operate(key, "stop", stop)
+        return result
+
+    async def stop_processes(self, session: Session) -> None:
+        """Stop every program of the session (a setup never finishes: the agent
+        does not start after it); the screen is saved and the record written."""
+        session.setup_run = None
         was_running = session.running
         await session.stop_tabs()
         session.pending_prompt = ""
@@ -353,15 +476,18 @@ class SessionManager:
         session.record.extra.pop("pid", None)
         session.record.extra.pop("pty_token", None)
         session.save_screen()
-        await self.save_async()
+        await self.save_async(session)
 
     async def resume(self, key: str, params: dict[str, Any]) -> dict[str, Any]:
-        session = self.find(key)
-        async with session.lock:
-            if session.record.archived:
-                raise PtuiError(f"session {session.id!r} is archived; `ptui restore` it first")
+        async def resume(mgr: SessionManager, session: Session) -> dict[str, Any]:
             if session.running:
                 raise PtuiError(f"session {session.id!r} is already running")
+            setup = session.tabs.get("setup")
+            if setup is not None and setup.alive:
+                raise PtuiError(
+                    f"session {session.id!r}: its setup script is running; the agent "
+                    "starts when it ends"
+                )
             if session.worktree_missing:
                 raise PtuiError(
                     f"session {session.id!r}: worktree {session.record.worktree} is missing; "
@@ -375,107 +501,85 @@ class SessionManager:
             profile = config.agent(session.record.agent)
             self._check_agent_trust(config, profile, session.record.repo)
             session.tab(AGENT_TAB)  # make sure the last screen is loaded first
-            tab = session.spawn(
-                AGENT_TAB,
-                profile.resume_argv(),
-                session_env(session.record, profile.env),
-                profile=profile,
+            warnings = self._start(
+                session, config, profile, session.record.task, argv=profile.resume_argv()
             )
-            self._remember_pid(session, tab)
-            await self.save_async()
-        self.changed()
-        return session.info()
+            await mgr.save_async(session)
+            info = session.info()
+            if warnings:
+                info["warnings"] = warnings
+            return info
+
+        result: dict[str, Any] = await self._operate(key, "resume", resume)
+        return result
 
     async def archive(self, key: str) -> dict[str, Any]:
-        session = self.find(key)
-        async with session.lock:
-            if session.record.archived:
-                raise PtuiError(f"session {session.id!r} is already archived")
-            await self._stop(session)
-            result = await asyncio.to_thread(
-                git_archive.archive_session, session.ref, paths.archive_dir()
-            )
-            session.record.archived = True
-            session.record.archive_ref = result.ref_name
-            session.record.port = 0
-            session.close_dead_tabs()
-            await self.save_async()
-        self.changed()
-        info = session.info()
-        info["files_saved"] = result.files_saved
-        info["ignored_saved"] = result.ignored_saved
-        return info
+        async def archive(mgr: SessionManager, session: Session) -> dict[str, Any]:
+            await mgr._drop_setup(session)
+            saved = await ops.run_archive(mgr, session, ops.new_archive(mgr, session))
+            return session.info() | saved
+
+        result: dict[str, Any] = await self._operate(key, "archive", archive)
+        return result
+
+    async def _drop_setup(self, session: Session) -> None:
+        """Archive or rm during setup: the setup is cancelled, its agent never starts."""
+        session.setup_run = None
+        for entry in await asyncio.to_thread(self.store.pending, session.id):
+            if entry.op == "setup":
+                await asyncio.to_thread(self.store.finish, entry)
 
     async def restore(self, key: str) -> dict[str, Any]:
-        session = self.find(key)
-        async with session.lock:
-            if not session.record.archived:
-                raise PtuiError(f"session {session.id!r} is not archived")
-            await asyncio.to_thread(git_archive.restore_session, session.ref, paths.archive_dir())
-            config = load_config(None)
-            taken = [s.record.port for s in self.sessions.values() if not s.record.archived]
-            session.record.port = allocate_port(config.server.port_base, taken)
-            session.record.archived = False
-            session.record.archive_ref = ""
-            session.record.status = st.STOPPED
-            await self.save_async()
-        self.changed()
-        return session.info()
+        async def restore(mgr: SessionManager, session: Session) -> dict[str, Any]:
+            await ops.run_restore(mgr, session, mgr.begin("restore", session))
+            return session.info()
 
-    async def remove(self, key: str) -> dict[str, Any]:
-        session = self.find(key)
-        async with session.lock:
-            await self._stop(session)
-            ref = session.ref
-            if not session.record.archived and session.record.worktree.exists():
-                merged = await asyncio.to_thread(git_merge.session_is_merged, ref)
-                clean = (await asyncio.to_thread(session_status, ref)).clean
-                if not (merged and clean):
-                    raise PtuiError(
-                        f"session {session.id!r} has work that is not merged into "
-                        f"{ref.base}; merge it or archive it first"
-                    )
-                await asyncio.to_thread(git_archive.archive_session, ref, paths.archive_dir())
-            await asyncio.to_thread(git_archive.delete_session, ref, paths.archive_dir())
-            session.drop_screen()
-            del self.sessions[session.id]
-            await self.save_async()
-        self.changed()
-        return {"id": session.id, "removed": True}
+        result: dict[str, Any] = await self._operate(key, "restore", restore)
+        return result
+
+    async def remove(self, key: str, force: bool = False) -> dict[str, Any]:
+        async def remove(mgr: SessionManager, session: Session) -> dict[str, Any]:
+            risk = await asyncio.to_thread(ops.work_at_risk, session)
+            if risk and not force:
+                raise PtuiError(
+                    f"session {session.id!r} has work not merged into {session.record.base} "
+                    f"({'; '.join(risk)}); merge it, or `ptui rm --force {session.id}` to "
+                    "delete it and that work"
+                )
+            await mgr._drop_setup(session)
+            tar = f"{session.record.name}.{time.time_ns()}.tar"
+            run = mgr.begin("rm", session, {"tar": tar, "lost": risk})
+            return await ops.run_remove(mgr, session, run)
+
+        result: dict[str, Any] = await self._operate(key, "rm", remove, exact=True)
+        return result
 
     async def commit(self, key: str, message: str) -> dict[str, Any]:
-        session = self.find(key)
-        commit = await asyncio.to_thread(git_merge.commit_all, session.ref, message)
-        return {"id": session.id, "commit": commit}
+        async def commit(mgr: SessionManager, session: Session) -> dict[str, Any]:
+            if not message.strip():
+                raise PtuiError(f"session {session.id!r}: a commit message is required")
+            head = await asyncio.to_thread(ops.branch_head, session.ref)
+            run = mgr.begin("commit", session, {"old_head": head})
+            return {"id": session.id, "commit": await ops.run_commit(mgr, session, run, message)}
+
+        result: dict[str, Any] = await self._operate(key, "commit", commit)
+        return result
 
     async def merge(self, key: str, strategy: str, message: str | None) -> dict[str, Any]:
-        session = self.find(key)
         try:
             chosen = git_merge.MergeStrategy(strategy)
         except ValueError:
             raise PtuiError(f"unknown merge strategy {strategy!r} (ff, merge, squash)") from None
-        committed = ""
-        async with session.lock:
-            ref = session.ref
-            state = await asyncio.to_thread(session_status, ref)
-            if not state.clean:
-                text = f"ptui: work of session {session.record.name}\n\n{session.record.task}\n"
-                committed = await asyncio.to_thread(git_merge.commit_all, ref, text)
-            result = await asyncio.to_thread(git_merge.merge_session, ref, chosen, message)
-        self.changed()
-        return {
-            "id": session.id,
-            "strategy": result.strategy.value,
-            "base": result.base,
-            "old_commit": result.old_commit,
-            "new_commit": result.new_commit,
-            "files": result.files,
-            "committed": committed,
-        }
+
+        async def merge(mgr: SessionManager, session: Session) -> dict[str, Any]:
+            run = mgr.begin("merge", session)
+            return await ops.run_merge(mgr, session, run, chosen, message)
+
+        result: dict[str, Any] = await self._operate(key, "merge", merge)
+        return result
 
     async def run_script(self, key: str, script: str) -> dict[str, Any]:
-        session = self.find(key)
-        async with session.lock:
+        async def run(mgr: SessionManager, session: Session) -> dict[str, Any]:
             self._require_worktree(session)
             config = await asyncio.to_thread(
                 load_trusted_config, session.record.repo, session.record.base
@@ -485,26 +589,27 @@ class SessionManager:
             if existing is not None and existing.alive:
                 raise PtuiError(f"script {script!r} is already running in session {session.id!r}")
             session.spawn(script, ["/bin/sh", "-c", command], session_env(session.record))
-        self.changed()
-        return {"id": session.id, "tab": script}
+            return {"id": session.id, "tab": script}
+
+        result: dict[str, Any] = await self._operate(key, "run", run)
+        return result
 
     async def open_shell(self, key: str) -> dict[str, Any]:
-        session = self.find(key)
-        async with session.lock:
+        async def shell(mgr: SessionManager, session: Session) -> dict[str, Any]:
             self._require_worktree(session)
             name = "shell"
             number = 1
             while name in session.tabs and session.tabs[name].alive:
                 number += 1
                 name = f"shell-{number}"
-            shell = os.environ.get("SHELL") or "/bin/sh"
-            session.spawn(name, [shell], session_env(session.record))
-        self.changed()
-        return {"id": session.id, "tab": name}
+            sh = os.environ.get("SHELL") or "/bin/sh"
+            session.spawn(name, [sh], session_env(session.record))
+            return {"id": session.id, "tab": name}
+
+        result: dict[str, Any] = await self._operate(key, "shell", shell)
+        return result
 
     def _require_worktree(self, session: Session) -> None:
-        if session.record.archived:
-            raise PtuiError(f"session {session.id!r} is archived; `ptui restore` it first")
         if session.worktree_missing:
             raise PtuiError(
                 f"session {session.id!r}: worktree {session.record.worktree} is missing"
@@ -515,12 +620,23 @@ class SessionManager:
         for handle in self._screen_timers.values():
             handle.cancel()
         self._screen_timers.clear()
+        if self.recovery is not None:
+            self.recovery.cancel()
         live = [s for s in self.sessions.values() if any(t.alive for t in s.tabs.values())]
-        await asyncio.gather(*(self._stop(s) for s in live))
+        await asyncio.gather(*(self.stop_processes(s) for s in live))
         for session in self.sessions.values():
             if session.tabs.get(AGENT_TAB) is not None:
                 session.save_screen()
         self.save()
+
+
+@contextlib.asynccontextmanager
+async def _changed_after(manager: SessionManager) -> AsyncIterator[None]:
+    """Tell the clients once the block ends, however it ends."""
+    try:
+        yield
+    finally:
+        manager.changed()
 
 
 class _TabExit:

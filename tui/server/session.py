@@ -56,6 +56,8 @@ class Session:
         self.lock = asyncio.Lock()
         self.size = DEFAULT_SIZE
         self.pending_prompt = ""  # task typed in once the agent settles (prompt = "stdin")
+        self.setup_run: Any = None
+        """The journaled setup whose end starts the agent; None once stopped or cancelled."""
         self._scheduler = scheduler
         self._events = events
         self._scrollback = scrollback
@@ -251,6 +253,8 @@ class Session:
             "port": r.port,
             "created": r.created,
             "archived": r.archived,
+            "lifecycle": str(r.lifecycle),
+            "damage": r.damage,
             "exit_code": r.exit_code,
             "tabs": [AGENT_TAB, *[n for n in self.tabs if n != AGENT_TAB]],
             "worktree_missing": self.worktree_missing,

@@ -129,12 +129,13 @@ class ArchivedScreen(ModalScreen[None]):
         self._delete_armed = None
         self.busy = True
         self._status(f"Deleting {sid}…")
-        self.run_call("session.remove", sid, "Deleted {id}")
+        # Confirmed twice, after being told everything goes: that is --force.
+        self.run_call("session.remove", sid, "Deleted {id}", force=True)
 
     @work(exclusive=True, group="archived-call")
-    async def run_call(self, method: str, session_id: str, done: str) -> None:
+    async def run_call(self, method: str, session_id: str, done: str, **params: Any) -> None:
         try:
-            await self.ptui.client.call(method, id=session_id)
+            await self.ptui.client.call(method, id=session_id, **params)
         except PtuiError as exc:
             self.busy = False
             self._status(str(exc), error=True)

@@ -103,6 +103,10 @@ class SessionRow(Widget):
         first.append(*marker)
         first.append(STATUS_ICONS.get(status, "?") + " ", status_style)
         first.append(str(info.get("name", info["id"])))
+        lifecycle = str(info.get("lifecycle", "ready"))
+        if lifecycle not in ("ready", "archived"):
+            # What ptui is doing with the session's work (setting-up, merging ...).
+            first.append(f" {lifecycle}", style("session-row--dim"))
         if self.unseen:
             first.append(" •", style("session-row--unseen"))
         overlaps = summary.get("overlaps") or []
