@@ -20,6 +20,7 @@ VERB_MODULES = (
     "tui.cli.sessions",
     "tui.cli.attach",
     "tui.cli.server",
+    "tui.cli.doctor",
     "tui.cli.replay",
     "tui.cli.bench",
     "tui.cli.demo",
