@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from textual.command import CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Static
 
 from tests.app.app_harness import (
     SIZE,
@@ -25,7 +27,10 @@ from tests.app.app_harness import (
 from tests.server.conftest import PTUI, repo, stop_server  # noqa: F401  (fixture)
 from tui import paths
 from tui.app.app import PtuiApp
+from tui.app.screens.disconnected import DisconnectedScreen
 from tui.app.themes import ThemeError, load_theme_file
+from tui.server import daemon
+from tui.server.status import LIVE
 
 
 def record_notes(app: PtuiApp) -> list[str]:
@@ -182,17 +187,43 @@ def test_ptui_without_a_verb_exits_1_when_it_cannot_connect(
     assert b"ptui: error: cannot connect to the ptui server" in output
 
 
+def dialog(app: PtuiApp) -> tuple[str, str]:
+    """The disconnect dialog's check result and what it says about the server."""
+    screen = app.screen
+    assert isinstance(screen, DisconnectedScreen)
+    return screen.server_state, str(screen.query_one("#disconnected-server", Static).content)
+
+
+async def disconnected(pilot: Pilot[Any], reason: str) -> tuple[str, str]:
+    """Wait for the disconnect dialog whose reason starts so, and for its check of the server."""
+    app = pilot.app
+    assert isinstance(app, PtuiApp)
+
+    def shown() -> bool:
+        screen = app.screen
+        return isinstance(screen, DisconnectedScreen) and screen.reason.startswith(reason)
+
+    await until(pilot, shown, f"the notice {reason!r}")
+    await until(pilot, lambda: dialog(app)[0], "the check of the server")
+    return dialog(app)
+
+
+STOPPED_TEXT = (
+    "The ptui server has stopped: its agents were stopped. Your sessions are kept (worktrees "
+    "and branches); reconnect starts a server and `R` resumes each agent."
+)
+
+
 @pytest.mark.usefixtures("app_server")
 async def test_server_gone_reconnect_and_quit() -> None:
-    from tui.app.screens.disconnected import DisconnectedScreen
-
     sid = new_session("keep me", agent="cat")["id"]
     app = PtuiApp(repo=Path.cwd())
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, 1)
         server_call("server.stop")
-        await until(pilot, lambda: isinstance(app.screen, DisconnectedScreen), "the notice")
-        assert not app.connected
+        state = await disconnected(pilot, "the connection to the ptui server closed")
+        assert state == ("stopped", STOPPED_TEXT)  # not "your sessions are safe"
+        assert not app.connected and daemon.running_pid() is None
         await press(pilot, "reconnect")  # starts a new server: the session is back, stopped
         await until(pilot, lambda: app.connected and app.sessions.get(sid), "the session")
         assert app.sessions[sid]["status"] == "stopped"
@@ -204,6 +235,82 @@ async def test_server_gone_reconnect_and_quit() -> None:
         await until(pilot, lambda: app.return_code is not None, "the exit")
     assert app.return_code == 0 and app.exit_error is None
     assert not isinstance(app.screen_stack[-1] if app.screen_stack else None, DisconnectedScreen)
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_connection_dropped_while_the_server_runs() -> None:
+    sid = new_session("keep running", agent="cat")["id"]
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 1)
+        pid = daemon.running_pid()
+        assert pid and app.server_pid == pid
+        # A method the server does not know closes that one connection; the server stays.
+        app.client.notify("session.no_such_method")
+        state = await disconnected(pilot, "the connection to the ptui server closed")
+        assert state == (
+            "running",
+            f"The ptui server is still running (pid {pid}): your sessions and agents are running.",
+        )
+        assert server_call("session.info", id=sid)["status"] in LIVE
+        await press(pilot, "reconnect")
+        await until(pilot, lambda: app.connected, "the connection")
+        assert daemon.running_pid() == pid and app.sessions[sid]["status"] in LIVE
+
+        # Another server since: the one the app knew has stopped, and says so.
+        server_call("server.stop")
+        await disconnected(pilot, "the connection to the ptui server closed")
+        server_call("server.status")  # starts the next server
+        new_pid = daemon.running_pid()
+        screen = DisconnectedScreen("the connection to the ptui server closed", None, pid)
+        app.push_screen(screen)
+        await until(pilot, lambda: screen.server_state, "the check")
+        state, text = dialog(app)
+        assert state == "restarted"
+        assert f"another server runs now (pid {new_pid}): reconnect and `R`" in text
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_a_failed_reconnect_checks_again() -> None:
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 0)
+        server_call("server.stop")
+        state, _ = await disconnected(pilot, "the connection to the ptui server closed")
+        assert state == "stopped"
+        runtime = paths.runtime_dir()
+        runtime.chmod(0o755)  # refused as a socket directory: the reconnect fails
+        try:
+            await press(pilot, "reconnect")
+            state, text = await disconnected(pilot, "cannot reconnect: ")
+            assert state == "unknown"
+            assert text.startswith("Cannot tell whether the ptui server runs: ")
+            assert "open to others" in text
+        finally:
+            runtime.chmod(0o700)
+        await press(pilot, "reconnect")
+        await until(pilot, lambda: app.connected, "the connection")
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_remote_disconnect_says_what_it_cannot_know(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An "ssh" that runs the remote command here: the app speaks --host's protocol
+    # through a real `ptui proxy`, to this test's server.
+    monkeypatch.setenv("PTUI_SSH", "sh -c 'eval \"exec $8\"' ssh")
+    monkeypatch.setenv("PTUI_REMOTE_PTUI", PTUI)
+    remote = ("remote", "Sessions there keep running unless that server stopped.")
+    app = PtuiApp(host="box", repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 0)
+        assert app.server_pid is None
+        # The first summary poll probes on a connection of its own: let it end first,
+        # or the server stops under a probe that then hangs until the app exits.
+        await until(pilot, lambda: "session.summary" in app.optional_methods, "the probe")
+        server_call("server.stop")
+        assert await disconnected(pilot, "the connection to box closed") == remote
+        monkeypatch.setenv("PTUI_SSH", "false")  # the host is unreachable now
+        await press(pilot, "reconnect")
+        assert await disconnected(pilot, "cannot reconnect: ") == remote
 
 
 @pytest.mark.usefixtures("app_server")

@@ -85,6 +85,8 @@ class PtuiApp(App[None]):
         self.client_or_none: AsyncClient | None = None
         self.connected = False
         self._ever_connected = False
+        self.server_pid: int | None = None
+        """The pid of the server last connected to (None for --host: another machine's)."""
         self.exit_error: str | None = None
         """Why the app ended early (no server): the CLI prints it and exits 1."""
         self.sessions: dict[str, dict[str, Any]] = {}
@@ -207,21 +209,27 @@ class PtuiApp(App[None]):
             if self._ever_connected:  # a reconnect that failed: say so, offer again
                 from tui.app.screens.disconnected import DisconnectedScreen
 
-                self.push_screen(DisconnectedScreen(f"cannot reconnect: {message}"))
+                reason = f"cannot reconnect: {message}"
+                self.push_screen(DisconnectedScreen(reason, self.host, self.server_pid))
                 return
             self._fail_to_connect(message)
             return
         self.client_or_none = client
         self.connected = self._ever_connected = True
+        pid = client.server.get("pid")
+        self.server_pid = pid if self.host is None and isinstance(pid, int) else None
         self.post_message(SessionsChanged(answer.get("sessions", [])))
         self.on_main(lambda main: main.terminal.reattach())  # after a reconnect
         await self.wait_closed(client)
+        with contextlib.suppress(Exception):
+            await client.close()  # reap the ssh of --host; a socket is closed already
         if self.client_or_none is client and self.is_running:
             self.connected = False
             self.client_or_none = None
             from tui.app.screens.disconnected import DisconnectedScreen
 
-            self.push_screen(DisconnectedScreen("the connection to the ptui server closed"))
+            reason = f"the connection to {self.host or 'the ptui server'} closed"
+            self.push_screen(DisconnectedScreen(reason, self.host, self.server_pid))
 
     def _fail_to_connect(self, reason: PtuiError | OSError | str) -> None:
         """End the app: the CLI prints why (`exit_error`, one line) and exits 1."""

@@ -1,14 +1,20 @@
-"""`ptui server` (start, --status, --stop) and `ptui proxy` (the ssh end of --host)."""
+"""`ptui server` (start, --status, --stop) and `ptui proxy` (the ssh end of --host).
+
+Stopping the server stops every running agent, so `--stop` asks first when agents
+run (on a terminal) and refuses without one, unless `--force` says so.
+"""
 
 from __future__ import annotations
 
 import argparse
 import signal
+import sys
 from typing import Any
 
 from tui.cli.common import connect, json_flag, print_json
 from tui.errors import PtuiError, UsageError
-from tui.server.client import ServerNotRunning
+from tui.server.client import Client, ServerNotRunning
+from tui.server.status import LIVE
 
 
 def register(subparsers: Any) -> None:
@@ -18,11 +24,23 @@ def register(subparsers: Any) -> None:
         help="start, check or stop the session host",
         description="The session host owns every session's terminal and outlives every "
         "client. Any ptui command starts it when needed; without options this starts it "
-        "(if not running) and says where it is.",
+        "(if not running) and says where it is. --stop stops it and every running agent: "
+        "sessions keep their worktrees and branches and come back stopped (resume restarts "
+        "an agent). When agents run, --stop lists them and asks first on a terminal, and "
+        "without a terminal refuses (exit 1) unless --force is given.",
     )
     group = p.add_mutually_exclusive_group()
     group.add_argument("--status", action="store_true", help="say whether it runs (exit 1 if not)")
-    group.add_argument("--stop", action="store_true", help="stop it and every session's programs")
+    group.add_argument(
+        "--stop",
+        action="store_true",
+        help="stop it and every running agent; asks first when agents run (exit 1 if not stopped)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --stop: stop running agents without asking (for scripts)",
+    )
     group.add_argument(
         "--foreground", action="store_true", help="run the server in this process (for debugging)"
     )
@@ -43,6 +61,8 @@ def register(subparsers: Any) -> None:
 def cmd_server(args: argparse.Namespace) -> int:
     from tui.server import daemon
 
+    if args.force and not args.stop:
+        raise UsageError("--force only goes with --stop")
     if args.foreground:
         if args.host:
             raise UsageError("--foreground runs a server here; it cannot be used with --host")
@@ -79,10 +99,21 @@ def _stop(args: argparse.Namespace) -> int:
     try:
         client = connect(args, start=False, check_state=False)  # whoever's it is
     except ServerNotRunning:
-        print("ptui server: not running")
+        if args.json:
+            print_json({"running": False, "stopped": False, "agents": []})
+        else:
+            print("ptui server: not running")
         return 0
     with client:
         pid = int(client.server.get("pid", 0))
+        agents = _running_agents(client)
+        ids = [str(a["id"]) for a in agents]
+        if agents and not args.force and not _confirm(agents):
+            if args.json:
+                print_json({"running": True, "stopped": False, "pid": pid, "agents": ids})
+            else:
+                print("ptui server: not stopped")
+            return 1
         client.call("server.stop", timeout=30)
         # The server closes every connection once all sessions are stopped.
         try:
@@ -93,8 +124,45 @@ def _stop(args: argparse.Namespace) -> int:
     if args.host is None and not daemon.wait_stopped(pid):
         daemon.signal_server(pid, signal.SIGTERM)
         raise PtuiError(f"the ptui server (pid {pid}) did not stop in time; sent SIGTERM")
-    print(f"ptui server: stopped (pid {pid})")
+    if args.json:
+        print_json({"running": False, "stopped": True, "pid": pid, "agents": ids})
+    elif agents:
+        print(f"ptui server: stopped (pid {pid}) and its {_count(agents)} ({', '.join(ids)})")
+    else:
+        print(f"ptui server: stopped (pid {pid})")
     return 0
+
+
+def _running_agents(client: Client) -> list[dict[str, Any]]:
+    """The sessions whose agent runs (busy, waiting or idle), as `session.list` gives them."""
+    if not client.call("server.status").get("live_sessions"):
+        return []  # one cheap question when nothing runs
+    sessions = client.call("session.list")
+    return [s for s in sessions if isinstance(s, dict) and s.get("status") in LIVE]
+
+
+def _count(agents: list[dict[str, Any]]) -> str:
+    return f"{len(agents)} agent" + ("" if len(agents) == 1 else "s")
+
+
+def _confirm(agents: list[dict[str, Any]]) -> bool:
+    """Ask on the terminal whether to stop these agents; refuse when nobody can answer."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        ids = ", ".join(str(a["id"]) for a in agents)
+        raise PtuiError(
+            f"the server runs {_count(agents)} ({ids}); stop them first or pass --force"
+        )
+    rows = [[str(a["id"]), str(a.get("agent", "")), str(a.get("status", ""))] for a in agents]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for row in rows:
+        print(f"{row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2]}")
+    these = "this agent" if len(agents) == 1 else f"these {len(agents)} agents"
+    try:
+        answer = input(f"Stop the server and {these}? [y/N] ")
+    except EOFError:  # ctrl-d answers no
+        print()
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:

@@ -107,6 +107,16 @@ def connect_socket(start: bool = True) -> socket.socket:
     raise PtuiError(f"{path}: the ptui server started but does not accept connections")
 
 
+def local_server_serving() -> bool:
+    """Whether the local server's socket is in place.
+
+    A stopping server removes its socket before it stops its sessions and keeps
+    its lock (`daemon.running_pid`) until it has exited: a held lock without a
+    socket is a server on its way out, not one that still runs.
+    """
+    return paths.socket_path().exists()
+
+
 class _Pipe:
     """Reading and writing one connection: a socket, or an ssh child's pipes."""
 
@@ -376,13 +386,14 @@ class AsyncClient:
             client._proc = proc
             client._reader, client._writer = proc.stdout, proc.stdin
         client._task = asyncio.get_running_loop().create_task(client._read_loop())
-        client.server = await client.call("hello", version=protocol.VERSION, client=name)
-        if host is None:
-            try:
+        try:
+            client.server = await client.call("hello", version=protocol.VERSION, client=name)
+            if host is None:
                 check_same_state(client.server)
-            except OtherStateServer:
-                await client.close()
-                raise
+        except BaseException:
+            # Unclosed, a dead ssh's transport outlives the loop and complains when collected.
+            await client.close()
+            raise
         return client
 
     @classmethod
