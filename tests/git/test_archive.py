@@ -18,6 +18,7 @@ from tui.git.archive import (
     delete_session,
     prune_worktrees,
     restore_session,
+    work_at_risk,
 )
 from tui.git.merge import MergeStrategy, merge_session
 from tui.git.model import GitError, SessionRef
@@ -241,6 +242,8 @@ def test_restore_refused_when_tar_is_missing_or_damaged(repo: Path, tmp_path: Pa
     with pytest.raises(GitError, match="is damaged"):
         restore_session(s, archive_dir_of(tmp_path))
     assert not os.path.lexists(s.worktree)
+    assert os.listdir(s.worktree.parent) == []  # no staging folder left either
+    assert pygit2.Repository(str(repo)).list_worktrees() == []
     result.ignored_archive.write_bytes(data)
     restore_session(s, archive_dir_of(tmp_path))
     assert (s.worktree / ".env").read_text() == "X=1\n"
@@ -319,3 +322,39 @@ def test_restore_recreates_a_missing_branch(repo: Path, tmp_path: Path) -> None:
     restore_session(s, archive_dir_of(tmp_path))
     assert git(repo, "rev-parse", s.branch).strip() == tip
     assert (s.worktree / "b.txt").read_text() == "b\n"
+
+
+def test_work_at_risk_names_unmerged_commits_and_archived_work(repo: Path, tmp_path: Path) -> None:
+    archive_dir = archive_dir_of(tmp_path)
+    s = new_session(repo, "risky")
+    for number in range(3):
+        commit_files(s.worktree, {f"c{number}.txt": f"{number}\n"})
+    (s.worktree / "c0.txt").write_text("staged only\n")
+    git(s.worktree, "add", "c0.txt")
+    (s.worktree / "c0.txt").write_text("0\n")  # the worktree is back at HEAD, the index is not
+    (s.worktree / "src/app.py").write_text("changed\n")
+    (s.worktree / "README.md").unlink()
+    for number in range(5):
+        (s.worktree / f"new{number}.py").write_text("new\n")
+    (s.worktree / ".env").write_text("ignored: not work\n")
+    # The live worktree is the caller's to report; here only the branch counts.
+    assert work_at_risk(s, archive_dir) == ["3 commits on ptui/risky not in main"]
+
+    archive_session(s, archive_dir)
+    files = (
+        "archived: 8 uncommitted files (README.md, c0.txt, new0.py, new1.py, new2.py and 3 more)"
+    )
+    assert work_at_risk(s, archive_dir) == ["3 commits on ptui/risky not in main", files]
+    git(repo, "branch", "-D", s.branch)  # the archive alone still holds the commits
+    assert work_at_risk(s, archive_dir) == ["archived: 3 commits not in main", files]
+
+
+def test_work_at_risk_is_empty_once_merged_and_clean(repo: Path, tmp_path: Path) -> None:
+    archive_dir = archive_dir_of(tmp_path)
+    s = new_session(repo, "landed")
+    commit_files(s.worktree, {"feature.txt": "done\n"})
+    (s.worktree / ".env").write_text("ignored: not work\n")
+    assert work_at_risk(s, archive_dir) == ["1 commit on ptui/landed not in main"]
+    merge_session(s, MergeStrategy.SQUASH)
+    archive_session(s, archive_dir)
+    assert work_at_risk(s, archive_dir) == []
