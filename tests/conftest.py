@@ -7,10 +7,20 @@ state or socket is ever read or written, and git sees no user config.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="run the long versions of the randomized lifecycle tests (minutes, not seconds)",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +52,26 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     old = os.getcwd()
     yield home
     os.chdir(old)
+    _kill_servers_of(runtime)
+
+
+def _kill_servers_of(runtime: Path) -> None:
+    """The last line of defence: no ptui server of this test outlives it.
+
+    Tests stop their servers; one started late (say by a `ptui proxy` still
+    running when the test's own stop came) would otherwise live on for good.
+    """
+    marker = f"XDG_RUNTIME_DIR={runtime}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmd:
+                if b"server\0--foreground" not in cmd.read():
+                    continue
+            with open(f"/proc/{entry}/environ", "rb") as env:
+                if marker not in env.read().split(b"\0"):
+                    continue
+            os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            continue

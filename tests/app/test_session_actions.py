@@ -79,7 +79,8 @@ async def test_new_session_form_validates_then_creates_two() -> None:
         assert all(
             info["task"] == "Fix the login bug\nand add a test" for info in app.sessions.values()
         )
-        assert app.focused is terminal(app)
+        # The form's result reaches the main screen a moment after the form closes.
+        await until(pilot, lambda: app.focused is terminal(app), "the terminal to take focus")
         assert terminal(app).session == app.main_screen.session_list.highlighted
 
 
