@@ -105,7 +105,7 @@ def repo_inventory(repo_path: Path) -> RepoInventory:
         name = admin.removeprefix(ADMIN_PREFIX)
         inventory.worktrees[name] = Worktree(name, path, os.path.lexists(path), branch)
     inventory.described = read_descriptions(inventory.repo)
-    from tui.git.archive import _archive_commit, _read_manifest  # same package
+    from tui.git.archive_snapshot import archive_commit, read_manifest  # same package
 
     for ref_name in repo.references:
         if not ref_name.startswith(_ARCHIVE_PREFIX):
@@ -113,7 +113,7 @@ def repo_inventory(repo_path: Path) -> RepoInventory:
         name = ref_name.removeprefix(_ARCHIVE_PREFIX)
         probe = SessionRef(inventory.repo, name, "", "", "", Path())
         try:
-            manifest = _read_manifest(repo, probe, _archive_commit(repo, probe))
+            manifest = read_manifest(repo, probe, archive_commit(repo, probe))
         except GitError:
             inventory.archives[name] = ArchiveRef(name, "", "")
             continue
