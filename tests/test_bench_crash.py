@@ -270,14 +270,15 @@ def test_bench_crash_prints_its_figures_and_cleans_up(scratch: Path) -> None:
     figures = json.loads(result.stdout)
     assert list(figures) == [
         "rounds", "files_checked", "files_lost", "manual_steps", "recovery_median_ms",
+        "restart_median_ms",
     ]  # fmt: skip
     assert figures["rounds"] == 3
     assert figures["files_checked"] > 0
-    assert 0 <= figures["manual_steps"] <= 3 and figures["files_lost"] >= 0
+    # Nothing lost, nothing stranded: the promise itself, not just the shape.
+    assert figures["files_lost"] == 0 and figures["manual_steps"] == 0, result.stderr
     median = figures["recovery_median_ms"]
     assert median is None or median > 0
-    clean = figures["files_lost"] == 0 and figures["manual_steps"] == 0
-    assert result.returncode == (0 if clean else 1), result.stderr
+    assert result.returncode == 0, result.stderr
     rounds = [line for line in result.stderr.splitlines() if ": round " in line]
     assert [line.split(": round ")[1].split(":")[0] for line in rounds] == ["1", "2", "3"]
     # Every server and temp dir it made is gone.

@@ -188,10 +188,15 @@ def test_ptui_without_a_verb_exits_1_when_it_cannot_connect(
 
 
 def dialog(app: PtuiApp) -> tuple[str, str]:
-    """The disconnect dialog's check result and what it says about the server."""
+    """The disconnect dialog's check result and what it says about the server
+    (nothing yet while the dialog is still being composed)."""
     screen = app.screen
     assert isinstance(screen, DisconnectedScreen)
-    return screen.server_state, str(screen.query_one("#disconnected-server", Static).content)
+    found = screen.query("#disconnected-server").results(Static)
+    text = next(found, None)
+    if text is None:
+        return "", ""
+    return screen.server_state, str(text.content)
 
 
 async def disconnected(pilot: Pilot[Any], reason: str) -> tuple[str, str]:

@@ -73,5 +73,6 @@ def remove_demo_sessions(client: Client, repo: Path) -> int:
     for session in sessions:
         if session["status"] != "archived" and not session.get("worktree_missing"):
             client.call("session.archive", id=session["id"])
-        client.call("session.remove", id=session["id"])
+        # The demo's own throwaway sessions: their work goes with them, as asked.
+        client.call("session.remove", id=session["id"], force=True)
     return len(sessions)

@@ -95,8 +95,11 @@ class SessionManager:
     async def _recover_all(self) -> None:
         started = time.monotonic()
         for session in list(self.sessions.values()):
-            async with session.lock:
-                await self.recover(session)
+            try:
+                async with session.lock:
+                    await self.recover(session)
+            except Exception as exc:  # one session's trouble must not stop the others'
+                log.error("session %s: recovery failed: %r", session.id, exc)
         for note in self.notes:
             log.info("recovery: %s", note)
         log.info("recovery finished in %.0f ms", (time.monotonic() - started) * 1000)

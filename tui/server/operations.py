@@ -93,32 +93,10 @@ def new_archive(mgr: SessionManager, session: Session) -> Run:
 
 async def run_archive(mgr: SessionManager, session: Session, run: Run) -> dict[str, Any]:
     """Stop every process, snapshot, remove only what the snapshot holds, record."""
-    ref, archive_dir = session.ref, paths.archive_dir()
     if not run.done("stop"):
         await mgr.stop_processes(session)
         run.record_step("stop")
-    try:
-        if not run.done("snapshot"):
-            result = await asyncio.to_thread(
-                git_archive.snapshot_session, ref, archive_dir, tar_name=run.params["tar"]
-            )
-            run.record_step(
-                "snapshot",
-                {"files_saved": result.files_saved, "ignored_saved": result.ignored_saved},
-            )
-        if not run.done("remove"):
-            await asyncio.to_thread(
-                git_archive.remove_worktree, ref, archive_dir, run.progress("remove")
-            )
-            run.record_step("remove")
-    except git_archive.WorktreeChanged:
-        await _abandon_archive(mgr, session, run)
-        raise
-    except GitError:
-        if run.done("snapshot"):
-            raise  # the removal failed for another reason: the entry stays, doctor shows it
-        await _abandon_archive(mgr, session, run)
-        raise
+    await _snapshot_and_remove(mgr, session, run)
     record = session.record
     record.lifecycle = Lifecycle.ARCHIVED
     record.archive_ref = git_archive.archive_ref_name(record.name)
@@ -131,9 +109,45 @@ async def run_archive(mgr: SessionManager, session: Session, run: Run) -> dict[s
     }
 
 
+async def _snapshot_and_remove(
+    mgr: SessionManager, session: Session, run: Run, *, worktree: bool = True
+) -> None:
+    """The `snapshot` and `remove` steps of archive and rm (`worktree=False`: nothing
+    to save, the steps are only recorded)."""
+    ref, archive_dir = session.ref, paths.archive_dir()
+    try:
+        if not run.done("snapshot"):
+            saved: dict[str, Any] = {}
+            if worktree:
+                result = await asyncio.to_thread(
+                    git_archive.snapshot_session, ref, archive_dir, tar_name=run.params["tar"]
+                )
+                saved = {"files_saved": result.files_saved, "ignored_saved": result.ignored_saved}
+            run.record_step("snapshot", saved)
+        if not run.done("remove"):
+            if worktree:
+                await asyncio.to_thread(
+                    git_archive.remove_worktree, ref, archive_dir, run.progress("remove")
+                )
+            run.record_step("remove")
+    except git_archive.WorktreeChanged:
+        await _abandon_archive(mgr, session, run)
+        raise
+    except GitError:
+        if run.done("snapshot"):
+            raise  # the removal failed for another reason: the entry stays, doctor shows it
+        await _abandon_archive(mgr, session, run)
+        raise
+
+
 async def _abandon_archive(mgr: SessionManager, session: Session, run: Run) -> None:
     """The worktree is whole (never touched, or put back): the snapshot goes, ready again."""
-    await asyncio.to_thread(git_archive.discard_snapshot, session.ref, paths.archive_dir())
+    await asyncio.to_thread(
+        git_archive.discard_snapshot,
+        session.ref,
+        paths.archive_dir(),
+        tar_name=run.params.get("tar"),  # journaled before the tar was written
+    )
     session.record.lifecycle = Lifecycle.READY
     run.abort(session.record)
 
@@ -325,27 +339,8 @@ async def run_remove(mgr: SessionManager, session: Session, run: Run) -> dict[st
         await mgr.stop_processes(session)
         run.record_step("stop")
     status = await asyncio.to_thread(git_archive.archive_status, ref, archive_dir)
-    live = status.worktree_exists or status.quarantine
-    try:
-        if not run.done("snapshot"):
-            if live and not session.record.archived:
-                await asyncio.to_thread(
-                    git_archive.snapshot_session, ref, archive_dir, tar_name=run.params["tar"]
-                )
-            run.record_step("snapshot")
-        if not run.done("remove"):
-            if live and not session.record.archived:
-                await asyncio.to_thread(
-                    git_archive.remove_worktree, ref, archive_dir, run.progress("remove")
-                )
-            run.record_step("remove")
-    except git_archive.WorktreeChanged:
-        await _abandon_archive(mgr, session, run)
-        raise
-    except GitError:
-        if not run.done("snapshot"):
-            await _abandon_archive(mgr, session, run)
-        raise
+    live = (status.worktree_exists or status.quarantine) and not session.record.archived
+    await _snapshot_and_remove(mgr, session, run, worktree=live)
     if not run.done("delete"):
         await asyncio.to_thread(_delete, ref, archive_dir)
         run.record_step("delete")
