@@ -11,3 +11,11 @@ class PtuiError(Exception):
 
 class UsageError(PtuiError):
     """Bad command-line usage; the CLI exits with status 2."""
+
+
+DOCTOR_HINT = "; run `ptui doctor`"
+"""Ends the message of a StateError that `ptui doctor` can repair."""
+
+
+class StateError(PtuiError):
+    """The state database (or the old state file) cannot be used; the message is one line."""

@@ -1,9 +1,8 @@
 """Persisted session records and the operation journal: `state.db`, SQLite.
 
-A `SessionRecord` is plain data (what survives a server restart), kept apart from
-the live session that owns a PTY and an emulator. `StateStore` keeps the records
-and the journal of operations in progress (docs/lifecycle.md) in one SQLite
-database:
+`StateStore` keeps the session records (`SessionRecord`, plain data: see
+tui/session_record.py) and the journal of operations in progress
+(docs/lifecycle.md) in one SQLite database:
 
 - WAL mode with `synchronous=FULL`: every committed transaction is on disk, and a
   crash (even kill -9) leaves the database as of the last commit;
@@ -15,258 +14,54 @@ database:
   it is never moved aside or overwritten behind the user's back;
 - a database from a newer ptui is refused, never written;
 - the `state.toml` of an older ptui is imported once, when the database is
-  created, and left in place.
+  created, and left in place (tui/state_legacy.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
-import enum
 import json
 import os
 import re
 import secrets
 import sqlite3
-import tomllib
 import urllib.parse
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tui.errors import PtuiError
+from tui.errors import DOCTOR_HINT, StateError
 from tui.naming import name_problem, show
 from tui.paths import LEGACY_STATE_FILE_NAME
+from tui.session_record import JournalEntry, Lifecycle, SessionRecord, utc_now
+from tui.state_legacy import LEGACY_SCHEMA, decode_toml
+
+__all__ = [
+    "BUSY_TIMEOUT",
+    "DOCTOR_HINT",
+    "LEGACY_SCHEMA",
+    "SCHEMA",
+    "JournalEntry",
+    "Lifecycle",
+    "SessionRecord",
+    "StateError",
+    "StateStore",
+    "utc_now",
+]
 
 SCHEMA = 2
 """Version of the database layout this ptui writes (the TOML file was 1)."""
 
-LEGACY_SCHEMA = 1
-"""The `schema` of the `state.toml` files that are imported."""
-
 BUSY_TIMEOUT = 10.0
 """Seconds a transaction waits for another writer before giving up."""
 
-DOCTOR_HINT = "; run `ptui doctor`"
-
-_ARCHIVE_REF_PREFIX = "refs/ptui/archive/"
-_PATH_FIELDS = ("repo", "worktree", "last_screen")
-_TEXT_FIELDS = ("task", "agent", "base", "status", "created", "damage")
 _TABLES = ("meta", "sessions", "journal")
-_COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 # SQLite result codes (the low byte of an extended code) that mean the file is
 # not the database ptui wrote: damaged pages, not a database at all, or tables
 # whose columns are not ours (our SQL is fixed, so a plain SQL error means that).
 _CORRUPT_CODES = frozenset({1, 11, 20, 24, 26})  # ERROR, CORRUPT, MISMATCH, FORMAT, NOTADB
-
-
-class StateError(PtuiError):
-    """The state database (or the old state file) cannot be used; the message is one line."""
-
-
-class Lifecycle(enum.StrEnum):
-    """The lifecycle state of a session: where its work is, what ptui is doing with it.
-
-    Kept apart from its agent's activity (`SessionRecord.status`): the lifecycle is
-    persisted and changes only through journaled operations; the activity is
-    derived from the running agent and never trusted after a restart.
-    """
-
-    CREATING = "creating"
-    SETTING_UP = "setting-up"
-    READY = "ready"
-    ARCHIVING = "archiving"
-    ARCHIVED = "archived"
-    RESTORING = "restoring"
-    MERGING = "merging"
-    REMOVING = "removing"
-    DAMAGED = "damaged"
-
-
-def utc_now() -> str:
-    """The current time as ISO-8601 UTC to the second: `2025-01-31T12:00:00Z`."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class SessionRecord:
-    """What is remembered about one session.
-
-    To add a field, give it a default: rows written before it still load, and
-    `None` values are left out. Keys this version does not know are kept in
-    `extra` and written back, so an older ptui does not drop a newer one's data.
-    """
-
-    id: str
-    """Stable unique id (also used in refs and paths): follows the session-name rule."""
-    name: str
-    """Short name shown in the sidebar and used in the branch name."""
-    task: str = ""
-    """The prompt the session was started with."""
-    agent: str = ""
-    """Agent profile name (`[agents.<name>]`)."""
-    repo: Path = Path()
-    """The main repository's working directory (absolute)."""
-    branch: str = ""
-    """Session branch, e.g. `ptui/fix-login`."""
-    base: str = ""
-    """Base as the user gave it (branch, tag or commit)."""
-    base_commit: str = ""
-    """Commit id the session branched from."""
-    worktree: Path = Path()
-    """The session's checkout (absolute)."""
-    status: str = "stopped"
-    """Last known activity (busy, waiting, idle, exited, stopped); never trusted after a restart."""
-    port: int = 0
-    """First port of the session's block of 10 (`PTUI_PORT`); 0 when it holds none."""
-    created: str = field(default_factory=utc_now)
-    """When the session was created, ISO-8601 UTC."""
-    lifecycle: Lifecycle = Lifecycle.READY
-    """Where the session's work is and what ptui is doing with it."""
-    damage: str = ""
-    """Why the session is `damaged` (done outside ptui); empty otherwise."""
-    archive_ref: str = ""
-    """Ref holding the archived snapshot: `refs/ptui/archive/<name>`, or empty."""
-    exit_code: int | None = None
-    """The agent's exit status once it exited; None while running or never run."""
-    tabs: list[str] = field(default_factory=list)
-    """Names of the session's extra terminal tabs."""
-    last_screen: Path | None = None
-    """File with the last screen and scrollback, shown while stopped."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Keys found in the row that this version does not know, written back unchanged."""
-
-    @property
-    def archived(self) -> bool:
-        """Whether the session is archived (worktree removed, work kept in `archive_ref`)."""
-        return self.lifecycle is Lifecycle.ARCHIVED
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values: paths and the lifecycle as strings, None left out."""
-        out: dict[str, Any] = dict(self.extra)
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name == "extra" or value is None:
-                continue
-            if isinstance(value, Path):
-                value = str(value)
-            elif isinstance(value, enum.Enum):
-                value = value.value
-            elif isinstance(value, list):
-                value = list(value)
-            out[f.name] = value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SessionRecord:
-        """Build and validate a record from `to_dict` output; raises ValueError("field: ...").
-
-        An older ptui's `archived = true/false` becomes the `archived`/`ready` lifecycle.
-        """
-        names = [f.name for f in dataclasses.fields(cls) if f.name != "extra"]
-        known: dict[str, Any] = {}
-        for name in names:
-            if name not in data:
-                continue
-            value = data[name]
-            # Convert what converts; anything else stays as it is for validate() to name.
-            if name in _PATH_FIELDS and isinstance(value, str):
-                value = Path(value)
-            elif name == "lifecycle" and value in _LIFECYCLE_VALUES:
-                value = Lifecycle(value)
-            elif name == "tabs" and isinstance(value, list):
-                value = list(value)
-            known[name] = value
-        for name in ("id", "name"):
-            if name not in known:
-                raise ValueError(f"{name}: missing")
-        if "lifecycle" not in known and "archived" in data:
-            archived = data["archived"]
-            if not isinstance(archived, bool):
-                raise ValueError("archived: expected true or false")
-            known["lifecycle"] = Lifecycle.ARCHIVED if archived else Lifecycle.READY
-        extra = {k: v for k, v in data.items() if k not in names and k not in ("extra", "archived")}
-        record = cls(**known, extra=extra)
-        record.validate()
-        return record
-
-    def validate(self) -> None:
-        """Raise ValueError("field: problem") for the first field that is not acceptable."""
-        for name in ("id", "name"):
-            value = getattr(self, name)
-            if not isinstance(value, str):
-                raise ValueError(f"{name}: expected a string, got {type(value).__name__}")
-            problem = name_problem(value)
-            if problem is not None:
-                raise ValueError(f"{name}: {problem}")
-        for name in _TEXT_FIELDS:
-            value = getattr(self, name)
-            if not isinstance(value, str):
-                raise ValueError(f"{name}: expected a string, got {type(value).__name__}")
-        if type(self.port) is not int or not 0 <= self.port <= 65535:
-            raise ValueError("port: expected an int from 0 to 65535")
-        _check_path("repo", self.repo)
-        _check_path("worktree", self.worktree)
-        if self.last_screen is not None:
-            _check_path("last_screen", self.last_screen)
-        branch = self.branch
-        if (
-            not isinstance(branch, str)
-            or not branch
-            or not branch.isprintable()
-            or any(c.isspace() for c in branch)
-            or ".." in branch
-        ):
-            raise ValueError("branch: expected a non-empty branch name without spaces or '..'")
-        if not isinstance(self.base_commit, str) or not (
-            self.base_commit == "" or _COMMIT_RE.fullmatch(self.base_commit)
-        ):
-            raise ValueError("base_commit: expected a commit id (40 or 64 hex digits) or nothing")
-        if self.archive_ref not in ("", f"{_ARCHIVE_REF_PREFIX}{self.name}"):
-            raise ValueError(f"archive_ref: expected '' or '{_ARCHIVE_REF_PREFIX}{self.name}'")
-        if not isinstance(self.lifecycle, Lifecycle):
-            raise ValueError(
-                f"lifecycle: expected one of {', '.join(_LIFECYCLE_VALUES)}, "
-                f"got {show(str(self.lifecycle))}"
-            )
-        if self.lifecycle is Lifecycle.DAMAGED and not self.damage:
-            raise ValueError("damage: a damaged session needs a reason")
-        if self.exit_code is not None and type(self.exit_code) is not int:
-            raise ValueError("exit_code: expected an int or nothing")
-        if not isinstance(self.tabs, list) or not all(isinstance(t, str) for t in self.tabs):
-            raise ValueError("tabs: expected a list of strings")
-        if not isinstance(self.extra, dict) or not all(isinstance(k, str) for k in self.extra):
-            raise ValueError("extra: expected a table with string keys")
-
-
-_LIFECYCLE_VALUES = tuple(state.value for state in Lifecycle)
-
-
-def _check_path(name: str, value: object) -> None:
-    if not isinstance(value, Path) or not value.is_absolute() or "\0" in str(value):
-        shown = show(str(value)) if isinstance(value, Path) else type(value).__name__
-        raise ValueError(f"{name}: expected an absolute path, got {shown}")
-
-
-@dataclass
-class JournalEntry:
-    """One operation in progress: the steps `done` so far and what they need to know."""
-
-    id: int
-    """Row id; also the order the operations began in."""
-    op: str
-    """Operation name (`new`, `archive`, ...; see tui/server/journal.py)."""
-    session: str
-    """Id of the session the operation works on."""
-    params: dict[str, Any]
-    """JSON data the operation's steps need, added to by `step(data=...)`."""
-    done: list[str]
-    """Names of the steps completed, in order, each once."""
-    started: str
-    """When the operation began, ISO-8601 UTC."""
 
 
 class StateStore:
@@ -664,7 +459,7 @@ class StateStore:
             return []
         except OSError as exc:
             raise StateError(f"{self.legacy_path}: cannot read: {exc.strerror}") from None
-        return _decode_toml(self.legacy_path, data)
+        return decode_toml(self.legacy_path, data)
 
     def _decode_entry(self, row: tuple[Any, ...]) -> JournalEntry:
         """A journal row as an entry; StateError naming the entry if it is not one."""
@@ -768,81 +563,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-# ---------------------------------------------------------------- the old state.toml
-
-
-def _decode_toml(path: Path, data: bytes) -> list[SessionRecord]:
-    """The records of a `state.toml` (schema 1); StateError `path:line: ...` if unreadable."""
-
-    def corrupt(line: int, why: str) -> StateError:
-        flat = " ".join(why.split())
-        return StateError(f"{path}:{line}: corrupt state file ({flat}){DOCTOR_HINT}")
-
-    try:
-        text = data.decode("utf-8")
-        doc = tomllib.loads(text)
-    except UnicodeDecodeError:
-        raise corrupt(1, "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
-        line = int(match.group(1)) if match else 1
-        raise corrupt(line, f"invalid TOML: {str(exc).split(' (at ')[0]}") from None
-    schema = doc.get("schema")
-    if not isinstance(schema, int) or isinstance(schema, bool):
-        raise corrupt(_line_of(text, "schema"), "no schema number")
-    if schema > LEGACY_SCHEMA:
-        raise StateError(
-            f"{path}:{_line_of(text, 'schema')}: written by a newer ptui "
-            f"(schema {schema} > {LEGACY_SCHEMA}); upgrade ptui"
-        )
-    sessions = doc.get("sessions", [])
-    if not isinstance(sessions, list):
-        raise corrupt(_line_of(text, "sessions"), "sessions is not an array of tables")
-    records: list[SessionRecord] = []
-    seen: set[str] = set()
-    for index, item in enumerate(sessions):
-        try:
-            if not isinstance(item, dict):
-                raise ValueError("not a table")
-            record = SessionRecord.from_dict(_plain(item))
-            if record.id in seen:
-                raise ValueError(f"id: {show(record.id)} appears twice")
-        except ValueError as exc:
-            line = _session_line(text, index, str(exc).split(":")[0])
-            raise corrupt(line, f"session {index + 1}: {exc}") from None
-        seen.add(record.id)
-        records.append(record)
-    return records
-
-
-def _plain(value: Any) -> Any:
-    """TOML values as JSON ones: dates and times (only in unknown keys) become ISO strings."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return value
-
-
-def _line_of(text: str, key: str, start: int = 0) -> int:
-    """1-based line of `key =` in the table starting at line index `start` (else start+1)."""
-    lines = text.splitlines()
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-    for number in range(start, len(lines)):
-        if number > start and lines[number].lstrip().startswith("["):
-            break  # the next table
-        if pattern.match(lines[number]):
-            return number + 1
-    return start + 1
-
-
-def _session_line(text: str, index: int, key: str) -> int:
-    """Line of `key` in the index-th `[[sessions]]` table (or of its header)."""
-    headers = [n for n, line in enumerate(text.splitlines()) if line.strip() == "[[sessions]]"]
-    if index >= len(headers):
-        return 1
-    return _line_of(text, key, headers[index]) if key else headers[index] + 1
