@@ -201,3 +201,17 @@ def test_old_state_toml_is_imported_and_kept(ptui: Runner, repo: Path) -> None:
     text = legacy.read_text()
     assert session(ptui, "legacy")["lifecycle"] == "ready"
     assert legacy.read_text() == text
+
+
+def test_doctor_reports_a_stale_git_lock_and_leaves_it(ptui: Runner, repo: Path) -> None:
+    ptui("new", "locked", "--name", "locked", "--agent", "cat")
+    lock = repo / ".git" / "index.lock"
+    lock.write_text("")
+    old = time.time() - 3600
+    os.utime(lock, (old, old))
+    report = json.loads(ptui("doctor", "--json", check=False).stdout)
+    assert [p["kind"] for p in report["remaining"]] == ["stale-lock"]
+    ptui("doctor", "--fix", check=False)
+    assert lock.exists()  # a git commit waiting in an editor holds one too
+    lock.unlink()
+    assert ptui("doctor").returncode == 0

@@ -49,6 +49,8 @@ class RepoInventory:
     """Everything of ptui's in one repository."""
 
     repo: Path
+    git_dir: Path = Path()
+    """The repository's common git directory."""
     worktrees: dict[str, Worktree] = field(default_factory=dict)
     described: dict[str, dict[str, str]] = field(default_factory=dict)
     """Branch -> the fields ptui wrote into its description."""
@@ -85,8 +87,8 @@ class RepoInventory:
 def repo_inventory(repo_path: Path) -> RepoInventory:
     """Read ptui's worktrees, described branches and archives of one repository."""
     repo = open_repo(Path(repo_path))
-    inventory = RepoInventory(repo=workdir_of(repo))
-    admin_root = common_dir(repo) / "worktrees"
+    inventory = RepoInventory(repo=workdir_of(repo), git_dir=common_dir(repo))
+    admin_root = inventory.git_dir / "worktrees"
     for admin in repo.list_worktrees():
         if not admin.startswith(ADMIN_PREFIX):
             continue

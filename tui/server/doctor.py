@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import signal
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,7 @@ async def examine(mgr: SessionManager, repos: list[Path]) -> list[Problem]:
             problems.append(Problem("repository", str(exc), repo=str(repo)))
             continue
         problems += _orphans(mgr, inventory)
+        problems += _stale_locks(inventory)
     problems += _stray_files(mgr)
     problems += [
         Problem("process", f"process {pid} of a session that is not running", path=str(pid))
@@ -157,6 +159,36 @@ def _orphans(mgr: SessionManager, inventory: RepoInventory) -> list[Problem]:
             message = f"archive refs/ptui/archive/{name} has no session"
             problems.append(Problem("orphan-archive", message, session=name, **where))
     return problems
+
+
+STALE_LOCK_AGE = 600.0
+"""Seconds after which git's index.lock is reported as probably left by a dead process."""
+
+
+def _stale_locks(inventory: RepoInventory) -> list[Problem]:
+    """git's index.lock files older than STALE_LOCK_AGE in the repository and its worktrees.
+
+    Reported, never removed: a `git commit` waiting in an editor holds one too, and
+    nothing tells a live holder from a dead one.
+    """
+    git_dir = inventory.git_dir
+    now = time.time()
+    found = []
+    for lock in [git_dir / "index.lock", *git_dir.glob("worktrees/*/index.lock")]:
+        try:
+            age = now - lock.stat().st_mtime
+        except OSError:
+            continue
+        if age > STALE_LOCK_AGE:
+            found.append(
+                Problem(
+                    "stale-lock",
+                    f"{lock} is {age / 60:.0f} minutes old; remove it if no git command runs",
+                    repo=str(inventory.repo),
+                    path=str(lock),
+                )
+            )
+    return found
 
 
 def _claimed_tars(mgr: SessionManager) -> set[str]:
