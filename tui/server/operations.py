@@ -74,6 +74,9 @@ async def recover_new(mgr: SessionManager, session: Session, run: Run) -> None:
     """Forward once the worktree exists (the session appears, stopped); else back."""
     if await asyncio.to_thread(git_worktree.worktree_exists, session.ref):
         await run_new(mgr, session, run, "")
+        # Neither setup nor the agent ran: a setup (if the repository has one) runs
+        # first on the next resume, as after a setup cut off by a crash.
+        mgr.begin("setup", session)
         mgr.notes.append(f"session {session.id!r}: creation was interrupted; kept, stopped")
     else:
         await _undo_new(mgr, session, run)
