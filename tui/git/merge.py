@@ -25,7 +25,7 @@ import enum
 import os
 import re
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ __all__ = [
     "MergePlan",
     "MergeResult",
     "MergeStrategy",
+    "add_worktree_changes",
     "apply_checkout",
     "commit_all",
     "commit_work",
@@ -675,23 +676,34 @@ def _stage_all_in_memory(
         raise GitError(
             f"session {ref.name}: cannot read the index of {ref.worktree}: {exc}"
         ) from exc
-    filemode = _config_bool(wt, "core.filemode", default=True)
     staged = pygit2.Index()
     staged.read_tree(wt[index_tree].peel(pygit2.Tree))
+    add_worktree_changes(wt, ref, staged, status)
+    return index_tree, staged.write_tree(wt)
+
+
+def add_worktree_changes(
+    wt: pygit2.Repository, ref: SessionRef, index: pygit2.Index, paths: Iterable[str]
+) -> None:
+    """Put each of `paths` into the in-memory `index` as `git add -A` would take it
+    from the session's worktree: content through the clean filters, links, exec bits
+    (kept from the index under core.filemode=false), deletions. Nothing is written
+    but blobs. Shared by the merge's work commit and the overlap/preview trees."""
+    filemode = _config_bool(wt, "core.filemode", default=True)
     root = wt.workdir or str(ref.worktree)
-    for path in status:
+    for path in paths:
         full = os.path.join(root, path)
         try:
             st = os.lstat(full)
         except (FileNotFoundError, NotADirectoryError):
-            if path in staged:
-                staged.remove(path)
+            if path in index:
+                index.remove(path)
             continue
         if stat.S_ISDIR(st.st_mode):
             # A submodule folder keeps its gitlink; a file replaced by a folder is gone
             # (the files inside it are listed on their own).
-            if path in staged and staged[path].mode != FileMode.COMMIT:
-                staged.remove(path)
+            if path in index and index[path].mode != FileMode.COMMIT:
+                index.remove(path)
             continue
         try:
             if stat.S_ISLNK(st.st_mode):
@@ -701,14 +713,13 @@ def _stage_all_in_memory(
                 # fromworkdir applies the repository's clean filters, like `git add`.
                 blob = wt.create_blob_fromworkdir(path)
                 mode = FileMode.BLOB_EXECUTABLE if st.st_mode & stat.S_IXUSR else FileMode.BLOB
-                if not filemode and path in staged:
-                    mode = staged[path].mode  # core.filemode=false: git keeps the old bit
+                if not filemode and path in index:
+                    mode = index[path].mode  # core.filemode=false: git keeps the old bit
         except (OSError, pygit2.GitError) as exc:
             raise GitError(
                 f"session {ref.name}: cannot read {path} in {ref.worktree}: {exc}"
             ) from exc
-        staged.add(pygit2.IndexEntry(path, blob, mode))
-    return index_tree, staged.write_tree(wt)
+        index.add(pygit2.IndexEntry(path, blob, mode))
 
 
 def _set_index_to_tree(wt: pygit2.Repository, ref: SessionRef, tree: pygit2.Tree) -> None:

@@ -9,15 +9,14 @@ index file and working tree are only ever read, so an agent's `git` never sees u
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
 import pygit2
-from pygit2.enums import FileMode
 
 from tui.git.merge import (
+    add_worktree_changes,
     branch_tip,
     conflict_paths,
     empty_tree,
@@ -105,28 +104,7 @@ def _worktree_tree(repo: pygit2.Repository, ref: SessionRef, tip: pygit2.Commit)
     head = tip if wt.head_is_unborn else wt.head.peel(pygit2.Commit)
     index = pygit2.Index()  # in memory: no file behind it, nothing written to disk
     index.read_tree(head.tree)
-    for path in status:
-        full = os.path.join(wt.workdir, path)
-        try:
-            st = os.lstat(full)
-        except FileNotFoundError:
-            if path in index:
-                index.remove(path)
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            # A submodule folder keeps its gitlink; a file replaced by a folder is gone
-            # (the files inside it are listed on their own).
-            if path in index and index[path].mode != FileMode.COMMIT:
-                index.remove(path)
-            continue
-        if stat.S_ISLNK(st.st_mode):
-            blob = repo.create_blob(os.readlink(os.fsencode(full)))
-            mode = FileMode.LINK
-        else:
-            # fromworkdir applies the repository's clean filters, like `git add`.
-            blob = wt.create_blob_fromworkdir(path)
-            mode = FileMode.BLOB_EXECUTABLE if st.st_mode & stat.S_IXUSR else FileMode.BLOB
-        index.add(pygit2.IndexEntry(path, blob, mode))
+    add_worktree_changes(wt, ref, index, status)
     return repo[index.write_tree(repo)].peel(pygit2.Tree)
 
 
