@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -214,4 +215,24 @@ def test_doctor_reports_a_stale_git_lock_and_leaves_it(ptui: Runner, repo: Path)
     ptui("doctor", "--fix", check=False)
     assert lock.exists()  # a git commit waiting in an editor holds one too
     lock.unlink()
+    assert ptui("doctor").returncode == 0
+
+
+def test_rm_force_deletes_a_session_whose_worktree_was_deleted_by_hand(
+    ptui: Runner, repo: Path
+) -> None:
+    [info] = ptui_json(ptui, "new", "gone", "--name", "gone", "--agent", "cat")
+    worktree = Path(str(info["worktree"]))
+    (worktree / "w.txt").write_text("x\n")
+    ptui("commit", "gone", "-m", "work on the branch")
+    ptui("stop", "gone")
+    subprocess.run(["rm", "-rf", str(worktree)], check=True)
+    report = json.loads(ptui("doctor", "--json", check=False).stdout)
+    assert [p["kind"] for p in report["problems"]] == ["missing-worktree"]
+    ptui("doctor", "--fix", check=False)
+    assert session(ptui, "gone")["lifecycle"] == "damaged"
+    refused = ptui("rm", "gone", check=False)
+    assert refused.returncode == 1 and "not merged" in refused.stderr, refused.stderr
+    ptui("rm", "gone", "--force")
+    assert "ptui/gone" not in git(repo, "branch", "--list")
     assert ptui("doctor").returncode == 0

@@ -514,8 +514,9 @@ def work_at_risk(ref: SessionRef, archive_dir: Path) -> list[str]:
     return lines
 
 
-def delete_session(ref: SessionRef, archive_dir: Path) -> None:
-    """Delete the session's branch and archive, only if merged into base or archived.
+def delete_session(ref: SessionRef, archive_dir: Path, *, force: bool = False) -> None:
+    """Delete the session's branch and archive, only if merged into base or archived
+    (or `force`: the user was told what goes and said so).
 
     Refused while the worktree exists (archive it first: that saves its files).
     """
@@ -533,7 +534,7 @@ def delete_session(ref: SessionRef, archive_dir: Path) -> None:
     branch = repo.lookup_branch(ref.branch)
     if branch is None and not archived:
         raise GitError(f"cannot delete session {ref.name}: no branch {ref.branch} and no archive")
-    if not archived:
+    if not archived and not force:
         assert branch is not None
         base = resolve_commit(repo, ref.base, f"cannot delete session {ref.name}: base")
         if not is_merged_into(repo, branch_tip(repo, ref), base):

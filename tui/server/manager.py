@@ -551,7 +551,7 @@ class SessionManager:
                 )
             await mgr._drop_setup(session)
             tar = f"{session.record.name}.{time.time_ns()}.tar"
-            run = mgr.begin("rm", session, {"tar": tar, "lost": risk})
+            run = mgr.begin("rm", session, {"tar": tar, "lost": risk, "force": force})
             return await ops.run_remove(mgr, session, run)
 
         result: dict[str, Any] = await self._operate(key, "rm", remove, exact=True)

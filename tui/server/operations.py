@@ -345,7 +345,7 @@ async def run_remove(mgr: SessionManager, session: Session, run: Run) -> dict[st
     live = (status.worktree_exists or status.quarantine) and not session.record.archived
     await _snapshot_and_remove(mgr, session, run, worktree=live)
     if not run.done("delete"):
-        await asyncio.to_thread(_delete, ref, archive_dir)
+        await asyncio.to_thread(_delete, ref, archive_dir, bool(run.params.get("force")))
         run.record_step("delete")
     session.drop_screen()
     run.finish(delete=session.id)
@@ -353,12 +353,12 @@ async def run_remove(mgr: SessionManager, session: Session, run: Run) -> dict[st
     return {"id": session.id, "removed": True, "lost": run.params.get("lost", [])}
 
 
-def _delete(ref: SessionRef, archive_dir: Any) -> None:
+def _delete(ref: SessionRef, archive_dir: Any, force: bool) -> None:
     status = git_archive.archive_status(ref, archive_dir)
     repo = git_merge.open_main_repo(ref)
     if not status.has_ref and repo.lookup_branch(ref.branch) is None:
         return  # nothing left in git (damaged, or deleted on a previous run)
-    git_archive.delete_session(ref, archive_dir)
+    git_archive.delete_session(ref, archive_dir, force=force)
 
 
 # ----------------------------------------------------------------- recovery
