@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.cli.common import connect, json_flag, print_json
+from tui.errors import UsageError
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +41,9 @@ def register(subparsers: Any) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     repos = [os.path.abspath(r) for r in args.repo] if args.repo else _current_repo()
+    for repo in repos:
+        if not os.path.isdir(repo):
+            raise UsageError(f"--repo {repo}: no such directory")
     with connect(args) as client:
         result = client.call("server.doctor", fix=args.fix, repos=repos, timeout=600)
     remaining = result["remaining"]
