@@ -236,3 +236,29 @@ def test_rm_force_deletes_a_session_whose_worktree_was_deleted_by_hand(
     ptui("rm", "gone", "--force")
     assert "ptui/gone" not in git(repo, "branch", "--list")
     assert ptui("doctor").returncode == 0
+
+
+def test_doctor_turns_a_stray_tar_into_a_session_restore_opens(ptui: Runner, repo: Path) -> None:
+    import tarfile
+
+    ptui("new", "keep", "--name", "keep", "--agent", "cat")
+    source = repo.parent / "stray"
+    (source / "cfg").mkdir(parents=True)
+    (source / "cfg" / ".env").write_text("TOKEN=1\n")
+    archives = paths.archive_dir()
+    archives.mkdir(parents=True, exist_ok=True)
+    stray = archives / "old-session.123.tar"
+    with tarfile.open(stray, "w") as tar:
+        tar.add(source / "cfg", arcname="cfg")
+    report = json.loads(ptui("doctor", "--json", check=False).stdout)
+    assert [p["kind"] for p in report["problems"]] == ["orphan-tar"]
+    fixed = json.loads(ptui("doctor", "--fix", "--json").stdout)
+    assert fixed["remaining"] == [] and "ptui restore" in fixed["problems"][0]["fixed"]
+    assert not stray.exists()
+    assert (paths.data_dir() / "recovered" / stray.name).exists()  # kept, not deleted
+    [recovered] = [s for s in ptui_json(ptui, "ls", "--all") if s["id"].startswith("recovered-")]
+    assert recovered["lifecycle"] == "archived"
+    ptui("restore", str(recovered["id"]))
+    restored = Path(str(recovered["worktree"])) / "recovered" / stray.name / "cfg" / ".env"
+    assert restored.read_text() == "TOKEN=1\n"
+    assert ptui("doctor").returncode == 0

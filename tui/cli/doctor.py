@@ -22,9 +22,10 @@ def register(subparsers: Any) -> None:
         "worktrees, branches, archives or tars that belong to no session, sessions whose "
         "worktree is gone, and processes of sessions that are not running. --fix repairs "
         "them without deleting anything that is not saved elsewhere first: unclaimed work "
-        "becomes a session again (stopped, or archived: `ptui restore` opens it), stray tars "
-        "move to the recovery folder, an unreadable database is moved aside and rebuilt "
-        "from git. Looks in the repositories of every session and in the current one. "
+        "becomes a session again (stopped, or archived: `ptui restore` opens it; a stray tar "
+        "becomes an archived session too, the tar kept in the recovery folder), an "
+        "unreadable database is moved aside and rebuilt from git. Looks in the "
+        "repositories of every session and in the current one. "
         "Exit 0 when clean, 1 when something remains, 2 on error.",
     )
     p.add_argument("--fix", action="store_true", help="repair what can be repaired")

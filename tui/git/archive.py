@@ -132,6 +132,7 @@ __all__ = [
     "restore_files",
     "restore_session",
     "snapshot_session",
+    "unpack_stray_tar",
     "work_at_risk",
 ]
 
@@ -558,6 +559,26 @@ def delete_session(ref: SessionRef, archive_dir: Path, *, force: bool = False) -
         tar_path.unlink(missing_ok=True)
     if admin in repo.list_worktrees():
         repo.lookup_worktree(admin).prune(False)
+
+
+def unpack_stray_tar(tar_path: Path, folder: Path) -> int:
+    """Extract a tar that belongs to no archive into `folder` (made here, must not exist).
+
+    For `ptui doctor --fix`: the files then go into a recovery session's archive.
+    Only regular files, folders and links inside `folder` come out (tarfile's
+    "data" filter: no absolute paths, no `..`, no devices); returns how many
+    members were extracted.
+    """
+    import tarfile
+
+    folder.mkdir(parents=True)
+    try:
+        with tarfile.open(tar_path, mode="r") as tar:
+            members = tar.getmembers()
+            tar.extractall(folder, members=members, filter="data")
+    except (OSError, tarfile.TarError) as exc:
+        raise GitError(f"{tar_path}: cannot unpack: {exc}") from exc
+    return len(members)
 
 
 def prune_worktrees(repo_path: Path) -> list[str]:

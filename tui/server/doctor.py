@@ -2,8 +2,9 @@
 
 `examine` lists problems; `repair` fixes each one without deleting anything that
 is not saved elsewhere first: an unrecorded worktree, branch or archive becomes a
-session again (git holds everything a record needs), a stray tar moves into the
-recovery folder, an unreadable state database is moved aside (kept) and the
+session again (git holds everything a record needs), a stray tar becomes an
+archived session of its own (the tar kept in the recovery folder), an unreadable
+state database is moved aside (kept) and the
 records are rebuilt from git. What cannot be repaired without the user (a
 worktree deleted by hand) is marked `damaged` and stays listed.
 """
@@ -289,10 +290,7 @@ async def _repair_one(mgr: SessionManager, problem: Problem, repos: list[Path]) 
     if kind in ("orphan-worktree", "orphan-branch", "orphan-archive"):
         return await _adopt(mgr, problem)
     if kind == "orphan-tar":
-        target = _recovery_dir() / Path(problem.path).name
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.move(problem.path, target)
-        return f"moved to {target}"
+        return await _recover_tar(mgr, Path(problem.path), repos)
     if kind == "process":
         os.kill(int(problem.path), signal.SIGKILL)
         return "killed"
@@ -301,6 +299,52 @@ async def _repair_one(mgr: SessionManager, problem: Problem, repos: list[Path]) 
 
 def _recovery_dir() -> Path:
     return paths.data_dir() / "recovered"
+
+
+async def _recover_tar(mgr: SessionManager, tar: Path, repos: list[Path]) -> str:
+    """A stray tar becomes an archived session of its own, which `ptui restore` opens.
+
+    Its files are unpacked under `recovered/<tar name>/` in a new session's worktree
+    (branched from the repository's current branch) and archived the usual way;
+    the tar itself is kept in the recovery folder.
+    """
+    from tui.server import operations as ops
+
+    kept = _recovery_dir() / tar.name
+    kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    where = [*repos, *(s.record.repo for s in mgr.sessions.values())]
+    if not where:
+        shutil.move(tar, kept)
+        return f"moved to {kept} (no repository to restore it into; run doctor in one)"
+    stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%S")
+    task = f"files recovered from {tar.name}"
+    git = load_config(None).git
+    ref = await asyncio.to_thread(
+        git_worktree.plan_session,
+        where[0],
+        task,
+        name=f"recovered-{stamp}",
+        prefix=git.branch_prefix,
+        worktrees_dir=git.worktrees_path(Path(where[0]).resolve()) if git.worktrees_dir else None,
+    )
+    fields = {"task": task, "base": ref.base, "base_commit": ref.base_commit}
+    record = _record_for(mgr, ref, fields, Lifecycle.READY)
+    session = Session(record, mgr.scheduler, mgr)
+    async with session.lock:
+        run = mgr.begin("new", session, {"ref": ops.ref_fields(ref)})
+        mgr.sessions[record.id] = session
+        description = git_worktree.session_description(task, fields)
+        await ops.run_new(mgr, session, run, description)
+        from tui.git.archive import unpack_stray_tar
+
+        folder = ref.worktree / "recovered" / tar.name
+        count = await asyncio.to_thread(unpack_stray_tar, tar, folder)
+        await ops.run_archive(mgr, session, ops.new_archive(mgr, session))
+    shutil.move(tar, kept)
+    return (
+        f"{count} entries kept as archived session {record.id!r} (`ptui restore "
+        f"{record.id}`); the tar moved to {kept}"
+    )
 
 
 def _prune(repo: Path) -> None:
