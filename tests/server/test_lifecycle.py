@@ -262,3 +262,10 @@ def test_doctor_turns_a_stray_tar_into_a_session_restore_opens(ptui: Runner, rep
     restored = Path(str(recovered["worktree"])) / "recovered" / stray.name / "cfg" / ".env"
     assert restored.read_text() == "TOKEN=1\n"
     assert ptui("doctor").returncode == 0
+
+
+def test_every_journaled_operation_has_a_recovery() -> None:
+    from tui.server.journal import OPERATIONS
+    from tui.server.operations import _RECOVER
+
+    assert set(_RECOVER) == set(OPERATIONS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from tui import paths
@@ -362,30 +363,29 @@ def _delete(ref: SessionRef, archive_dir: Any, force: bool) -> None:
 
 
 # ----------------------------------------------------------------- recovery
+async def _setup_waits(mgr: SessionManager, session: Session, run: Run) -> None:
+    """A setup cut off by a crash runs again when the agent is next started (resume)."""
+
+
+_RECOVER: dict[str, Callable[[SessionManager, Session, Run], Awaitable[Any]]] = {
+    "new": recover_new,
+    "setup": _setup_waits,
+    "archive": run_archive,
+    "restore": run_restore,
+    "merge": recover_merge,
+    "commit": recover_commit,
+    "rm": run_remove,
+}
+"""How each operation is finished or undone from its journal entry."""
+
+
 async def recover(mgr: SessionManager, session: Session, entry: JournalEntry) -> None:
     """Finish or undo one interrupted operation (the session's lock is held)."""
-    run = Run(mgr.store, mgr.faults, entry)
-    op = entry.op
-    log.info("session %s: recovering %s (done: %s)", session.id, op, ", ".join(entry.done))
-    if op == "new":
-        await recover_new(mgr, session, run)
-    elif op == "archive":
-        try:
-            await run_archive(mgr, session, run)
-        except git_archive.WorktreeChanged as exc:
-            mgr.notes.append(str(exc))
-    elif op == "restore":
-        await run_restore(mgr, session, run)
-    elif op == "merge":
-        await recover_merge(mgr, session, run)
-    elif op == "commit":
-        await recover_commit(mgr, session, run)
-    elif op == "rm":
-        try:
-            await run_remove(mgr, session, run)
-        except git_archive.WorktreeChanged as exc:
-            mgr.notes.append(str(exc))
-    elif op == "setup":
-        pass  # runs again when the agent is next started (resume)
-    else:
-        raise PtuiError(f"session {session.id!r}: unknown operation {op!r} in the journal")
+    finish = _RECOVER.get(entry.op)
+    if finish is None:
+        raise PtuiError(f"session {session.id!r}: unknown operation {entry.op!r} in the journal")
+    log.info("session %s: recovering %s (done: %s)", session.id, entry.op, ", ".join(entry.done))
+    try:
+        await finish(mgr, session, Run(mgr.store, mgr.faults, entry))
+    except git_archive.WorktreeChanged as exc:  # archive, rm: left whole, ready again
+        mgr.notes.append(str(exc))
