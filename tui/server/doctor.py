@@ -28,7 +28,6 @@ from tui.errors import PtuiError
 from tui.git import worktree as git_worktree
 from tui.git.inventory import RepoInventory, repo_inventory
 from tui.git.model import GitError, SessionRef
-from tui.server import status as st
 from tui.server.ports import allocate_port
 from tui.server.session import Session
 from tui.state import Lifecycle, SessionRecord, StateStore
@@ -39,13 +38,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ptui.server")
 
-_TRANSITIONAL = {
-    Lifecycle.CREATING: "new",
-    Lifecycle.ARCHIVING: "archive",
-    Lifecycle.RESTORING: "restore",
-    Lifecycle.MERGING: "merge",
-    Lifecycle.REMOVING: "rm",
-}
+_TRANSITIONAL = frozenset(
+    {Lifecycle.CREATING, Lifecycle.ARCHIVING, Lifecycle.RESTORING, Lifecycle.MERGING,
+     Lifecycle.REMOVING}
+)  # fmt: skip
+"""States only an operation in progress may leave a session in."""
 
 
 @dataclass
@@ -404,19 +401,11 @@ def _record_for(
     port = 0
     if lifecycle is Lifecycle.READY:
         port = allocate_port(load_config(None).server.port_base, mgr.ports_taken())
-    record = SessionRecord(
-        id=mgr.new_id(ref.name),
-        name=ref.name,
-        task=fields.get("task", ""),
-        agent=fields.get("agent", "") or load_config(None).default_agent,
-        repo=ref.repo,
-        branch=ref.branch,
-        base=ref.base,
-        base_commit=ref.base_commit,
-        worktree=ref.worktree,
-        status=st.STOPPED,
-        port=port,
-        lifecycle=lifecycle,
+    from tui.server.operations import new_record
+
+    agent = fields.get("agent", "") or load_config(None).default_agent
+    record = new_record(
+        mgr, ref, task=fields.get("task", ""), agent=agent, port=port, lifecycle=lifecycle
     )
     if fields.get("created"):
         record.created = fields["created"]

@@ -273,19 +273,7 @@ class SessionManager:
                     else None,
                 )
                 port = allocate_port(config.server.port_base, self.ports_taken())
-                record = SessionRecord(
-                    id=self.new_id(ref.name),
-                    name=ref.name,
-                    task=task,
-                    agent=agent_name,
-                    repo=ref.repo,
-                    branch=ref.branch,
-                    base=ref.base,
-                    base_commit=ref.base_commit,
-                    worktree=ref.worktree,
-                    status=st.STOPPED,
-                    port=port,
-                )
+                record = ops.new_record(self, ref, task=task, agent=agent_name, port=port)
                 session = Session(
                     record, self.scheduler, self, scrollback=config.terminal.scrollback
                 )

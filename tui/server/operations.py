@@ -28,7 +28,7 @@ from tui.git.status import session_status
 from tui.server import status as st
 from tui.server.journal import Run
 from tui.server.ports import allocate_port
-from tui.state import JournalEntry, Lifecycle
+from tui.state import JournalEntry, Lifecycle, SessionRecord
 
 if TYPE_CHECKING:
     from tui.server.manager import SessionManager
@@ -47,6 +47,32 @@ def ref_fields(ref: SessionRef) -> dict[str, str]:
         "base_commit": ref.base_commit,
         "worktree": str(ref.worktree),
     }
+
+
+def new_record(
+    mgr: SessionManager,
+    ref: SessionRef,
+    *,
+    task: str,
+    agent: str,
+    port: int,
+    lifecycle: Lifecycle = Lifecycle.READY,
+) -> SessionRecord:
+    """The record of a session that lives at `ref`, stopped, under a free id."""
+    return SessionRecord(
+        id=mgr.new_id(ref.name),
+        name=ref.name,
+        task=task,
+        agent=agent,
+        repo=ref.repo,
+        branch=ref.branch,
+        base=ref.base,
+        base_commit=ref.base_commit,
+        worktree=ref.worktree,
+        status=st.STOPPED,
+        port=port,
+        lifecycle=lifecycle,
+    )
 
 
 # ---------------------------------------------------------------------- new
