@@ -97,7 +97,7 @@ def test_new_agent_can_be_defined(repo: Path) -> None:
     config = load_config(repo)
     mine = config.agent(config.default_agent)
     assert mine.argv_for("fix it") == ["mine", "-i", "--task", "fix it"]
-    assert mine.busy_patterns[0].search("still thinking now")
+    assert mine.busy_patterns.search("still thinking now") == 0
     assert mine.resume_argv() == ["mine", "-i"]
 
 
@@ -159,10 +159,10 @@ def test_builtin_profiles() -> None:
     assert config.agent("claude").argv_for("fix") == ["claude", "fix"]
     assert config.agent("aider").types_prompt
     claude = config.agent("claude")
-    assert any(p.search("✻ Thinking… (3s · esc to interrupt)") for p in claude.busy_patterns)
-    assert any(p.search("Do you want to make this edit?") for p in claude.waiting_patterns)
+    assert claude.busy_patterns.search("✻ Thinking… (3s · esc to interrupt)") is not None
+    assert claude.waiting_patterns.search("Do you want to make this edit?") is not None
     codex = config.agent("codex")
-    assert any(p.search("• Working (12s • Esc to interrupt)") for p in codex.busy_patterns)
+    assert codex.busy_patterns.search("• Working (12s • Esc to interrupt)") is not None
 
 
 def test_unknown_agent_lists_known_ones() -> None:

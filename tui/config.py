@@ -24,6 +24,7 @@ from typing import Any
 
 from tui import paths
 from tui.errors import PtuiError
+from tui.patterns import NO_PATTERNS, PatternError, PatternSet, compile_patterns
 
 PORTS_PER_SESSION = 10
 """Each session owns a block of this many ports, starting at `PTUI_PORT`."""
@@ -104,10 +105,10 @@ class AgentProfile:
     """How the task reaches it: arg, flag:<flag>, stdin (typed after start) or none."""
     resume: tuple[str, ...] = ()
     """Argument vector that resumes its last conversation; empty: rerun `command`."""
-    busy_patterns: tuple[re.Pattern[str], ...] = ()
-    """Regexes that, found in the screen text, mean it is working."""
-    waiting_patterns: tuple[re.Pattern[str], ...] = ()
-    """Regexes that mean it is waiting for the user (checked before busy)."""
+    busy_patterns: PatternSet = NO_PATTERNS
+    """Patterns (RE2 syntax) that, found in the screen text, mean it is working."""
+    waiting_patterns: PatternSet = NO_PATTERNS
+    """Patterns that mean it is waiting for the user (checked before busy)."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra environment variables for the agent."""
 
@@ -283,11 +284,10 @@ def _str_map(v: Any) -> str | None:
 def _regex_list(v: Any) -> str | None:
     if problem := _str_list(v):
         return problem
-    for i, pattern in enumerate(v):
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            return f"[{i}] {pattern!r} is not a valid regex: {exc}"
+    try:
+        compile_patterns(v)
+    except PatternError as exc:
+        return str(exc)  # "[i] ...": _check puts the key in front
     return None
 
 
@@ -536,8 +536,8 @@ def _build_agents(
             command=tuple(table["command"]),
             prompt=table.get("prompt", "arg"),
             resume=tuple(table.get("resume", ())),
-            busy_patterns=tuple(re.compile(p) for p in table.get("busy_patterns", ())),
-            waiting_patterns=tuple(re.compile(p) for p in table.get("waiting_patterns", ())),
+            busy_patterns=compile_patterns(table.get("busy_patterns", ())),
+            waiting_patterns=compile_patterns(table.get("waiting_patterns", ())),
             env=dict(table.get("env", {})),
         )
     return agents

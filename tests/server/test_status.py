@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,9 @@ import tomli_w
 
 from tests.server.conftest import Runner, ptui_json, wait_for
 from tui.config import load_config
-from tui.server.status import BUSY, IDLE, WAITING, classify
+from tui.patterns import NO_PATTERNS, PatternSet, compile_patterns
+from tui.server import status as st
+from tui.server.status import BUSY, IDLE, WAITING, StatusTracker, classify
 
 # Screens as each agent draws them (texts from their own UIs; trimmed).
 SCREENS = {
@@ -52,12 +57,129 @@ def test_builtin_profiles_read_their_screens(agent: str, expected: str) -> None:
 
 
 def test_activity_means_busy_and_waiting_wins() -> None:
-    assert classify("anything", waiting=(), busy=(), active=True) == BUSY
-    assert classify("anything", waiting=(), busy=(), active=False) == IDLE
+    assert classify("anything", waiting=NO_PATTERNS, busy=NO_PATTERNS, active=True) == BUSY
+    assert classify("anything", waiting=NO_PATTERNS, busy=NO_PATTERNS, active=False) == IDLE
     claude = load_config(None).agent("claude")
     both = SCREENS["claude"][WAITING] + SCREENS["claude"][BUSY]
     assert classify(both, waiting=claude.waiting_patterns, busy=claude.busy_patterns,
                     active=True) == WAITING  # fmt: skip
+
+
+class Screen:
+    """A screen for a tracker: its text, and the statuses it reported."""
+
+    def __init__(self, text: str = "") -> None:
+        self.text = text
+        self.reads = 0
+        self.changes: list[str] = []
+
+    def read(self) -> str:
+        self.reads += 1
+        return self.text
+
+
+class CountingSet(PatternSet):
+    """A pattern set that counts its matches."""
+
+    searches = 0
+
+    def search(self, text: str) -> int | None:
+        CountingSet.searches += 1
+        return super().search(text)
+
+
+def counting(patterns: list[str]) -> CountingSet:
+    compiled = compile_patterns(patterns)
+    return CountingSet(compiled.sources, compiled._matcher)
+
+
+async def settle(screen: Screen, want: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not screen.changes or screen.changes[-1] != want:
+        assert time.monotonic() < deadline, f"status {screen.changes} never became {want}"
+        await asyncio.sleep(0.02)
+
+
+async def test_tracker_reads_the_screen_after_output() -> None:
+    screen = Screen("working...")
+    tracker = StatusTracker(
+        screen.read, screen.changes.append, waiting=["Proceed\\?"], busy=["esc to interrupt"]
+    )
+    screen.text = "Proceed? [y/n]"
+    tracker.output()
+    await settle(screen, WAITING)
+    screen.text = "thinking (esc to interrupt)"
+    tracker.output()
+    await settle(screen, BUSY)
+    screen.text = "$ "
+    tracker.output()
+    await settle(screen, IDLE, timeout=st.ACTIVE_WINDOW + 2)
+    tracker.close()
+
+
+async def test_a_screen_already_matched_is_not_matched_again() -> None:
+    screen = Screen("nothing to see")
+    CountingSet.searches = 0
+    tracker = StatusTracker(
+        screen.read, screen.changes.append, waiting=counting(["ask"]), busy=counting(["spin"])
+    )
+    await settle(screen, IDLE, timeout=st.ACTIVE_WINDOW + 2)
+    searched = CountingSet.searches
+    assert searched >= 2  # waiting then busy, once
+    for _ in range(5):
+        tracker.evaluate()
+        await asyncio.sleep(0.01)
+    assert CountingSet.searches == searched
+    assert screen.reads >= 6
+    tracker.close()
+
+
+async def test_without_patterns_the_screen_is_never_read() -> None:
+    screen = Screen("anything")
+    tracker = StatusTracker(screen.read, screen.changes.append)
+    tracker.evaluate()
+    assert screen.reads == 0
+    await settle(screen, IDLE, timeout=st.ACTIVE_WINDOW + 2)
+    tracker.close()
+
+
+def random_screen(seed: int, rows: int = 30) -> str:
+    rng = random.Random(seed)
+    return "".join("".join(rng.choice("ab") for _ in range(300)) + "\n" for _ in range(rows))
+
+
+# Patterns built to defeat RE2's DFA, within every limit: over random text of a
+# and b, linear and yet a good part of a second for 30 rows.
+HOSTILE = [f"[ab]*a[ab]{{20}}c{i}" for i in range(64)]
+
+
+async def test_a_slow_match_never_blocks_the_event_loop() -> None:
+    start = time.perf_counter()
+    assert compile_patterns(HOSTILE).search(random_screen(1)) is None
+    assert time.perf_counter() - start > 0.05  # or this test proves nothing
+
+    screen = Screen(random_screen(2))  # a fresh set and text: a cold DFA again
+    tracker = StatusTracker(screen.read, screen.changes.append, waiting=HOSTILE)
+    tracker.evaluate()
+    start, worst_lag = time.perf_counter(), 0.0
+    while tracker._matching:
+        before = time.perf_counter()
+        await asyncio.sleep(0.005)
+        worst_lag = max(worst_lag, time.perf_counter() - before - 0.005)
+    assert time.perf_counter() - start > 0.05  # the match ran while the loop ticked
+    assert worst_lag < 0.05, f"the loop stalled {worst_lag * 1000:.0f} ms"
+    tracker.close()
+
+
+async def test_a_slow_match_delays_the_next_one() -> None:
+    screen = Screen("first")
+    tracker = StatusTracker(screen.read, screen.changes.append, waiting=["never"])
+    tracker._not_before = time.monotonic() + 10  # as after a 2.5 s match
+    screen.text = "second"
+    tracker.evaluate()
+    assert tracker._check is not None
+    assert tracker._check.when() - asyncio.get_running_loop().time() > 9
+    tracker.close()
 
 
 def test_live_status_follows_the_agent(ptui: Runner, repo: Path, config: Path) -> None:
@@ -85,3 +207,23 @@ def test_live_status_follows_the_agent(ptui: Runner, repo: Path, config: Path) -
     assert info["exit_code"] == 3
     assert "exited(3)" in ptui("ls").stdout
     assert "got y" in ptui("show", "asking").stdout
+
+
+def test_busy_pattern_keeps_a_quiet_agent_busy(ptui: Runner, repo: Path, config: Path) -> None:
+    """A spinner-less agent that says it works: busy on its words, not on its output
+    (without the pattern, the same quiet screen is idle once output stops)."""
+    script = "echo 'thinking hard (esc to interrupt)'; sleep 60"
+    agents = {
+        "worker": {"command": ["sh", "-c", script], "busy_patterns": ["esc to interrupt"]},
+        "plain": {"command": ["sh", "-c", script]},
+    }
+    config.write_text(config.read_text() + "\n" + tomli_w.dumps({"agents": agents}))
+    ptui("new", "worker", "--agent", "worker")
+    ptui("new", "plain", "--agent", "plain")
+
+    def statuses() -> dict[str, str]:
+        return {s["id"]: s["status"] for s in ptui_json(ptui, "ls")}
+
+    wait_for(lambda: statuses()["plain"] == "idle", what="the plain agent idle")
+    time.sleep(0.5)  # well past the worker's last output too
+    assert statuses()["worker"] == "busy"

@@ -10,15 +10,26 @@ A running agent's status comes from two signals:
 `StatusTracker` turns those into a status without any periodic timer: it looks
 at the screen at most every `CHECK_DELAY` seconds after output arrived, and arms
 one timer to notice the end of activity; when nothing happens, nothing runs.
+
+The patterns come from config files, so they are compiled by `tui.patterns`
+(RE2: linear in the screen, whatever the pattern). Linear is still not cheap
+enough for the event loop: 64 patterns built to defeat RE2's automaton take
+seconds over a 300x100 screen of random text. So the loop only takes the screen
+text; the match runs on one worker thread shared by every session (RE2 releases
+the GIL while it matches), a screen already matched is not matched again, and a
+match that took long delays the next one in proportion.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Final
+
+from tui.patterns import PatternSet, compile_patterns
 
 BUSY: Final = "busy"
 WAITING: Final = "waiting"
@@ -35,48 +46,79 @@ ECHO_WINDOW: Final = 0.3
 """Output this soon after user input is taken as its echo, not as work."""
 CHECK_DELAY: Final = 0.2
 """Screen patterns are checked at most this often while output flows."""
+MATCH_BACKOFF: Final = 4.0
+"""After a match that took t seconds, the next starts no sooner than this times t
+later: a hostile pattern list costs a session at most a fifth of a core."""
+
+# One thread for every session's matches: all of them together use at most one
+# core, and the default executor stays free for git and the state file. Its
+# thread starts at the first match.
+_MATCH_THREAD: Final = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ptui-status")
 
 
-def classify(
-    text: str,
-    *,
-    waiting: Sequence[re.Pattern[str]],
-    busy: Sequence[re.Pattern[str]],
-    active: bool,
-) -> str:
+def screen_status(text: str, *, waiting: PatternSet, busy: PatternSet) -> str | None:
+    """WAITING or BUSY if the screen says so, else None (activity decides).
+
+    Linear in `text`, but may take long: call it off the event loop.
+    """
+    if waiting.search(text) is not None:
+        return WAITING
+    if busy.search(text) is not None:
+        return BUSY
+    return None
+
+
+def classify(text: str, *, waiting: PatternSet, busy: PatternSet, active: bool) -> str:
     """The status a screen shows: WAITING, BUSY or IDLE.
 
     `text` is the visible screen; `active` whether output arrived recently. A
     waiting pattern wins over everything (the agent asks and nothing moves on
     until answered), then a busy pattern, then activity.
     """
-    for pattern in waiting:
-        if pattern.search(text):
-            return WAITING
-    for pattern in busy:
-        if pattern.search(text):
-            return BUSY
-    return BUSY if active else IDLE
+    return screen_status(text, waiting=waiting, busy=busy) or (BUSY if active else IDLE)
+
+
+def _timed_screen_status(
+    text: str, waiting: PatternSet, busy: PatternSet
+) -> tuple[str | None, float]:
+    start = time.perf_counter()
+    status = screen_status(text, waiting=waiting, busy=busy)
+    return status, time.perf_counter() - start
+
+
+def _compiled(patterns: PatternSet | Sequence[str]) -> PatternSet:
+    if isinstance(patterns, PatternSet):
+        return patterns
+    return compile_patterns(patterns)
 
 
 class StatusTracker:
-    """Live status of one running program, from its output and its screen."""
+    """Live status of one running program, from its output and its screen.
+
+    `waiting` and `busy` are the profile's compiled patterns (plain strings are
+    compiled, for callers without a profile).
+    """
 
     def __init__(
         self,
         screen_text: Callable[[], str],
         on_change: Callable[[str], None],
         *,
-        waiting: Sequence[re.Pattern[str]] = (),
-        busy: Sequence[re.Pattern[str]] = (),
+        waiting: PatternSet | Sequence[str] = (),
+        busy: PatternSet | Sequence[str] = (),
     ) -> None:
         self._screen_text = screen_text
         self._on_change = on_change
-        self._waiting = tuple(waiting)
-        self._busy = tuple(busy)
+        self._waiting = _compiled(waiting)
+        self._busy = _compiled(busy)
         self.status = BUSY  # a program that just started is working until it settles
         self._last_input = 0.0
         self._last_activity = time.monotonic()
+        self._matched: tuple[str, str | None] | None = None  # last screen matched, its status
+        self._matching = False  # a match of this tracker's is on the worker thread
+        self._recheck = False  # the screen may have changed since that match began
+        self._not_before = 0.0  # backoff after a slow match (time.monotonic)
+        self._closed = False
         self._check: asyncio.TimerHandle | None = None
         self._idle: asyncio.TimerHandle | None = None
         self._schedule_check(CHECK_DELAY)
@@ -94,27 +136,66 @@ class StatusTracker:
             self._arm_idle_timer()
         self._schedule_check(CHECK_DELAY)
 
-    def evaluate(self) -> str:
-        """Classify now and report a change."""
-        self._check = None
-        active = time.monotonic() - self._last_activity < ACTIVE_WINDOW
-        status = classify(
-            self._screen_text(), waiting=self._waiting, busy=self._busy, active=active
+    def evaluate(self) -> None:
+        """Look at the screen now; a change reaches `on_change`.
+
+        Without patterns, or on a screen already matched, that happens at once;
+        otherwise when the match on the worker thread is done.
+        """
+        if self._check is not None:
+            self._check.cancel()
+            self._check = None
+        if self._closed:
+            return
+        if not (self._waiting or self._busy):
+            self._settle(None)
+            return
+        if self._matching:
+            self._recheck = True
+            return
+        text = self._screen_text()
+        if self._matched is not None and self._matched[0] == text:
+            self._settle(self._matched[1])
+            return
+        if (wait := self._not_before - time.monotonic()) > 0:
+            self._schedule_check(wait)
+            return
+        self._matching = True
+        future = asyncio.get_running_loop().run_in_executor(
+            _MATCH_THREAD, _timed_screen_status, text, self._waiting, self._busy
         )
-        if status != self.status:
-            self.status = status
-            self._on_change(status)
-        return status
+        future.add_done_callback(partial(self._match_done, text))
 
     def close(self) -> None:
-        """Cancel pending timers (the program ended)."""
+        """Cancel pending timers (the program ended); a match under way is ignored."""
+        self._closed = True
         for handle in (self._check, self._idle):
             if handle is not None:
                 handle.cancel()
         self._check = self._idle = None
 
+    def _match_done(self, text: str, future: asyncio.Future[tuple[str | None, float]]) -> None:
+        self._matching = False
+        if self._closed or future.cancelled():
+            return
+        status, seconds = future.result()
+        self._matched = (text, status)
+        self._not_before = time.monotonic() + MATCH_BACKOFF * seconds
+        self._settle(status)
+        if self._recheck:
+            self._recheck = False
+            self._schedule_check(CHECK_DELAY)
+
+    def _settle(self, screen: str | None) -> None:
+        active = time.monotonic() - self._last_activity < ACTIVE_WINDOW
+        status = screen or (BUSY if active else IDLE)
+        if status != self.status:
+            self.status = status
+            self._on_change(status)
+
     def _schedule_check(self, delay: float) -> None:
-        if self._check is None:
+        if self._check is None and not self._closed:
+            delay = max(delay, self._not_before - time.monotonic())
             self._check = asyncio.get_running_loop().call_later(delay, self.evaluate)
 
     def _arm_idle_timer(self) -> None:
