@@ -1,5 +1,6 @@
 """`ptui bench`: benchmarks measured side by side with their anchor (git CLI, tmux),
-and the crash benchmark, which counts what a kill -9 of the server loses."""
+the crash benchmark, which counts what a kill -9 of the server loses, and the
+flood benchmark, which holds the server to a bounded memory per slow client."""
 
 from __future__ import annotations
 
@@ -78,6 +79,20 @@ def register(subparsers: Any) -> None:
     crash.add_argument("--json", action="store_true", help="print figures as JSON")
     crash.set_defaults(func=_run_crash)
 
+    flood = sub.add_parser(
+        "flood",
+        help="a client that stops reading while a session floods bells and OSC 52: "
+        "server memory, another client's ls",
+        description="In a temporary HOME with its own server: a session prints BEL and a "
+        "30 KB OSC 52 in a loop, one subscribed client never reads. Samples the server's "
+        "RSS and a fresh client's session.list every 0.5 s, and whether the server "
+        "disconnected the non-reader (and why). Exit 1 when RSS grew over 50 MB or ls "
+        "took 100 ms or more.",
+    )
+    flood.add_argument("--seconds", type=float, default=12.0, help="flood time (default 12)")
+    flood.add_argument("--json", action="store_true", help="print figures as JSON")
+    flood.set_defaults(func=_run_flood)
+
 
 def _run_git(args: argparse.Namespace) -> int:
     from tui.bench.git_bench import run
@@ -107,3 +122,9 @@ def _run_crash(args: argparse.Namespace) -> int:
     from tui.bench.crash_bench import run
 
     return run(rounds=args.rounds, seed=args.seed, as_json=args.json, big_mb=args.big_mb)
+
+
+def _run_flood(args: argparse.Namespace) -> int:
+    from tui.bench.flood_bench import run
+
+    return run(seconds=args.seconds, as_json=args.json)

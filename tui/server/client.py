@@ -117,6 +117,18 @@ def local_server_serving() -> bool:
     return paths.socket_path().exists()
 
 
+def lost_reason(message: dict[str, Any]) -> str | None:
+    """The server's reason for dropping this connection, if `message` is one.
+
+    A client that stopped reading is sent `{"id": null, "error": {"code":
+    "stalled", "message": "ptui: disconnected: ..."}}` before the close.
+    """
+    error = message.get("error")
+    if message.get("id") is not None or not isinstance(error, dict):
+        return None
+    return str(error.get("message")) if error.get("code") == protocol.STALLED else None
+
+
 class _Pipe:
     """Reading and writing one connection: a socket, or an ssh child's pipes."""
 
@@ -280,6 +292,9 @@ class Client:
                 self._events.append(message)
             elif isinstance(message.get("id"), int):
                 self._responses[message["id"]] = message
+            elif (lost := lost_reason(message)) is not None:
+                self.close()
+                raise ConnectionLost(lost)
             elif "error" in message:
                 error = message["error"]
                 raise protocol.RemoteError(str(error.get("code")), str(error.get("message")))
@@ -361,6 +376,8 @@ class AsyncClient:
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
         self.server: dict[str, Any] = {}
+        self.lost_reason: str | None = None
+        """Why the server dropped this connection, when it said (see `lost_reason()`)."""
 
     @classmethod
     async def connect(
@@ -429,12 +446,17 @@ class AsyncClient:
         except (OSError, protocol.ProtocolError) as exc:
             error = exc
         finally:
+            if self.lost_reason is not None:
+                error = ConnectionLost(self.lost_reason)
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(error)
             self._pending.clear()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
+        if (lost := lost_reason(message)) is not None:
+            self.lost_reason = lost
+            return
         if "event" in message:
             if self._on_event is not None:
                 self._on_event(message)
@@ -455,7 +477,7 @@ class AsyncClient:
     async def call(self, method: str, **params: Any) -> Any:
         """Send a request and await its result (RemoteError on a server error)."""
         if self._writer is None or self._task is None or self._task.done():
-            raise ConnectionLost("the connection to the ptui server closed")
+            raise ConnectionLost(self.lost_reason or "the connection to the ptui server closed")
         request_id = self._next_id
         self._next_id += 1
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

@@ -4,7 +4,9 @@ One asyncio loop serves every client and every PTY. Connections are asyncio
 `Protocol`s (callbacks, no per-message task), so a keystroke goes from the socket
 to the PTY inside one callback. Requests that do git work or stop processes run
 as tasks whose blocking parts sit in worker threads. A client whose frame cannot
-be used gets an error frame and is disconnected; nobody else notices.
+be used gets an error frame and is disconnected; nobody else notices. What a
+client is sent is bounded: a client that falls behind has its events merged in
+an outbox (`tui.server.outbox`), and one that stops reading is disconnected.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tui.errors import PtuiError
 from tui.git.model import GitError
 from tui.server import protocol, review
 from tui.server.manager import NotFound, SessionManager
+from tui.server.outbox import MAX_CLIPBOARD, Outbox
 from tui.server.session import AGENT_TAB
 from tui.server.tab import decode_input
 from tui.server.trust import read_repo_config
@@ -34,25 +37,46 @@ from tui.term.keys import KeyModes, encode_paste
 
 log = logging.getLogger("ptui.server")
 
-_WRITE_HIGH_WATER = 1 << 20  # bytes queued for a client before its screen updates pause
+_WRITE_HIGH_WATER = 1 << 20  # bytes in a client's transport before it is behind
+STALL_LIMIT = 5.0
+"""Seconds a client that is behind may take nothing before it is disconnected."""
+QUEUE_LIMIT = 32 << 20
+"""Bytes owed to one client (transport and outbox) past which it is disconnected at once."""
+_STALL_CHECK = 1.0  # seconds between looks at a client that is behind
+_STALLED_LINGER = 10.0  # seconds a dropped client has to read its reason before the close
 _PEERCRED = struct.Struct("3i")  # struct ucred {pid, uid, gid}
 
 Handler = Callable[["Connection", dict[str, Any]], Awaitable[Any] | Any]
 
 
 class Connection(asyncio.Protocol):
-    """One client: frames in, responses and events out."""
+    """One client: frames in; responses and events out, bounded (see `tui.server.outbox`).
+
+    While the client keeps up, frames go straight to its transport. Once the
+    transport holds `_WRITE_HIGH_WATER` bytes the client is *behind* (`paused`):
+    screen updates are skipped, events wait in the outbox, merged, and responses
+    wait there in order. When all of it is written, every attached tab gets a full
+    screen. A client that takes nothing for `STALL_LIMIT` seconds while behind,
+    or that is owed more than `QUEUE_LIMIT` bytes, is told why and disconnected.
+    """
 
     def __init__(self, host: Host) -> None:
         self.host = host
         self.transport: asyncio.Transport | None = None
-        self.decoder = protocol.FrameDecoder()
+        self.decoder = protocol.FrameDecoder(budget=host.partials, strict=True)
+        self.outbox = Outbox()
         self.greeted = False
         self.subscribed = False
         self.paused = False
+        """Behind: screen updates are skipped (the `Viewer` side), events wait."""
         self.closed = False
         self.viewing: set[tuple[str, str]] = set()
         self.peer_pid = 0
+        self._transport_paused = False
+        self._written = 0  # bytes handed to the transport, ever
+        self._taken = 0  # of those, what the client had taken at the last look
+        self._taken_at = 0.0
+        self._watch: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ transport
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -76,40 +100,132 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._retire()
+
+    def _retire(self) -> None:
+        """Serve this client no more: no screens, no budget held, nothing queued."""
         self.host.connections.discard(self)
         for session_id, tab_name in list(self.viewing):
             session = self.host.manager.sessions.get(session_id)
             if session is not None and tab_name in session.tabs:
                 session.tabs[tab_name].remove_viewer(self)
         self.viewing.clear()
+        self.decoder.close()
+        self.outbox.clear()
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
 
     def pause_writing(self) -> None:
-        self.paused = True  # screen updates are dropped; a full screen follows on resume
+        self._transport_paused = True
+        self.paused = True
+        if self._watch is None and not self.closed:
+            self._taken, self._taken_at = self._taken_now(), time.monotonic()
+            self._watch = asyncio.get_running_loop().call_later(_STALL_CHECK, self._check_stall)
 
     def resume_writing(self) -> None:
+        self._transport_paused = False
+        while self.outbox and not self._transport_paused and not self.closed:
+            self._write(self.outbox.pop())
+        if self.outbox or self._transport_paused or self.closed:
+            return
+        # Caught up: what it missed of each attached tab comes as one full screen.
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         self.paused = False
         for session_id, tab_name in list(self.viewing):
             session = self.host.manager.sessions.get(session_id)
             if session is not None and tab_name in session.tabs:
                 self.send(session.tabs[tab_name].full_frame())
 
-    def send(self, frame: bytes) -> None:
-        if not self.closed and self.transport is not None:
-            self.transport.write(frame)
+    def _write(self, frame: bytes) -> None:
+        assert self.transport is not None
+        self._written += len(frame)
+        self.transport.write(frame)
 
-    def fail(self, request_id: Any, code: str, message: str) -> None:
-        """Send an error frame and close this connection."""
-        self.send(protocol.error_frame(request_id, code, message))
+    def _taken_now(self) -> int:
+        """Bytes the client (its socket) has taken from us so far."""
+        assert self.transport is not None
+        return self._written - self.transport.get_write_buffer_size()
+
+    def _owed(self) -> int:
+        assert self.transport is not None
+        return self.transport.get_write_buffer_size() + self.outbox.size
+
+    def _check_stall(self) -> None:
+        self._watch = None
+        if self.closed or not self.paused:
+            return
+        now, taken = time.monotonic(), self._taken_now()
+        if taken > self._taken:
+            self._taken, self._taken_at = taken, now
+        stalled = now - self._taken_at
+        if stalled >= STALL_LIMIT:
+            mb = self._owed() / 1e6
+            self.drop(f"this client stopped reading for {stalled:.0f}s ({mb:.1f} MB queued)")
+            return
+        self._watch = asyncio.get_running_loop().call_later(_STALL_CHECK, self._check_stall)
+
+    def send(self, frame: bytes) -> None:
+        """A screen update for a tab this client attached (`tui.server.tab.Viewer`).
+
+        Skipped while the client is behind; it gets a full screen when it catches up.
+        """
+        if not (self.closed or self.paused or self.transport is None):
+            self._write(frame)
+
+    def send_reply(self, frame: bytes) -> None:
+        """A response or error event: never dropped; waits in order while the client is behind."""
+        if self.closed or self.transport is None:
+            return
+        if not self.paused:
+            self._write(frame)
+            return
+        self.outbox.put(frame)
+        self._check_owed()
+
+    def publish(self, event: str, data: dict[str, Any], frame: bytes) -> None:
+        """A published event (`frame` encodes it); merged with its kind while behind."""
+        if self.closed or self.transport is None:
+            return
+        if not self.paused:
+            self._write(frame)
+            return
+        self.outbox.put_event(event, data, frame)
+        self._check_owed()
+
+    def _check_owed(self) -> None:
+        owed = self._owed()
+        if owed > QUEUE_LIMIT:
+            self.drop(f"this client is owed {owed / 1e6:.1f} MB and is not reading it")
+
+    def drop(self, why: str) -> None:
+        """Disconnect a client that does not keep up, telling it why (if it reads again)."""
+        message = f"ptui: disconnected: {why}"
+        log.warning("client pid %s: %s", self.peer_pid, message)
+        self.outbox.clear()  # nothing it was owed is worth more than the reason
+        self.fail(None, protocol.STALLED, message, linger=_STALLED_LINGER)
+
+    def fail(self, request_id: Any, code: str, message: str, *, linger: float = 2.0) -> None:
+        """Send an error frame after what the client is owed, and close this connection."""
+        if self.closed:
+            return
         self.closed = True
         transport = self.transport
         if transport is None:
             return
+        while self.outbox:
+            self._write(self.outbox.pop())
+        self._write(protocol.error_frame(request_id, code, message))
+        self._retire()
         # Half-close and let the peer read the error: closing with its unread
         # request still queued would make the kernel reset the connection and
-        # drop the error frame. Whatever it sends meanwhile is ignored.
+        # drop the error frame. Whatever it sends meanwhile is ignored; after
+        # `linger` seconds whatever it has not read is thrown away.
         if transport.can_write_eof():
             transport.write_eof()
-            asyncio.get_running_loop().call_later(2.0, transport.abort)
+            asyncio.get_running_loop().call_later(linger, transport.abort)
         else:
             transport.close()
 
@@ -137,14 +253,15 @@ class Connection(asyncio.Protocol):
         method = message.get("method")
         params = message.get("params", {})
         if (
-            not isinstance(method, str)
+            not protocol.request_id_ok(request_id)
+            or not isinstance(method, str)
             or not isinstance(params, dict)
-            or not (request_id is None or (isinstance(request_id, int) and request_id >= 0))
         ):
             self.fail(
-                request_id if isinstance(request_id, int) else None,
+                request_id if protocol.request_id_ok(request_id) else None,
                 protocol.BAD_REQUEST,
-                "not a request: needs method (string), params (object), id (integer)",
+                "not a request: needs method (string), params (object), "
+                "id (non-negative integer, or none for a notification)",
             )
             return
         if not self.greeted:
@@ -152,7 +269,7 @@ class Connection(asyncio.Protocol):
             return
         handler = HANDLERS.get(method)
         if handler is None:
-            self.fail(request_id, protocol.UNKNOWN_METHOD, f"unknown method {method!r}")
+            self.fail(request_id, protocol.UNKNOWN_METHOD, f"unknown method {method[:80]!r}")
             return
         try:
             result = handler(self, params)
@@ -170,11 +287,11 @@ class Connection(asyncio.Protocol):
         version = params.get("version")
         if method != "hello":
             self.fail(request_id, protocol.BAD_REQUEST, "the first request must be hello")
-        elif version != protocol.VERSION:
+        elif type(version) is not int or version != protocol.VERSION:  # true is not 1
             self.fail(
                 request_id,
                 protocol.VERSION_MISMATCH,
-                f"protocol version {version!r} not supported (server speaks "
+                f"protocol version {repr(version)[:40]} not supported (server speaks "
                 f"{protocol.VERSION}); run the same ptui version on both ends",
             )
         else:
@@ -205,7 +322,7 @@ class Connection(asyncio.Protocol):
         except (TypeError, ValueError) as exc:  # a bug here must not leave the client waiting
             self.reply_error(request_id, "reply", RuntimeError(f"unencodable result: {exc}"))
             return
-        self.send(frame)
+        self.send_reply(frame)
         if post is not None:
             post()
 
@@ -221,9 +338,11 @@ class Connection(asyncio.Protocol):
             code, text = protocol.INTERNAL, f"internal error in {method}: {exc!r} (see server log)"
         text = " ".join(text.split())
         if request_id is None:
-            self.send(protocol.encode({"event": "error", "data": {"code": code, "message": text}}))
+            self.send_reply(
+                protocol.encode({"event": "error", "data": {"code": code, "message": text}})
+            )
         else:
-            self.send(protocol.error_frame(request_id, code, text))
+            self.send_reply(protocol.error_frame(request_id, code, text))
 
 
 class _After:
@@ -512,6 +631,8 @@ class Host:
         self.sock = sock
         self.socket_path = socket_path
         self.connections: set[Connection] = set()
+        self.partials = protocol.PartialBudget()
+        """Unfinished frames of every connection together (`protocol.MAX_PARTIAL_TOTAL`)."""
         self.tasks: set[asyncio.Task[Any]] = set()
         self.started = time.monotonic()
         self.manager: SessionManager
@@ -519,10 +640,24 @@ class Host:
         self._stop = asyncio.Event()
 
     def broadcast(self, event: str, data: dict[str, Any]) -> None:
+        """Publish an event to every subscribed client.
+
+        Only the kinds in `protocol.PUBLISHED_EVENTS` leave the server: the
+        emulator also reports things for its own use (modify-other-keys ...).
+        """
+        if event not in protocol.PUBLISHED_EVENTS:
+            return
+        targets = [conn for conn in self.connections if conn.subscribed]
+        if not targets:
+            return
+        if event == protocol.Event.BELL:
+            data = {**data, "count": 1}
         frame = protocol.encode({"event": event, "data": data})
-        for conn in list(self.connections):
-            if conn.subscribed:
-                conn.send(frame)
+        if event == protocol.Event.CLIPBOARD and len(frame) > MAX_CLIPBOARD:
+            log.info("a clipboard copy of %d bytes was not sent to clients", len(frame))
+            return
+        for conn in targets:
+            conn.publish(event, data, frame)
 
     def request_stop(self) -> None:
         self._stop.set()
