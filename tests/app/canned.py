@@ -129,7 +129,11 @@ class CannedApp(PtuiApp):
     def __init__(self, theme: str = "ptui-dark") -> None:
         write_snapshot_config(theme)
         super().__init__(repo=Path(REPO))
-        self.optional_methods = {"session.summary": True, "repo.branches": True}
+        self.optional_methods = {
+            "session.summary": True,
+            "repo.branches": True,
+            "client.colors": True,  # else its first call probes (starts) a real server
+        }
 
     async def open_client(self) -> AsyncClient:
         return CannedClient(self.on_server_event)

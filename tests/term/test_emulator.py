@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tui.term.emulator import Emulator, TermEvent
+from tui.term.emulator import Emulator, TermEvent, check_hex_color, xterm_rgb
 from tui.term.style import (
     BOLD,
     DEFAULT_STYLE,
@@ -279,6 +279,34 @@ def test_replies(data: str, expected: bytes) -> None:
     assert emulator.take_replies() == expected
     assert emulator.take_replies() == b"", "replies are handed out once"
     assert screen(emulator) == ["", "", "", ""]
+
+
+def test_colour_queries_answer_with_the_colours_set() -> None:
+    # A light theme: an agent asking for the background must hear a light one.
+    emulator = emu()
+    emulator.set_colors("#1C1C1C", "#f5f5f5")
+    emulator.feed(b"\x1b]11;?\x07")
+    assert emulator.take_replies() == b"\x1b]11;rgb:f5f5/f5f5/f5f5\x1b\\"
+    emulator.feed(b"\x1b]10;?\x1b\\")
+    assert emulator.take_replies() == b"\x1b]10;rgb:1c1c/1c1c/1c1c\x1b\\"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["f5f5f5", "#fff", "#f5f5f5f5", "#gggggg", "rgb:f5/f5/f5", " #f5f5f5", "#f5f5f5\n", 7, None],
+)
+def test_colours_must_be_hex(bad: object) -> None:
+    emulator = emu()
+    with pytest.raises(ValueError, match="#rrggbb"):
+        check_hex_color(bad)
+    with pytest.raises(ValueError, match="#rrggbb"):
+        emulator.set_colors("#000000", bad)  # type: ignore[arg-type]
+    emulator.feed(b"\x1b]11;?\x07")
+    assert emulator.take_replies() == b"\x1b]11;rgb:1c1c/1c1c/1c1c\x1b\\", "left as it was"
+
+
+def test_xterm_rgb_doubles_each_byte() -> None:
+    assert xterm_rgb("#0a80Ff") == "rgb:0a0a/8080/ffff"
 
 
 def test_xtversion_names_ptui() -> None:
@@ -590,6 +618,16 @@ def test_sync_output_times_out() -> None:
     assert not emulator.holding_frame
     changes = emulator.take_changes()
     assert changes is not None and changes.lines[0].text == "stuck"
+
+
+def test_sync_output_says_how_long_the_hold_lasts() -> None:
+    emulator = emu(sync_timeout=0.3)
+    assert emulator.hold_remaining == 0
+    emulator.feed(b"\x1b[?2026hx")
+    time.sleep(0.1)
+    assert 0.05 < emulator.hold_remaining <= 0.2, "counted from the frame's start"
+    emulator.feed(b"\x1b[?2026l")
+    assert emulator.hold_remaining == 0
 
 
 def test_sync_output_force() -> None:

@@ -19,7 +19,9 @@ from typing import Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.color import Color
 from textual.css.query import NoMatches
+from textual.theme import Theme
 
 from tui.app.commands import PtuiCommands
 from tui.app.messages import (
@@ -143,6 +145,7 @@ class PtuiApp(App[None]):
         for warning in self._theme_warnings:
             self.notify(warning, title="Theme", severity="warning", timeout=10)
         self.set_keymap(self.keymap)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         early = self._early
         if early is not None and early.done():
             if early.error is not None:  # say why and end, before building a screen
@@ -216,6 +219,7 @@ class PtuiApp(App[None]):
             return
         self.client_or_none = client
         self.connected = self._ever_connected = True
+        self.send_theme_colors()
         pid = client.server.get("pid")
         self.server_pid = pid if self.host is None and isinstance(pid, int) else None
         self.post_message(SessionsChanged(answer.get("sessions", [])))
@@ -266,6 +270,35 @@ class PtuiApp(App[None]):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.close(), 2)
         self.exit()
+
+    # ------------------------------------------------------ theme colours
+    def theme_colors(self) -> tuple[str, str]:
+        """(foreground, background) as `#rrggbb`: the colours a session's text appears
+        in, `$foreground` on `$background` (TerminalView's DEFAULT_CSS)."""
+        variables = self.get_css_variables()
+        ansi = self.ansi_theme
+        background = Color.parse(variables["background"])
+        if background.ansi is not None:  # the outer terminal's own: Textual's guess at it
+            background = Color(*ansi.background_color)
+        foreground = Color.parse(variables["foreground"])
+        if foreground.ansi is not None:
+            foreground = Color(*ansi.foreground_color)
+        return _hex(background + foreground), _hex(background)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        self.send_theme_colors()
+
+    @work(exclusive=True, group="colors")
+    async def send_theme_colors(self) -> None:
+        """Tell the server the theme's colours: programs that ask (OSC 10/11) then
+        choose a palette that suits them, dark or light."""
+        if not self.connected:
+            return  # sent once connected
+        foreground, background = self.theme_colors()
+        try:
+            await self.call_optional("client.colors", foreground=foreground, background=background)
+        except PtuiError as exc:
+            self.log.warning(f"client.colors: {exc}")
 
     # ---------------------------------------------------------- events
     async def on_event(self, event: events.Event) -> None:
@@ -440,3 +473,9 @@ class PtuiApp(App[None]):
             return None
         self.optional_methods[method] = True
         return result
+
+
+def _hex(color: Color) -> str:
+    """`#rrggbb` of an opaque colour."""
+    r, g, b = color.rgb
+    return f"#{r:02x}{g:02x}{b:02x}"

@@ -585,6 +585,16 @@ async def h_trust_add(conn: Connection, params: dict[str, Any]) -> Any:
     return shown
 
 
+def h_client_colors(conn: Connection, params: dict[str, Any]) -> Any:
+    """The client's theme colours answer every program's colour queries (last client wins)."""
+    from tui.term.emulator import check_hex_color
+
+    foreground = check_hex_color(params.get("foreground"), "foreground")
+    background = check_hex_color(params.get("background"), "background")
+    conn.host.manager.set_colors(foreground, background)
+    return True
+
+
 HANDLERS: dict[str, Handler] = {
     "server.status": h_status,
     "server.stop": h_stop_server,
@@ -611,6 +621,7 @@ HANDLERS: dict[str, Handler] = {
     "server.doctor": h_doctor,
     "trust.show": h_trust_show,
     "trust.add": h_trust_add,
+    "client.colors": h_client_colors,
 }
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Concatenate
 
 from tui import paths
-from tui.config import AgentProfile, Config, load_config
+from tui.config import AgentProfile, Config, TerminalConfig, load_config
 from tui.errors import PtuiError
 from tui.git import merge as git_merge
 from tui.git.worktree import plan_session, session_description
@@ -33,7 +33,7 @@ from tui.server import status as st
 from tui.server.journal import Faults, Run
 from tui.server.lifecycle import require
 from tui.server.ports import allocate_port
-from tui.server.session import AGENT_TAB, Session, session_env
+from tui.server.session import AGENT_TAB, Session, TerminalSettings, session_env
 from tui.server.tab import ParseScheduler, Tab
 from tui.server.trust import TrustError, TrustStore, check_script, load_trusted_config
 from tui.state import Lifecycle, SessionRecord, StateError, StateStore
@@ -70,6 +70,8 @@ class SessionManager:
         self.recovery: asyncio.Task[None] | None = None
         self._screen_timers: dict[str, asyncio.TimerHandle] = {}
         self._create_lock = asyncio.Lock()
+        self.colors: tuple[str, str] | None = None
+        """The last client's theme colours (foreground, background), for OSC 10/11."""
 
     # ------------------------------------------------------------ persistence
     def load(self) -> None:
@@ -83,14 +85,30 @@ class SessionManager:
             log.error("%s", exc)
             self.broken = exc
             return
+        # [terminal] from the user's file: reading every repository's committed file
+        # here would put git work on start-up. A trusted repository's own values
+        # come back with the session's next resume, which reads it (as create does).
+        terminal = self.terminal_settings(_global_terminal_config())
         for record in records:
             if record.status in st.LIVE:
                 record.status = st.STOPPED
             self._kill_leftovers(record)
-            self.sessions[record.id] = Session(record, self.scheduler, self)
+            self.sessions[record.id] = Session(record, self.scheduler, self, terminal=terminal)
         self.save()
         if pending:
             self.recovery = asyncio.get_running_loop().create_task(self._recover_all())
+
+    def terminal_settings(self, config: TerminalConfig) -> TerminalSettings:
+        """How a session's emulators are built: `config` (`[terminal]`) and the last
+        client's colours. Used by create and load alike."""
+        return TerminalSettings.from_config(config, self.colors)
+
+    def set_colors(self, foreground: str, background: str) -> None:
+        """A client's theme colours (`#rrggbb`): colour queries (OSC 10/11) of every
+        tab, now and later, are answered with them. The last client to say wins."""
+        self.colors = (foreground, background)
+        for session in self.sessions.values():
+            session.set_colors(foreground, background)
 
     async def _recover_all(self) -> None:
         started = time.monotonic()
@@ -275,7 +293,7 @@ class SessionManager:
                 port = allocate_port(config.server.port_base, self.ports_taken())
                 record = ops.new_record(self, ref, task=task, agent=agent_name, port=port)
                 session = Session(
-                    record, self.scheduler, self, scrollback=config.terminal.scrollback
+                    record, self.scheduler, self, terminal=self.terminal_settings(config.terminal)
                 )
                 session.size = (cols, rows)
                 description = session_description(
@@ -645,6 +663,16 @@ class _TabExit:
 
     async def wait(self) -> None:
         await self._event.wait()
+
+
+def _global_terminal_config() -> TerminalConfig:
+    """`[terminal]` of the global config file; the defaults when it is unusable (the
+    server still starts, and its log says why)."""
+    try:
+        return load_config(None).terminal
+    except PtuiError as exc:
+        log.error("%s; restored sessions use the default [terminal] settings", exc)
+        return TerminalConfig()
 
 
 def _str(params: dict[str, Any], key: str, default: str) -> str:

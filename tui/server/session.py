@@ -12,10 +12,11 @@ import contextlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from tui.config import AgentProfile
+from tui.config import AgentProfile, TerminalConfig
 from tui.git.model import SessionRef
 from tui.server import status as st
 from tui.server.snapshot import load_snapshot, prefill, snapshot_data, snapshot_path
@@ -28,6 +29,25 @@ log = logging.getLogger("ptui.server")
 
 AGENT_TAB = "agent"
 DEFAULT_SIZE = (120, 36)
+
+
+@dataclass(frozen=True)
+class TerminalSettings:
+    """What every emulator of a session is built with."""
+
+    scrollback: int = 10_000
+    """Lines of history per tab (`terminal.scrollback`)."""
+    sync_timeout: float = 0.15
+    """Seconds a synchronized-output frame may be held (`terminal.sync_timeout_ms`)."""
+    colors: tuple[str, str] | None = None
+    """(foreground, background) as `#rrggbb`, answering OSC 10/11: the last client's
+    theme; None until a client said (the emulator's dark defaults)."""
+
+    @classmethod
+    def from_config(
+        cls, config: TerminalConfig, colors: tuple[str, str] | None = None
+    ) -> TerminalSettings:
+        return cls(config.scrollback, config.sync_timeout_ms / 1000, colors)
 
 
 class SessionEvents(Protocol):
@@ -48,7 +68,7 @@ class Session:
         scheduler: ParseScheduler,
         events: SessionEvents,
         *,
-        scrollback: int = 10_000,
+        terminal: TerminalSettings = TerminalSettings(),
     ) -> None:
         self.record = record
         self.tabs: dict[str, Tab] = {}
@@ -60,7 +80,7 @@ class Session:
         """The journaled setup whose end starts the agent; None once stopped or cancelled."""
         self._scheduler = scheduler
         self._events = events
-        self._scrollback = scrollback
+        self.terminal = terminal
 
     @property
     def id(self) -> str:
@@ -100,7 +120,19 @@ class Session:
     # ----------------------------------------------------------------- tabs
     def new_emulator(self) -> Emulator:
         cols, rows = self.size
-        return Emulator(cols=cols, rows=rows, scrollback=self._scrollback)
+        terminal = self.terminal
+        emulator = Emulator(
+            cols=cols, rows=rows, scrollback=terminal.scrollback, sync_timeout=terminal.sync_timeout
+        )
+        if terminal.colors is not None:
+            emulator.set_colors(*terminal.colors)
+        return emulator
+
+    def set_colors(self, foreground: str, background: str) -> None:
+        """Answer colour queries with these (`#rrggbb`), in every tab now and later."""
+        self.terminal = replace(self.terminal, colors=(foreground, background))
+        for tab in self.tabs.values():
+            tab.emulator.set_colors(foreground, background)
 
     def tab(self, name: str) -> Tab:
         """The tab called `name`; the agent tab always exists (its last screen when stopped)."""

@@ -306,9 +306,12 @@ class Tab:
             self._flush_handle = None
         changes = self.emulator.take_changes(force=force)
         if changes is None:
-            if self.emulator.holding_frame and self._sync_handle is None:
+            remaining = self.emulator.hold_remaining
+            if remaining > 0 and self._sync_handle is None:
+                # When the hold runs out, not a whole time-out after this flush: the
+                # frame may have been held since long before.
                 loop = asyncio.get_running_loop()
-                self._sync_handle = loop.call_later(self.emulator.sync_timeout, self._sync_due)
+                self._sync_handle = loop.call_later(remaining, self._sync_due)
             return
         if not self.viewers:
             return

@@ -8,6 +8,7 @@ new ones. It never raises on any input.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,20 @@ from tui.term.style import DEFAULT_STYLE, Style, StyleTable, style_to_sgr
 
 # Events the emulator consumes itself rather than passing on.
 _INTERNAL_EVENTS = {"sync", "kitty-flags"}
+_HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def check_hex_color(value: object, name: str = "colour") -> str:
+    """`value` if it is a colour written `#rrggbb` (lower-cased); ValueError otherwise."""
+    if not isinstance(value, str) or not _HEX_COLOR.fullmatch(value):
+        raise ValueError(f"{name} must be a colour written #rrggbb, not {value!r:.40}")
+    return value.lower()
+
+
+def xterm_rgb(color: str) -> str:
+    """`#rrggbb` as xterm answers a colour query (OSC 10/11): `rgb:rrrr/gggg/bbbb`."""
+    color = check_hex_color(color)
+    return "rgb:" + "/".join(color[i : i + 2] * 2 for i in (1, 3, 5))
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,12 @@ class Emulator:
         self._cache = [None] * rows
         self._full = True
 
+    def set_colors(self, foreground: str, background: str) -> None:
+        """The default colours the program's text appears in (`#rrggbb`): what OSC 10
+        and 11 queries are answered with, so an agent picks a palette that suits them."""
+        fg, bg = xterm_rgb(foreground), xterm_rgb(background)
+        self.stream.foreground, self.stream.background = fg, bg
+
     def _collect_events(self) -> None:
         screen = self.screen
         if not screen.events:
@@ -164,10 +185,15 @@ class Emulator:
     @property
     def holding_frame(self) -> bool:
         """True while synchronized output (mode 2026) holds the frame back."""
+        return self.hold_remaining > 0
+
+    @property
+    def hold_remaining(self) -> float:
+        """Seconds until a frame held by synchronized output is drawn anyway (0: not held)."""
         sync = self._sync
         if not sync.active or SYNC_OUTPUT not in self.screen.mode:
-            return False
-        return time.monotonic() - sync.started < self.sync_timeout
+            return 0.0
+        return max(0.0, sync.started + self.sync_timeout - time.monotonic())
 
     def take_changes(self, force: bool = False) -> Changes | None:
         """Changes since the last report, or None when nothing changed or the frame is held."""
