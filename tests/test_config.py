@@ -40,11 +40,11 @@ def repo(tmp_path: Path) -> Path:
     return path
 
 
-def config_error(path: Path, text: str, repo: Path | None = None) -> str:
+def config_error(path: Path, text: str, repo: Path | None = None, *, trusted: bool = True) -> str:
     """Write `text` to `path`, load, and return the one-line error (asserting its shape)."""
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
-        load_config(repo)
+        load_config(repo, trusted=trusted)
     message = str(info.value)
     assert "\n" not in message
     assert re.match(rf"{re.escape(str(path))}:\d+: \S", message), message
@@ -77,7 +77,7 @@ def test_repo_keys_override_global_and_tables_merge_key_by_key(repo: Path) -> No
         '[agents.claude]\nenv = { B = "3" }\ncommand = ["claude", "--model", "opus"]\n'
         '[scripts]\ntest = "make test"\n'
     )
-    config = load_config(repo)
+    config = load_config(repo, trusted=True)
     assert config.git.branch_prefix == "agent/"
     assert config.git.default_base == "develop"  # kept from the global file
     claude = config.agent("claude")
@@ -85,7 +85,6 @@ def test_repo_keys_override_global_and_tables_merge_key_by_key(repo: Path) -> No
     assert claude.command == ("claude", "--model", "opus")
     assert claude.resume == ("claude", "--continue")  # built-in value kept
     assert config.scripts == {"lint": "ruff check", "test": "make test"}
-    assert config.repo_scripts == {"test"}
     assert config.sources == (paths.config_file(), repo / ".ptui.toml")
 
 
@@ -94,7 +93,7 @@ def test_new_agent_can_be_defined(repo: Path) -> None:
         'default_agent = "mine"\n[agents.mine]\ncommand = ["mine", "-i"]\nprompt = "flag:--task"\n'
         "busy_patterns = ['\\bthinking\\b']\n"
     )
-    config = load_config(repo)
+    config = load_config(repo, trusted=True)
     mine = config.agent(config.default_agent)
     assert mine.argv_for("fix it") == ["mine", "-i", "--task", "fix it"]
     assert mine.busy_patterns.search("still thinking now") == 0
@@ -114,7 +113,7 @@ def test_ptui_config_names_the_global_file(tmp_path: Path, monkeypatch: pytest.M
 def test_repo_text_replaces_the_file_and_is_digested(repo: Path) -> None:
     (repo / ".ptui.toml").write_text('[scripts]\nsetup = "rm -rf /"\n')
     trusted = '[scripts]\nsetup = "npm ci"\n'
-    config = load_config(repo, repo_text=trusted)
+    config = load_config(repo, repo_text=trusted, trusted=True)
     assert config.scripts == {"setup": "npm ci"}
     assert config.repo_digest == hashlib.sha256(trusted.encode()).hexdigest()
     assert load_config().repo_digest == ""
@@ -123,7 +122,7 @@ def test_repo_text_replaces_the_file_and_is_digested(repo: Path) -> None:
 def test_worktrees_dir_default_and_tilde(repo: Path, isolated_home: Path) -> None:
     assert load_config(repo).git.worktrees_path(repo) == repo.parent / "project.ptui-worktrees"
     (repo / ".ptui.toml").write_text('[git]\nworktrees_dir = "~/trees"\n')
-    config = load_config(repo)
+    config = load_config(repo, trusted=True)
     assert config.git.worktrees_dir == str(isolated_home / "trees")
     assert config.git.worktrees_path(repo) == isolated_home / "trees"
 
@@ -205,7 +204,7 @@ def test_schema_lists_every_config_field() -> None:
         assert {f"{section}.{f}" for f in fields} <= keys
     assert {f"agents.<name>.{f}" for f in AgentProfile.__dataclass_fields__ if f != "name"} <= keys
     top = {f for f in Config.__dataclass_fields__}
-    assert top - {k.split(".")[0] for k in keys} == {"repo_scripts", "sources", "repo_digest"}
+    assert top - {k.split(".")[0] for k in keys} == {"sources", "repo_digest", "ignored"}
 
 
 # ---------------------------------------------------------------- errors
@@ -255,6 +254,8 @@ def test_errors_are_one_line_with_path_and_line(
     repo: Path, text: str, line: int, fragment: str
 ) -> None:
     for path in (paths.config_file(), repo / ".ptui.toml"):
+        if path.name == ".ptui.toml" and text.startswith("[ui]"):
+            continue  # personal keys: refused in any repository file (tested below)
         path.parent.mkdir(parents=True, exist_ok=True)
         message = config_error(path, text, repo)
         assert message.startswith(f"{path}:{line}: "), message

@@ -5,6 +5,11 @@
 key. Each file is checked on its own, so every problem is reported as one line
 `path:line: message` (a `ConfigError`) naming the file that has it. The result is a
 tree of frozen dataclasses; `config.example.toml` documents every key.
+
+A repository's file is someone else's input. Until the user trusts its exact
+content (`trusted=True`, decided by `tui.server.trust` from the digest), every key
+of it is ignored except those in `TRUST_FREE_KEYS`, which are safe by design; the
+ignored keys are listed in `Config.ignored` so the user can be told.
 """
 
 from __future__ import annotations
@@ -25,6 +30,19 @@ from typing import Any
 from tui import paths
 from tui.errors import PtuiError
 from tui.patterns import NO_PATTERNS, PatternError, PatternSet, compile_patterns
+
+TRUST_FREE_KEYS: frozenset[str] = frozenset({"terminal.sync_timeout_ms"})
+"""Repository keys read even from an untrusted `.ptui.toml`.
+
+Default-deny: a key not listed here (and any key added later) needs trust. A key
+belongs here only if it can run no code, move no file, name no ref, open no port
+and cost no CPU. `terminal.sync_timeout_ms` qualifies: it only bounds (0-10 s,
+checked) how long a frame the program itself marked as synchronized is held.
+"""
+
+PERSONAL_KEYS: frozenset[str] = frozenset({"ui", "server.log_max_bytes"})
+"""Keys (or whole tables) only the user's own file may set, trusted repository or not:
+the client's keys and look, and the server's log, belong to no one repository."""
 
 PORTS_PER_SESSION = 10
 """Each session owns a block of this many ports, starting at `PTUI_PORT`."""
@@ -148,12 +166,12 @@ class Config:
     agents: Mapping[str, AgentProfile] = field(default_factory=dict)
     scripts: Mapping[str, str] = field(default_factory=dict)
     """Script name -> shell command, run in a session's worktree."""
-    repo_scripts: frozenset[str] = frozenset()
-    """Names in `scripts` that came from the repository: they need the user's trust."""
     sources: tuple[Path, ...] = ()
     """The files that were read, global first."""
     repo_digest: str = ""
     """sha256 of the repository's `.ptui.toml` as read ("" if none): what trust is given to."""
+    ignored: tuple[str, ...] = ()
+    """Dotted keys of an untrusted repository file that were not applied (sorted)."""
 
     def agent(self, name: str) -> AgentProfile:
         """The profile called `name`; unknown names raise a ConfigError listing known ones."""
@@ -428,8 +446,16 @@ def _check_name(source: _Source, key: tuple[str, ...], kind: str) -> None:
         raise source.error(key, f"{kind} name {key[-1]!r} must be letters, digits, '_', '-' or '.'")
 
 
-def _validate(raw: dict[str, Any], source: _Source) -> None:
+def _validate(raw: dict[str, Any], source: _Source, *, repository: bool = False) -> None:
     """Check one file's keys, types and values; raise at the first problem."""
+    if repository:
+        for path in _leaves(raw):
+            if personal := next((k for k in PERSONAL_KEYS if k in _prefixes(path)), None):
+                raise source.error(
+                    path,
+                    f"{_table_or_key(personal)} is yours alone: set it in your own config "
+                    f"({paths.config_file()}), not in a repository's {paths.REPO_CONFIG_NAME}",
+                )
     for key, value in raw.items():
         if key == "default_agent":
             _check(source, (key,), value, _is_str)
@@ -543,6 +569,11 @@ def _build_agents(
     return agents
 
 
+def repo_digest(text: str) -> str:
+    """What trust is given to: the sha256 of a `.ptui.toml`'s exact text."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _read(path: Path) -> _Source | None:
     try:
         # Bytes, not read_text: the digest must cover the exact content (newlines too).
@@ -554,11 +585,65 @@ def _read(path: Path) -> _Source | None:
         raise ConfigError(f"{path}:1: cannot read config: {reason}") from None
 
 
-def load_config(repo: Path | None = None, *, repo_text: str | None = None) -> Config:
+def _leaves(raw: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key path that holds a value (maps such as `env` and `ui.keys` are values)."""
+    found: list[tuple[str, ...]] = []
+    for key, value in raw.items():
+        path = (*prefix, key)
+        is_map_value = path == ("ui", "keys") or (len(path) == 3 and path[::2] == ("agents", "env"))
+        if isinstance(value, dict) and not is_map_value:
+            found += _leaves(value, path)
+        else:
+            found.append(path)
+    return found
+
+
+def _table_or_key(dotted: str) -> str:
+    """How a message names `dotted`: `[ui]` for a whole table, `server.log_max_bytes`."""
+    return dotted if "." in dotted else f"[{dotted}]"
+
+
+def _prefixes(path: tuple[str, ...]) -> set[str]:
+    """`("ui", "keys", "diff")` -> {"ui", "ui.keys", "ui.keys.diff"}."""
+    return {".".join(path[:end]) for end in range(1, len(path) + 1)}
+
+
+def _untrusted_view(raw: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The keys of an untrusted file that apply anyway, and the dotted keys ignored."""
+    kept: dict[str, Any] = {}
+    ignored: list[str] = []
+    for path in _leaves(raw):
+        if ".".join(path) not in TRUST_FREE_KEYS:
+            ignored.append(".".join(path))
+            continue
+        node, into = raw, kept
+        for part in path[:-1]:
+            node, into = node[part], into.setdefault(part, {})
+        into[path[-1]] = node[path[-1]]
+    return kept, tuple(sorted(ignored))
+
+
+def _check_worktrees_dir(config: Config, repo: Path | None, layers: list[Any]) -> None:
+    """Refuse a configured worktrees directory that others could read or replace."""
+    setting = config.git.worktrees_dir
+    if not setting or (repo is None and not Path(setting).is_absolute()):
+        return
+    target = config.git.worktrees_path(repo or Path("/"))
+    if problem := paths.unsafe_dir_reason(target):
+        source = _last_source(layers, "git", "worktrees_dir")
+        assert source is not None  # the setting came from a file
+        raise source.error(("git", "worktrees_dir"), f"git.worktrees_dir {target} {problem}")
+
+
+def load_config(
+    repo: Path | None = None, *, repo_text: str | None = None, trusted: bool = False
+) -> Config:
     """Load the global config, then `repo`'s `.ptui.toml` over it.
 
     `repo_text`, if given, is used instead of the file in `repo` (for example the
-    trusted copy read from the base branch). Missing files are simply skipped.
+    copy read from the base branch). Missing files are simply skipped. Unless
+    `trusted`, the repository file is checked but only `TRUST_FREE_KEYS` of it
+    apply; the others are listed in `Config.ignored`.
     """
     layers: list[tuple[_Source, dict[str, Any]]] = []
     global_path = paths.config_file()
@@ -568,10 +653,15 @@ def load_config(repo: Path | None = None, *, repo_text: str | None = None) -> Co
     if repo is not None:
         repo_path = repo / paths.REPO_CONFIG_NAME
         repo_source = _read(repo_path) if repo_text is None else _Source(repo_path, repo_text)
+        if repo_source is not None and not repo_source.text:
+            repo_source = None  # an empty file (or none on the base) sets nothing
+    ignored: tuple[str, ...] = ()
     for source in (_read(global_path), repo_source):
         if source is not None:
             raw = _parse(source)
-            _validate(raw, source)
+            _validate(raw, source, repository=source is repo_source)
+            if source is repo_source and not trusted:
+                raw, ignored = _untrusted_view(raw)
             layers.append((source, raw))
 
     merged: dict[str, Any] = {}
@@ -592,8 +682,7 @@ def load_config(repo: Path | None = None, *, repo_text: str | None = None) -> Co
     ui_raw = dict(merged.get("ui", {}))
     ui_raw["leader"] = normalize_key(ui_raw.get("leader", UiConfig.leader))
     ui_raw["keys"] = {k: normalize_key(v) for k, v in ui_raw.get("keys", {}).items()}
-    repo_raw = layers[-1][1] if repo_source is not None and layers else {}
-    return Config(
+    config = Config(
         default_agent=default_agent,
         git=GitConfig(**git_raw),
         terminal=TerminalConfig(**merged.get("terminal", {})),
@@ -601,7 +690,9 @@ def load_config(repo: Path | None = None, *, repo_text: str | None = None) -> Co
         server=ServerConfig(**merged.get("server", {})),
         agents=agents,
         scripts=dict(merged.get("scripts", {})),
-        repo_scripts=frozenset(repo_raw.get("scripts", {})),
         sources=tuple(source.path for source, _ in layers),
-        repo_digest=(hashlib.sha256(repo_source.text.encode()).hexdigest() if repo_source else ""),
+        repo_digest=repo_digest(repo_source.text) if repo_source else "",
+        ignored=ignored,
     )
+    _check_worktrees_dir(config, repo, layers)
+    return config

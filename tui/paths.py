@@ -145,6 +145,40 @@ def socket_dir() -> Path:
     return path
 
 
+def unsafe_dir_reason(path: Path) -> str | None:
+    """Why `path` is no place for the user's files (checkouts, copied `.env`s), or None.
+
+    The nearest existing directory on the way to `path` (symlinks resolved) is where
+    ptui would create it: it must be the user's own and closed to group and others.
+    Every directory above it must belong to the user or root and, if others can write
+    in it, be sticky (`/tmp`): otherwise someone else could move the tree away and
+    put their own in its place.
+    """
+    target = Path(os.path.realpath(path))
+    nearest: Path | None = None
+    for directory in (target, *target.parents):
+        try:
+            info = os.stat(directory)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return f"cannot be checked: {directory}: {exc.strerror}"
+        mode = stat.S_IMODE(info.st_mode)
+        if nearest is None:
+            nearest = directory
+            if not stat.S_ISDIR(info.st_mode):
+                return f"is not a directory: {directory}"
+            if info.st_uid != os.getuid():
+                return f"is not in your own directories: {directory} belongs to uid {info.st_uid}"
+            if mode & 0o022:
+                return f"is open to others: {directory} is writable by them (mode {mode:04o})"
+        elif info.st_uid not in (os.getuid(), 0):
+            return f"is inside {directory}, which belongs to uid {info.st_uid}"
+        elif mode & 0o022 and not mode & stat.S_ISVTX:
+            return f"is inside {directory}, which others can write to (mode {mode:04o})"
+    return None
+
+
 def socket_path() -> Path:
     """The server's Unix socket inside `socket_dir()` (which is created and checked)."""
     return socket_dir() / SOCKET_NAME

@@ -35,10 +35,11 @@ from tui.app.messages import (
 from tui.app.screens.main import MainScreen
 from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
 from tui.app.widgets.terminal_view import TerminalView
-from tui.config import Config, load_config
+from tui.config import Config
 from tui.errors import PtuiError
 from tui.server import protocol
 from tui.server.client import AsyncClient, ConnectionLost, EarlyConnection
+from tui.server.trust import client_config
 
 SUMMARY_INTERVAL = 3.0
 """Seconds between two `session.summary` polls at most."""
@@ -81,7 +82,7 @@ class PtuiApp(App[None]):
         """A connection begun before Textual was imported (local only), or None."""
         self.ssh_config = ssh_config
         self.repo = repo
-        self.config: Config = load_config(repo)
+        self.config: Config = client_config(repo)
         self.keymap: dict[str, str] = {"leader": self.config.ui.leader, **self.config.ui.keys}
         """Binding id -> keys, from `ui.leader` and `[ui.keys]`; given to `set_keymap`."""
         self.client_or_none: AsyncClient | None = None

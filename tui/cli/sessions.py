@@ -167,9 +167,13 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser(
         "trust",
-        help="review and trust this repository's .ptui.toml scripts",
+        help="review and trust this repository's .ptui.toml",
         description="Show the .ptui.toml committed on the base branch and, once you agree, "
-        "trust that exact content: its scripts may then run. A changed file needs trust again.",
+        "trust that exact content. Until then ptui ignores every key of it that could run "
+        "code, move files, name branches, open ports or cost CPU (scripts, setup, agents, "
+        "status patterns, [git], default_agent, scrollback, port_base) and says which. "
+        "Only the committed file counts, never an uncommitted copy. "
+        "A changed file needs trust again.",
     )
     p.add_argument("--repo", default=None, help="repository (default: the current directory)")
     p.add_argument("--base", default=None, help="branch to read .ptui.toml from (default: current)")
@@ -372,6 +376,8 @@ def cmd_trust(args: argparse.Namespace) -> int:
     repo = os.path.abspath(args.repo) if args.repo else os.getcwd()
     with connect(args) as client:
         shown = client.call("trust.show", repo=repo, base=args.base)
+        if not args.json and shown.get("local_changes"):
+            print(f"note: {shown['local_changes']}", file=sys.stderr)
         if not shown["digest"]:
             raise PtuiError(
                 f"{shown['repo']} has no .ptui.toml on {shown['base']}: nothing to trust"
@@ -388,8 +394,14 @@ def cmd_trust(args: argparse.Namespace) -> int:
             print(f"--- {shown['repo']}/.ptui.toml on {shown['base']} ---")
             print(shown["text"].rstrip("\n"))
             print("---")
+            ignored = ", ".join(shown.get("ignored") or []) or "nothing"
+            print(f"Until you trust it, ptui ignores: {ignored}")
+            if shown.get("problem"):
+                print(f"Even trusted, ptui will refuse it: {shown['problem']}")
             names = ", ".join(shown["scripts"]) or "none"
-            answer = input(f"Trust this file and let ptui run its scripts ({names})? [y/N] ")
+            answer = input(
+                f"Trust this file: its settings apply and its scripts may run ({names})? [y/N] "
+            )
             if answer.strip().lower() not in ("y", "yes"):
                 print("not trusted")
                 return 1

@@ -31,7 +31,7 @@ from tui.server.manager import NotFound, SessionManager
 from tui.server.outbox import MAX_CLIPBOARD, Outbox
 from tui.server.session import AGENT_TAB
 from tui.server.tab import decode_input
-from tui.server.trust import read_repo_config
+from tui.server.trust import describe
 from tui.term.emulator import line_to_ansi
 from tui.term.keys import KeyModes, encode_paste
 
@@ -556,18 +556,8 @@ async def h_doctor(conn: Connection, params: dict[str, Any]) -> Any:
 async def h_trust_show(conn: Connection, params: dict[str, Any]) -> Any:
     repo = Path(str(params.get("repo") or ".")).expanduser()
     base = params.get("base") or None
-    workdir, base_name, text = await asyncio.to_thread(read_repo_config, repo, base)
-    result: dict[str, Any] = {"repo": str(workdir), "base": base_name, "text": text or ""}
-    if text is None:
-        result.update(digest="", trusted=True, scripts={})
-        return result
-    from tui.config import load_config
-
-    config = await asyncio.to_thread(load_config, workdir, repo_text=text)
-    result["digest"] = config.repo_digest
-    result["trusted"] = conn.host.manager.trust.is_trusted(workdir, config.repo_digest)
-    result["scripts"] = {n: config.scripts[n] for n in sorted(config.repo_scripts)}
-    return result
+    store = conn.host.manager.trust
+    return await asyncio.to_thread(describe, repo, base if isinstance(base, str) else None, store)
 
 
 async def h_trust_add(conn: Connection, params: dict[str, Any]) -> Any:

@@ -35,7 +35,14 @@ from tui.server.lifecycle import require
 from tui.server.ports import allocate_port
 from tui.server.session import AGENT_TAB, Session, TerminalSettings, session_env
 from tui.server.tab import ParseScheduler, Tab
-from tui.server.trust import TrustError, TrustStore, check_script, load_trusted_config
+from tui.server.trust import (
+    RepoConfig,
+    TrustStore,
+    check_script,
+    load_repo_config,
+    local_changes,
+    untrusted,
+)
 from tui.state import Lifecycle, SessionRecord, StateError, StateStore
 from tui.term.emulator import TermEvent
 from tui.term.reaper import ENV_TOKEN, process_table
@@ -271,10 +278,13 @@ class SessionManager:
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 50:
             raise PtuiError("count must be a number from 1 to 50")
         cols, rows = _size(params)
-        config = await asyncio.to_thread(load_trusted_config, repo, base)
+        loaded = await asyncio.to_thread(load_repo_config, repo, base, self.trust)
+        config, base = loaded.config, loaded.base
         agent_name = _opt_str(params, "agent") or config.default_agent
-        profile = config.agent(agent_name)
-        self._check_agent_trust(config, profile, repo)
+        profile = self._agent(loaded, agent_name)
+        # Told once per request, not per session: what the repository's file could
+        # not do untrusted, and that an uncommitted copy of it does not count.
+        told = [n for n in (loaded.notice(), await asyncio.to_thread(local_changes, loaded)) if n]
         results: list[dict[str, Any]] = []
         async with self._create_lock, _changed_after(self):
             for index in range(count):
@@ -313,26 +323,23 @@ class SessionManager:
                         warnings = [self._agent_not_started(session, exc)]
                     await self.save_async(session)
                 info = session.info()
+                if index == 0:
+                    warnings = told + warnings
                 if warnings:
                     info["warnings"] = warnings
                 results.append(info)
         return results
 
-    def _check_agent_trust(self, config: Config, profile: AgentProfile, repo: Path) -> None:
-        """An agent command defined by an untrusted `.ptui.toml` must not run."""
-        if self.trust.is_trusted(repo.resolve(), config.repo_digest):
-            return
-        mine = load_config(None).agents.get(profile.name)
-        if mine is None or (mine.command, mine.resume, dict(mine.env), mine.prompt) != (
-            profile.command,
-            profile.resume,
-            dict(profile.env),
-            profile.prompt,
-        ):
-            raise TrustError(
-                f"agent {profile.name!r} is defined by {repo / paths.REPO_CONFIG_NAME}, which "
-                f"you have not trusted; review it and run `ptui trust` in {repo}"
-            )
+    @staticmethod
+    def _agent(loaded: RepoConfig, name: str) -> AgentProfile:
+        """The profile `name`; one only an untrusted repository file defines is refused
+        with how to trust it (its keys were never applied)."""
+        config = loaded.config
+        if name not in config.agents:
+            refusal = untrusted(config, loaded.workdir, f"agent {name!r}", f"agents.{name}")
+            if refusal is not None:
+                raise refusal
+        return config.agent(name)
 
     def new_id(self, name: str) -> str:
         """`name`, or `name-2`, `name-3` ... when another repository's session has it;
@@ -362,12 +369,11 @@ class SessionManager:
         warnings: list[str] = []
         env = session_env(session.record)
         pending = [e for e in self.store.pending(session.id) if e.op == "setup"]
-        setup: str | None = None
-        if "setup" in config.scripts:
-            try:
-                setup = check_script(config, session.record.repo, "setup", self.trust)
-            except TrustError as exc:
-                warnings.append(f"setup script not run: {exc}")
+        setup = config.scripts.get("setup")
+        if setup is None and (
+            refusal := untrusted(config, session.record.repo, "the setup script", "scripts.setup")
+        ):
+            warnings.append(f"setup script not run: {refusal}")
 
         def start_agent() -> None:
             command = argv if argv is not None else profile.argv_for(task)
@@ -504,11 +510,12 @@ class SessionManager:
                 )
             if "cols" in params or "rows" in params:
                 session.size = _size(params)
-            config = await asyncio.to_thread(
-                load_trusted_config, session.record.repo, session.record.base
+            loaded = await asyncio.to_thread(
+                load_repo_config, session.record.repo, session.record.base, self.trust
             )
-            profile = config.agent(session.record.agent)
-            self._check_agent_trust(config, profile, session.record.repo)
+            config = loaded.config
+            profile = self._agent(loaded, session.record.agent)
+            session.terminal = self.terminal_settings(config.terminal)
             session.tab(AGENT_TAB)  # make sure the last screen is loaded first
             warnings = self._start(
                 session, config, profile, session.record.task, argv=profile.resume_argv()
@@ -590,10 +597,10 @@ class SessionManager:
     async def run_script(self, key: str, script: str) -> dict[str, Any]:
         async def run(mgr: SessionManager, session: Session) -> dict[str, Any]:
             self._require_worktree(session)
-            config = await asyncio.to_thread(
-                load_trusted_config, session.record.repo, session.record.base
+            loaded = await asyncio.to_thread(
+                load_repo_config, session.record.repo, session.record.base, self.trust
             )
-            command = check_script(config, session.record.repo, script, self.trust)
+            command = check_script(loaded.config, session.record.repo, script)
             existing = session.tabs.get(script)
             if existing is not None and existing.alive:
                 raise PtuiError(f"script {script!r} is already running in session {session.id!r}")

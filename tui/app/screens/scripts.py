@@ -54,6 +54,8 @@ class ScriptPicker(ModalScreen[str | None]):
         self.scripts: dict[str, str] = {}
         self.repo_scripts: set[str] = set()
         self.trusted = True
+        self.local_changes = False
+        """The main checkout's `.ptui.toml` differs from the committed one (which counts)."""
         self.loaded = False
 
     @property
@@ -82,8 +84,7 @@ class ScriptPicker(ModalScreen[str | None]):
 
     @work(exclusive=True, group="scripts-load")
     async def load(self) -> None:
-        config = self.ptui.config
-        scripts = {n: c for n, c in config.scripts.items() if n not in config.repo_scripts}
+        scripts = dict(self.ptui.config.scripts)
         try:
             shown = await self.ptui.client.call(
                 "trust.show", repo=str(self.session["repo"]), base=str(self.session["base"])
@@ -96,6 +97,7 @@ class ScriptPicker(ModalScreen[str | None]):
         self.scripts = dict(sorted(scripts.items()))
         self.repo_scripts = set(repo_scripts)
         self.trusted = bool(shown.get("trusted"))
+        self.local_changes = bool(shown.get("local_changes"))
         self.show()
 
     def show(self) -> None:
@@ -120,6 +122,12 @@ class ScriptPicker(ModalScreen[str | None]):
                 self._status("Repository scripts ask for trust first (you see the file).")
             else:
                 self._status("Each script runs in its own tab of the session.")
+        elif self.local_changes:
+            base = self.session["base"]
+            self._status(
+                f"No scripts on {base}: your .ptui.toml has changes not committed there, "
+                "and ptui reads only the committed file (`ptui trust` shows the difference)."
+            )
         else:
             self._status("No scripts: add a [scripts] table to .ptui.toml or your config.")
         self.loaded = True
