@@ -104,6 +104,34 @@ def test_personal_keys_are_refused_in_any_repository_file(
         assert str(info.value).startswith(f"{repo / '.ptui.toml'}:{line}: {key} is yours alone")
 
 
+@pytest.mark.parametrize(
+    ("leader", "fragment"),
+    [
+        ("ctrl+banana", "'ctrl+banana' is not a key"),
+        ("hyper+ctrl+x+", "not a key"),
+        ("q", "would be taken from every program"),
+        ("escape", "would be taken from every program"),
+    ],
+)
+def test_bad_leader_is_refused_at_load(isolated_home: Path, leader: str, fragment: str) -> None:
+    """Failing: after `enter` into a session no key would get the user out."""
+    path = paths.config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'# mine\n[ui]\nleader = "{leader}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value).startswith(f"{path}:3: [ui] leader must")
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("leader", ["ctrl+]", "f12", "alt+x", "ctrl+right_square_bracket"])
+def test_good_leaders_load(isolated_home: Path, leader: str) -> None:
+    path = paths.config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'[ui]\nleader = "{leader}"\n')
+    assert load_config().ui.leader
+
+
 # ---------------------------------------------------------------- directories
 def test_unsafe_dir_reasons(tmp_path: Path) -> None:
     """Failing: checkouts (with copied `.env` keys) would land where another user

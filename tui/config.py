@@ -30,6 +30,7 @@ from typing import Any
 from tui import paths
 from tui.errors import PtuiError
 from tui.patterns import NO_PATTERNS, PatternError, PatternSet, compile_patterns
+from tui.term.keys import is_key_name
 
 TRUST_FREE_KEYS: frozenset[str] = frozenset({"terminal.sync_timeout_ms"})
 """Repository keys read even from an untrusted `.ptui.toml`.
@@ -316,8 +317,29 @@ def _prompt(v: Any) -> str | None:
 
 
 def _key_names(v: Any) -> str | None:
-    if _is_str(v) or not all(part.strip() for part in v.split(",")):
-        return 'must be a key name like "ctrl+]" or a comma-separated list of them'
+    usage = 'must be a key name like "ctrl+]" or a comma-separated list of them'
+    if _is_str(v):
+        return usage
+    for part in (p.strip() for p in v.split(",")):
+        # Checked against the table keys are encoded from, so a name no terminal can
+        # send (a leader nobody can press) is refused here, not discovered in a session.
+        if not part or not is_key_name(normalize_key(part)):
+            return f"{usage}; {part!r} is not a key" if part else usage
+    return None
+
+
+def _leader(v: Any) -> str | None:
+    if problem := _key_names(v):
+        return problem
+    for part in (p.strip() for p in v.split(",")):
+        head, _, key = part.rpartition("+")
+        # A bare character or enter/tab/escape as leader would take that key from
+        # every program: typing it would start a ptui command instead.
+        if not head and (len(key) == 1 or key in ("enter", "tab", "escape", "space", "backspace")):
+            return (
+                f"must hold a modifier (ctrl+, alt+) or be a function key; {part!r} "
+                "would be taken from every program"
+            )
     return None
 
 
@@ -329,7 +351,7 @@ _SECTIONS: dict[str, dict[str, Check]] = {
     },
     "ui": {
         "theme": _is_str,
-        "leader": _key_names,
+        "leader": _leader,
         "notify": _choice(*NOTIFY_CHOICES),
         "keys": _str_map,
     },

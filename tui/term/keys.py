@@ -36,6 +36,7 @@ __all__ = [
     "KeyModes",
     "encode_key",
     "encode_paste",
+    "is_key_name",
 ]
 
 ESC: Final = "\x1b"
@@ -188,6 +189,14 @@ def _parse(key: str) -> _Key | None:
         # Legacy parsing yields "A" for shift+a; kitty wants the unshifted key.
         return _Key(mods | SHIFT, "", char.lower())
     return _Key(mods, "", char)
+
+
+def is_key_name(key: str) -> bool:
+    """Whether `key` (a Textual key name: `ctrl+right_square_bracket`, `f5`, `j`) names
+    a key a terminal can send: modifiers known, the key functional or one ASCII
+    character. Unicode names outside ASCII (`banana` is U+1F34C) are not keys."""
+    parsed = _parse(key)
+    return parsed is not None and (bool(parsed.name) or parsed.char.isascii())
 
 
 def _ctrl_char(char: str) -> str | None:

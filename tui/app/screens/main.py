@@ -48,6 +48,11 @@ def _alt_digit(number: int) -> str:
     return f"alt+{number},{name.replace('-', '_')}"
 
 
+ALWAYS_LEADER = "ctrl+right_square_bracket"
+"""Leads whatever `ui.leader` and `[ui.keys]` say: the way out of a session that no
+configuration can take away. Handled in `on_key`, not bound: a keymap that moves
+the leader drops every binding on its old key (Textual's `apply_keymap`)."""
+
 # fmt: off
 PRIORITY_BINDINGS: list[BindingType] = [
     Binding("ctrl+right_square_bracket", "leader", "Leader", id="leader", priority=True,
@@ -191,7 +196,7 @@ class MainScreen(Screen[None]):
         reserved = {key for key, b in screen_map if b.priority}
         reserved |= {key for key, b in BindingsMap(self.BINDINGS) if b.priority}
         terminal = self.terminal
-        terminal.reserved_keys = frozenset(reserved)
+        terminal.reserved_keys = frozenset({*reserved, ALWAYS_LEADER})
         terminal.own_keys = frozenset(key for key, _ in mapped(TerminalView.BINDINGS))
         self._leader_maps = [
             (self, screen_map),
@@ -354,6 +359,17 @@ class MainScreen(Screen[None]):
             )
 
     async def on_key(self, event: events.Key) -> None:
+        if event.key == ALWAYS_LEADER:  # reached here: the leader was moved elsewhere
+            event.stop()
+            event.prevent_default()
+            if not self.leader_pending:
+                self.leader_pending = True
+                return
+            self.leader_pending = False  # twice: the program gets ctrl+] itself
+            data = encode_key(ALWAYS_LEADER, None, self.terminal.key_modes())
+            if data is not None:
+                self.terminal.send_bytes(data)
+            return
         if not self.leader_pending:
             return
         event.stop()

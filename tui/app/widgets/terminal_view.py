@@ -400,7 +400,11 @@ class TerminalView(ScrollView, can_focus=True):
     def _handled_elsewhere(self, key: str) -> bool:
         """The screen's leader handling or this view's own bindings take `key`."""
         screen = self._home if self._home is not None else self.screen
-        return getattr(screen, "leader_pending", False) or key in self.own_keys
+        return (
+            getattr(screen, "leader_pending", False)
+            or key in self.own_keys
+            or key in self.reserved_keys  # unbound after a remap (the fixed leader)
+        )
 
     def take_key(self, event: events.Key) -> bool:
         """Send a key to the program now, from the app, ahead of Textual's routing.
