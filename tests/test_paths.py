@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,17 @@ def test_bundled_themes_are_found() -> None:
     themes = paths.bundled_themes_dir()
     names = sorted(p.name for p in themes.glob("*.toml"))
     assert names == ["dark.toml", "high-contrast.toml", "light.toml"]
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32", "freebsd14"])
+def test_ptui_says_it_runs_on_linux_only(platform: str) -> None:
+    """Elsewhere every connection would be refused without SO_PEERCRED: one clear line."""
+    code = (
+        f"import sys; sys.platform = {platform!r}; from tui.cli import main; sys.exit(main(['ls']))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "ptui: error: ptui runs on Linux only (it needs SO_PEERCRED and /proc); "
+        f"this is {platform}\n"
+    )

@@ -58,6 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ptui` console script; returns the exit status."""
+    if not sys.platform.startswith("linux"):
+        # The server tells its clients apart by SO_PEERCRED and finds processes in
+        # /proc: elsewhere every connection would be refused, so say why instead.
+        print(
+            f"ptui: error: ptui runs on Linux only (it needs SO_PEERCRED and /proc); "
+            f"this is {sys.platform}",
+            file=sys.stderr,
+        )
+        return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
