@@ -348,6 +348,7 @@ def test_every_binding_has_an_id_and_a_tooltip() -> None:
 
 
 @pytest.mark.usefixtures("app_server")
+@pytest.mark.config_key("ui.notify")
 async def test_osc9_notification_to_the_outer_terminal() -> None:
     write_config({"ui": {"notify": "osc9"}})
     ringer = new_session("ringer", agent="sh")["id"]

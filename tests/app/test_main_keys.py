@@ -193,6 +193,7 @@ async def test_leader_key_runs_actions_inside_the_terminal() -> None:
 
 
 @pytest.mark.usefixtures("app_server")
+@pytest.mark.config_key("ui.leader", "ui.keys")
 async def test_remapped_keys_from_config() -> None:
     from tests.app.app_harness import write_config
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.server.conftest import Runner, git, ptui_json, wait_for
 
 REPO_CONFIG = """\
@@ -19,6 +21,7 @@ def commit_repo_config(repo: Path, text: str) -> None:
     git(repo, "commit", "-qm", "ptui config")
 
 
+@pytest.mark.config_key("scripts.setup", "scripts.<name>")
 def test_repository_scripts_run_only_once_trusted(ptui: Runner, repo: Path) -> None:
     commit_repo_config(repo, REPO_CONFIG)
     result = ptui("new", "untrusted", "--agent", "cat")
@@ -55,6 +58,7 @@ def test_repository_scripts_run_only_once_trusted(ptui: Runner, repo: Path) -> N
     assert refused.returncode == 1 and "not trusted" in refused.stderr
 
 
+@pytest.mark.config_key("scripts.<name>")
 def test_global_scripts_need_no_trust_and_shell_tabs(
     ptui: Runner, repo: Path, config: Path
 ) -> None:

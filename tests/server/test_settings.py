@@ -79,6 +79,7 @@ def seconds_until_shown(sid: str) -> float:
     raise AssertionError(f"{sid}: the held frame never reached the viewer")
 
 
+@pytest.mark.config_key("terminal.sync_timeout_ms")
 def test_sync_timeout_ms_is_how_long_a_frame_is_held(
     ptui: Runner, repo: Path, config: Path
 ) -> None:
@@ -98,6 +99,7 @@ def scrollback_total(client: Client, sid: str) -> int:
     return total
 
 
+@pytest.mark.config_key("terminal.scrollback")
 def test_scrollback_setting_survives_a_server_restart(
     ptui: Runner, repo: Path, config: Path
 ) -> None:

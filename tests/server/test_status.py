@@ -182,6 +182,7 @@ async def test_a_slow_match_delays_the_next_one() -> None:
     tracker.close()
 
 
+@pytest.mark.config_key("agents.<name>.waiting_patterns")
 def test_live_status_follows_the_agent(ptui: Runner, repo: Path, config: Path) -> None:
     script = (
         "echo 'thinking (esc to interrupt)'; sleep 1; clear; echo 'Proceed? [y/n]'; "
@@ -209,6 +210,7 @@ def test_live_status_follows_the_agent(ptui: Runner, repo: Path, config: Path) -
     assert "got y" in ptui("show", "asking").stdout
 
 
+@pytest.mark.config_key("agents.<name>.busy_patterns")
 def test_busy_pattern_keeps_a_quiet_agent_busy(ptui: Runner, repo: Path, config: Path) -> None:
     """A spinner-less agent that says it works: busy on its words, not on its output
     (without the pattern, the same quiet screen is idle once output stops)."""

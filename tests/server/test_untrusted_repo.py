@@ -105,6 +105,7 @@ def test_untrusted_file_changes_nothing_outside_the_users_worktrees(
     assert "main-" not in git(repo, "branch", "--list")
 
 
+@pytest.mark.config_key("git.worktrees_dir", "git.branch_prefix")
 def test_trusted_paths_are_still_refused_where_others_can_write(
     ptui: Runner, repo: Path, tmp_path: Path
 ) -> None:
@@ -132,6 +133,7 @@ def test_trusted_paths_are_still_refused_where_others_can_write(
     assert info["branch"] == "team/task"
 
 
+@pytest.mark.config_key("git.default_base")
 def test_default_base_is_honoured_by_new(ptui: Runner, repo: Path, config: Path) -> None:
     """`git.default_base` set in the user's config: `ptui new` without --base uses it."""
     git(repo, "branch", "develop")
