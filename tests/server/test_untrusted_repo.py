@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import Runner, git, ptui_json, wait_for
+from tui.config import repo_digest
+from tui.server.trust import TrustStore, client_config
 
 
 def commit_repo_config(repo: Path, text: str) -> None:
@@ -115,6 +117,7 @@ def test_trusted_paths_are_still_refused_where_others_can_write(
     commit_repo_config(repo, f'[git]\nworktrees_dir = "{shared}"\n')
     shown = ptui_json(ptui, "trust", "--yes")
     assert shown["trusted"]
+    assert f"git.worktrees_dir {shared} is open to others" in shown["problem"]
     refused = ptui("new", "task", check=False)
     assert refused.returncode == 1
     line = refused.stderr.strip()
@@ -201,3 +204,22 @@ def test_hostile_patterns_cannot_freeze_the_server_trusted_or_not(
         slowest = max(slowest, time.monotonic() - began)
         time.sleep(0.2)
     assert slowest < 1.0, f"ptui ls took {slowest:.2f}s"
+
+
+def test_the_app_shows_the_config_the_server_applies(repo: Path, tmp_path: Path) -> None:
+    """Failing, the app's new-session form would offer an untrusted file's agents
+    and branch prefix (or an uncommitted copy's), which the server then refuses."""
+    text = '[git]\nbranch_prefix = "team/"\n[agents.mine]\ncommand = ["mine"]\n'
+    commit_repo_config(repo, text)
+    (repo / ".ptui.toml").write_text(text.replace("team/", "local/"))  # uncommitted edit
+    untrusted = client_config(repo)
+    assert "mine" not in untrusted.agents and untrusted.git.branch_prefix == "ptui/"
+    TrustStore().trust(repo.resolve(), repo_digest(text))
+    trusted = client_config(repo)
+    assert "mine" in trusted.agents and trusted.git.branch_prefix == "team/"
+    # A file refused even trusted leaves the app on the user's own config, not closed.
+    shared = world_writable(tmp_path / "shared")
+    bad = f'[git]\nworktrees_dir = "{shared}"\n'
+    commit_repo_config(repo, bad)
+    TrustStore().trust(repo.resolve(), repo_digest(bad))
+    assert client_config(repo).git.worktrees_dir == ""

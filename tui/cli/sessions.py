@@ -207,7 +207,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             f"(PTUI_PORT={info['port']})"
         )
         for warning in info.get("warnings", []):
-            print(f"  warning: {warning}", file=sys.stderr)
+            print("  warning: " + warning.replace("\n", "\n    "), file=sys.stderr)
     return 0
 
 

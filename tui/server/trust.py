@@ -16,6 +16,7 @@ import contextlib
 import difflib
 import json
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,12 +95,14 @@ def load_repo_config(repo_path: Path, base: str | None, store: TrustStore) -> Re
 def client_config(repo: Path | None) -> Config:
     """The config a client on this machine shows for `repo` (its new-session form):
     the user's own file plus what the server applies of the repository's committed
-    `.ptui.toml` — trust included. Outside a git repository: the user's file alone."""
+    `.ptui.toml` — trust included. Outside a git repository, or when the repository's
+    file is refused (the server says why when a session is made), the user's file
+    alone: the app still opens on every session."""
     if repo is None:
         return load_config(None)
     try:
         return load_repo_config(repo, None, TrustStore()).config
-    except GitError:
+    except (GitError, ConfigError):
         return load_config(None)
 
 
@@ -152,15 +155,16 @@ def describe(repo_path: Path, base: str | None, store: TrustStore) -> dict[str, 
     if loaded.text is None:
         return {**result, "scripts": {}, "ignored": [], "problem": None}
     ignored = load_config(loaded.workdir, repo_text=loaded.text, trusted=False).ignored
-    names = [key.removeprefix("scripts.") for key in ignored if key.startswith("scripts.")]
+    # The file's own scripts (it was checked just now: a table of strings).
+    scripts = dict(sorted(tomllib.loads(loaded.text).get("scripts", {}).items()))
+    problem: str | None = None
     try:
         # What trusting would enable: the file read as trusted. A problem that only
         # shows then (a worktrees_dir others can write to) is shown before trusting.
-        own = load_config(loaded.workdir, repo_text=loaded.text, trusted=True)
+        load_config(loaded.workdir, repo_text=loaded.text, trusted=True)
     except ConfigError as exc:
-        return {**result, "scripts": {}, "ignored": list(ignored), "problem": str(exc)}
-    scripts = {name: own.scripts[name] for name in names if name in own.scripts}
-    return {**result, "scripts": scripts, "ignored": list(ignored), "problem": None}
+        problem = str(exc)
+    return {**result, "scripts": scripts, "ignored": list(ignored), "problem": problem}
 
 
 class TrustStore:
