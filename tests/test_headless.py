@@ -7,7 +7,15 @@ import sys
 
 import pytest
 
-HEADLESS = ["tui.git", "tui.term", "tui.server", "tui.config", "tui.state", "tui.paths"]
+HEADLESS = [
+    "tui.git",
+    "tui.term",
+    "tui.server",
+    "tui.config",
+    "tui.state",
+    "tui.paths",
+    "tui.patterns",
+]
 
 
 @pytest.mark.parametrize("module", HEADLESS)
