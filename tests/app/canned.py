@@ -20,7 +20,7 @@ import tomli_w
 
 from tui.app.app import PtuiApp
 from tui.server import protocol
-from tui.server.client import AsyncClient
+from tui.server.async_client import AsyncClient
 from tui.term.emulator import Emulator
 
 REPO = "/home/dev/src/shop"

@@ -22,7 +22,8 @@ from textual.screen import Screen
 from tests.server.conftest import CONFIG, git, stop_server
 from tui.app.themes import load_themes
 from tui.config import Config, load_config
-from tui.server.client import AsyncClient, Client
+from tui.server.async_client import AsyncClient
+from tui.server.client import Client
 
 SIZE = (120, 32)
 

@@ -20,7 +20,8 @@ from tests.app.app_harness import (
 )
 from tests.server.conftest import repo  # noqa: F401  (fixture)
 from tui.app.app import PtuiApp
-from tui.server.client import AsyncClient, Client, EarlyConnection
+from tui.server.async_client import AsyncClient
+from tui.server.client import Client, EarlyConnection
 
 
 class MountProbe(PtuiApp):

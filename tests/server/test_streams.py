@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from tests.server.conftest import Runner, ptui_json, wait_for
-from tui.server.client import AsyncClient, Client
+from tui.server.async_client import AsyncClient
+from tui.server.client import Client
 from tui.server.mirror import ScreenMirror
 
 TICK = re.compile(r"^tick (\d+)$")

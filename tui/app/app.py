@@ -38,7 +38,8 @@ from tui.app.widgets.terminal_view import TerminalView
 from tui.config import Config
 from tui.errors import PtuiError
 from tui.server import protocol
-from tui.server.client import AsyncClient, ConnectionLost, EarlyConnection
+from tui.server.async_client import AsyncClient
+from tui.server.client import ConnectionLost, EarlyConnection
 from tui.server.trust import client_config
 
 SUMMARY_INTERVAL = 3.0

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tui.config import Config
-from tui.server.client import AsyncClient
+from tui.server.async_client import AsyncClient
 
 
 class PtuiAppProtocol(Protocol):

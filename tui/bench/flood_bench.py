@@ -7,8 +7,10 @@ second. One raw socket client says hello, subscribes to events and never reads
 again. For `seconds`, every ~0.5 s:
 
 - the server's resident memory (`VmRSS` in /proc/PID/status);
-- a fresh connection's hello + `session.list` (what `ptui ls` asks; a `ptui ls`
-  process adds ~100 ms of Python start-up that has nothing to do with the server);
+- a fresh connection's hello + `session.list` (what `ptui ls` asks), the goal;
+- every other round, the real `ptui ls` process, beside the same process timed
+  before the flood began (its ~100 ms of Python start-up is the same in both, so
+  the difference is what the flood costs a user);
 - `server.status`'s client count, which drops when the server gives up on the
   non-reader.
 
@@ -25,6 +27,7 @@ import os
 import signal
 import socket
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -68,6 +71,10 @@ class FloodResult:
     ls_median_ms: float
     ls_max_ms: float
     ls_samples: int
+    ptui_ls_idle_ms: float
+    """Median wall time of the `ptui ls` process before the flood."""
+    ptui_ls_flood_ms: float
+    """Median wall time of the `ptui ls` process during the flood."""
     nonreader_disconnected: bool
     nonreader_disconnected_after_s: float | None
     nonreader_bytes: int
@@ -143,6 +150,15 @@ def _ls_once() -> float:
     return time.perf_counter() - start
 
 
+def _ptui_ls_once() -> float:
+    """Seconds for the real `ptui ls` process, start-up included."""
+    script = Path(sys.executable).with_name("ptui")
+    argv = [str(script), "ls"] if script.exists() else [sys.executable, "-m", "tui", "ls"]
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    return time.perf_counter() - start
+
+
 def _write_agent() -> None:
     config = Path(os.environ["XDG_CONFIG_HOME"]) / "ptui" / "config.toml"
     command = [sys.executable, "-c", FLOOD_PROGRAM]
@@ -158,11 +174,12 @@ def measure(repo: Path, seconds: float) -> FloodResult:
     try:
         nonreader = NonReader()
         clients_with = int(monitor.call("server.status")["clients"])
+        idle_ls = [_ptui_ls_once() for _ in range(5)]
         rss_start = rss_mb(pid)
         monitor.call("session.create", task="flood", name="flood", agent=AGENT,
                      repo=str(repo), cols=80, rows=24)  # fmt: skip
         started = time.monotonic()
-        peak, latencies = rss_start, []
+        peak, latencies, flood_ls = rss_start, [], []
         gone_after: float | None = None
         while (now := time.monotonic()) - started < seconds:
             peak = max(peak, rss_mb(pid))
@@ -171,6 +188,8 @@ def measure(repo: Path, seconds: float) -> FloodResult:
             if gone_after is None and clients < clients_with:
                 gone_after = time.monotonic() - started
             latencies.append(_ls_once())
+            if len(latencies) % 2 == 0:
+                flood_ls.append(_ptui_ls_once())
             time.sleep(max(0.0, SAMPLE_EVERY - (time.monotonic() - now)))
         rss_end = rss_mb(pid)
         peak = max(peak, rss_end)
@@ -185,6 +204,8 @@ def measure(repo: Path, seconds: float) -> FloodResult:
             ls_median_ms=round(statistics.median(latencies) * 1000, 1),
             ls_max_ms=round(max(latencies) * 1000, 1),
             ls_samples=len(latencies),
+            ptui_ls_idle_ms=round(statistics.median(idle_ls) * 1000, 1),
+            ptui_ls_flood_ms=round(statistics.median(flood_ls or [0.0]) * 1000, 1),
             nonreader_disconnected=gone_after is not None,
             nonreader_disconnected_after_s=None if gone_after is None else round(gone_after, 1),
             nonreader_bytes=nonreader.received,
@@ -234,6 +255,8 @@ def _table(r: FloodResult) -> str:
         ("RSS growth", f"{r.rss_growth_mb:.1f} MB", f"goal <= {RSS_GOAL_MB:g} MB"),
         ("ls latency", f"median {r.ls_median_ms:.1f} ms, max {r.ls_max_ms:.1f} ms "
          f"({r.ls_samples} samples)", f"goal < {LS_GOAL_MS:g} ms"),
+        ("ptui ls", f"median {r.ptui_ls_flood_ms:.1f} ms under the flood, "
+         f"{r.ptui_ls_idle_ms:.1f} ms before it", "the process, start-up included"),
         ("non-reader", gone, ""),
         ("it was sent", f"{r.nonreader_bytes / 1e6:.2f} MB", "read after the run"),
         ("its reason", reason, ""),

@@ -13,8 +13,8 @@ from typing import Any
 
 from tui.cli.common import connect, json_flag, print_json
 from tui.errors import PtuiError, UsageError
+from tui.server.activity import LIVE
 from tui.server.client import Client, ServerNotRunning
-from tui.server.status import LIVE
 
 
 def register(subparsers: Any) -> None:

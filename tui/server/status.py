@@ -30,15 +30,14 @@ from functools import partial
 from typing import Final
 
 from tui.patterns import PatternSet, compile_patterns
-
-BUSY: Final = "busy"
-WAITING: Final = "waiting"
-IDLE: Final = "idle"
-EXITED: Final = "exited"
-STOPPED: Final = "stopped"
-ARCHIVED: Final = "archived"
-STATUSES: Final = (BUSY, WAITING, IDLE, EXITED, STOPPED, ARCHIVED)
-LIVE: Final = frozenset({BUSY, WAITING, IDLE})
+from tui.server.activity import ARCHIVED as ARCHIVED
+from tui.server.activity import BUSY as BUSY
+from tui.server.activity import EXITED as EXITED
+from tui.server.activity import IDLE as IDLE
+from tui.server.activity import LIVE as LIVE
+from tui.server.activity import STATUSES as STATUSES
+from tui.server.activity import STOPPED as STOPPED
+from tui.server.activity import WAITING as WAITING
 
 ACTIVE_WINDOW: Final = 1.5
 """Seconds after the last output during which a session counts as busy."""
