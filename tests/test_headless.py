@@ -15,6 +15,7 @@ HEADLESS = [
     "tui.state",
     "tui.paths",
     "tui.patterns",
+    "tui.protocol",
 ]
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import tomli_w
 
+from tui import protocol
 from tui.app.app import PtuiApp
-from tui.server import protocol
 from tui.server.async_client import AsyncClient
 from tui.term.emulator import Emulator
 

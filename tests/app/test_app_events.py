@@ -29,6 +29,7 @@ from tui import paths
 from tui.app.app import PtuiApp
 from tui.app.screens.disconnected import DisconnectedScreen
 from tui.app.themes import ThemeError, load_theme_file
+from tui.protocol import Method
 from tui.server import daemon
 from tui.server.status import LIVE
 
@@ -329,8 +330,12 @@ async def test_a_method_the_server_lacks_never_costs_the_connection() -> None:
         assert await app.call_optional("session.no_such_method") is None  # not asked again
         assert await app.client.call("session.list") == []  # the app's connection is fine
         assert app.client is main_client
-        listing = await app.call_optional("session.list")  # present: answered by the probe
+        # hello listed the server's methods: a present one is asked on the app's own
+        # connection, an absent one is never asked at all.
+        assert set(app.client.server["methods"]) == set(Method)
+        listing = await app.call_optional("session.list")
         assert listing == [] and app.optional_methods["session.list"] is True
+        assert app.client is main_client
 
 
 def test_every_binding_has_an_id_and_a_tooltip() -> None:

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 
 from tests.app.canned import CannedApp, CannedClient
 from tui.app.widgets.terminal_view import TerminalView
-from tui.server.protocol import encode_runs
+from tui.protocol import encode_runs
 from tui.term.lines import Line
 from tui.term.style import Style
 

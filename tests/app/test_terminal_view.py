@@ -29,7 +29,7 @@ from tests.server.conftest import repo, stop_server  # noqa: F401  (fixture)
 from tui.app.app import PtuiApp
 from tui.app.widgets.frozen_view import FrozenView
 from tui.app.widgets.terminal_render import StripRenderer, overlay, text_between
-from tui.server.protocol import decode_runs
+from tui.protocol import decode_runs
 from tui.term.lines import Line
 from tui.term.style import Style
 

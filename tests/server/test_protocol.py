@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from tui.server import protocol
+from tui import protocol
 from tui.term.lines import Line
 from tui.term.style import BOLD, Style, rgb
 

@@ -13,9 +13,9 @@ import pytest
 from tests.server.conftest import git, wait_for
 from tui.git.diff import DiffScope, FileDiff, session_diff
 from tui.git.model import SessionRef
+from tui.protocol import RemoteError
 from tui.server import review
 from tui.server.client import Client
-from tui.server.protocol import RemoteError
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import Runner, processes_with_env, ptui_json, stop_server, wait_for
-from tui import paths
-from tui.server import daemon, protocol
+from tui import paths, protocol
+from tui.server import daemon
 from tui.server.client import Client
 from tui.server.snapshot import snapshot_path
 from tui.state import StateStore

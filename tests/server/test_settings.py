@@ -16,7 +16,7 @@ import pytest
 import tomli_w
 
 from tests.server.conftest import AGENTS, Runner, stop_server, wait_for
-from tui.server import protocol
+from tui import protocol
 from tui.server.client import Client
 
 # Starts a synchronized-output frame once it reads a line, and never ends it.

@@ -23,6 +23,7 @@ from textual.color import Color
 from textual.css.query import NoMatches
 from textual.theme import Theme
 
+from tui import protocol
 from tui.app.commands import PtuiCommands
 from tui.app.messages import (
     Bell,
@@ -37,7 +38,7 @@ from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
 from tui.app.widgets.terminal_view import TerminalView
 from tui.config import Config
 from tui.errors import PtuiError
-from tui.server import protocol
+from tui.protocol import Method
 from tui.server.async_client import AsyncClient
 from tui.server.client import ConnectionLost, EarlyConnection
 from tui.server.trust import client_config
@@ -202,7 +203,7 @@ class PtuiApp(App[None]):
                 client = await AsyncClient.adopt(early.client, on_event=self.on_server_event)
                 return client, early.subscribed
         client = await self.open_client()
-        return client, await client.call("events.subscribe")
+        return client, await client.call(Method.EVENTS_SUBSCRIBE)
 
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
@@ -298,7 +299,9 @@ class PtuiApp(App[None]):
             return  # sent once connected
         foreground, background = self.theme_colors()
         try:
-            await self.call_optional("client.colors", foreground=foreground, background=background)
+            await self.call_optional(
+                Method.CLIENT_COLORS, foreground=foreground, background=background
+            )
         except PtuiError as exc:
             self.log.warning(f"client.colors: {exc}")
 
@@ -413,7 +416,7 @@ class PtuiApp(App[None]):
     # --------------------------------------------------------- summaries
     def request_summaries(self, force: bool = False) -> None:
         """Refresh the sidebar's counts: now if the last poll is old enough, else soon."""
-        if not self.connected or self.optional_methods.get("session.summary") is False:
+        if not self.connected or self.optional_methods.get(Method.SESSION_SUMMARY) is False:
             return
         if self._summary_running:
             self._summary_due = True
@@ -434,7 +437,7 @@ class PtuiApp(App[None]):
         self._summary_running = True
         self._last_summary = time.monotonic()
         try:
-            result = await self.call_optional("session.summary")
+            result = await self.call_optional(Method.SESSION_SUMMARY)
         except PtuiError as exc:
             self.log.warning(f"session.summary: {exc}")
             result = None
@@ -451,11 +454,17 @@ class PtuiApp(App[None]):
     async def call_optional(self, method: str, **params: Any) -> Any:
         """Call a method the server may not have yet; None if it has not.
 
-        An unknown method closes the connection it was asked on, so the first
-        call of each such method goes over a separate, short-lived connection.
+        A server's `hello` lists its methods. An older one does not, and an unknown
+        method closes the connection it was asked on, so there the first call of
+        each such method goes over a separate, short-lived connection.
         """
+        if self.client_or_none is None:
+            return None
+        listed = self.client_or_none.server.get("methods")
+        if isinstance(listed, list):  # the server said what it answers (hello)
+            self.optional_methods[method] = method in listed
         supported = self.optional_methods.get(method)
-        if supported is False or self.client_or_none is None:
+        if supported is False:
             return None
         try:
             if supported:

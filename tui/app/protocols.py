@@ -5,7 +5,7 @@ server connection and the settings from `self.app`. Typing it through this
 protocol keeps them independent of the app module (no import cycle):
 
     app = typing.cast(PtuiAppProtocol, self.app)
-    files = await app.client.call("session.diff", id=session["id"])
+    files = await app.client.call(Method.SESSION_DIFF, id=session["id"])
 """
 
 from __future__ import annotations

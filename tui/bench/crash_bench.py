@@ -55,9 +55,9 @@ from tui.bench.manifest import (
     take_manifest,
 )
 from tui.errors import PtuiError, UsageError
+from tui.protocol import Method, RemoteError
 from tui.server.client import Client
 from tui.server.journal import FAULT_ENV, OPERATIONS
-from tui.server.protocol import RemoteError
 from tui.state import Lifecycle
 
 UNIT_STEPS: Final = (("archive", "remove"), ("restore", "files"), ("merge", "checkout"))
@@ -399,7 +399,7 @@ def _first_answer(sid: str) -> bool:
     """
     with Client(start=False) as client:
         try:
-            client.call("session.stop", id=sid, timeout=120)
+            client.call(Method.SESSION_STOP, id=sid, timeout=120)
         except RemoteError as exc:
             text = str(exc)
             return "cannot stop" in text or "no session" in text

@@ -34,11 +34,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from tui import paths
+from tui import paths, protocol
 from tui.bench.crash_bench import wait_dead
 from tui.bench.latency_bench import bench_world
 from tui.errors import PtuiError, UsageError
-from tui.server import protocol
+from tui.protocol import Method
 from tui.server.client import Client
 
 RSS_GOAL_MB: Final = 50.0
@@ -104,7 +104,7 @@ class NonReader:
         self.frames: list[dict[str, Any]] = []
         for request_id, method, params in (
             (1, "hello", {"version": protocol.VERSION, "client": "bench-nonreader"}),
-            (2, "events.subscribe", {}),
+            (2, Method.EVENTS_SUBSCRIBE, {}),
         ):
             self.sock.sendall(protocol.encode({"id": request_id, "method": method,
                                                "params": params}))  # fmt: skip
@@ -146,7 +146,7 @@ def _ls_once() -> float:
     """Seconds for a fresh connection's hello and session.list."""
     start = time.perf_counter()
     with Client(start=False, name="bench-ls") as client:
-        client.call("session.list", timeout=30)
+        client.call(Method.SESSION_LIST, timeout=30)
     return time.perf_counter() - start
 
 
@@ -173,10 +173,10 @@ def measure(repo: Path, seconds: float) -> FloodResult:
     nonreader: NonReader | None = None
     try:
         nonreader = NonReader()
-        clients_with = int(monitor.call("server.status")["clients"])
+        clients_with = int(monitor.call(Method.SERVER_STATUS)["clients"])
         idle_ls = [_ptui_ls_once() for _ in range(5)]
         rss_start = rss_mb(pid)
-        monitor.call("session.create", task="flood", name="flood", agent=AGENT,
+        monitor.call(Method.SESSION_CREATE, task="flood", name="flood", agent=AGENT,
                      repo=str(repo), cols=80, rows=24)  # fmt: skip
         started = time.monotonic()
         peak, latencies, flood_ls = rss_start, [], []
@@ -184,7 +184,7 @@ def measure(repo: Path, seconds: float) -> FloodResult:
         while (now := time.monotonic()) - started < seconds:
             peak = max(peak, rss_mb(pid))
             # Before this round's ls: the last one's connection has long closed.
-            clients = int(monitor.call("server.status", timeout=30)["clients"])
+            clients = int(monitor.call(Method.SERVER_STATUS, timeout=30)["clients"])
             if gone_after is None and clients < clients_with:
                 gone_after = time.monotonic() - started
             latencies.append(_ls_once())
@@ -193,7 +193,7 @@ def measure(repo: Path, seconds: float) -> FloodResult:
             time.sleep(max(0.0, SAMPLE_EVERY - (time.monotonic() - now)))
         rss_end = rss_mb(pid)
         peak = max(peak, rss_end)
-        monitor.call("session.stop", id="flood", timeout=30)
+        monitor.call(Method.SESSION_STOP, id="flood", timeout=30)
         nonreader.drain(limit=3.0)
         return FloodResult(
             seconds=round(seconds, 1),
@@ -220,7 +220,7 @@ def measure(repo: Path, seconds: float) -> FloodResult:
 def _stop(monitor: Client, pid: int) -> None:
     """Stop the bench's server; kill it when it does not go."""
     with contextlib.suppress(PtuiError, OSError):
-        monitor.call("server.stop", timeout=20)
+        monitor.call(Method.SERVER_STOP, timeout=20)
     monitor.close()
     if not wait_dead(pid, 20):
         with contextlib.suppress(ProcessLookupError):

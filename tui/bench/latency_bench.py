@@ -40,6 +40,7 @@ from typing import Any
 
 from tui.bench.workloads import agent_workload
 from tui.errors import PtuiError
+from tui.protocol import Method
 
 SAMPLES = 200
 _KEYS = (b"x", b"\x7f")
@@ -128,7 +129,7 @@ class _PtuiProbe:
         self.client = Client(name="bench")
         self.pid = int(self.client.server["pid"])
         self.client.call(
-            "session.create",
+            Method.SESSION_CREATE,
             task="echo",
             name="echo",
             agent="cat",
@@ -136,7 +137,7 @@ class _PtuiProbe:
             cols=80,
             rows=24,
         )
-        self.client.call("session.attach", id="echo", cols=80, rows=24)
+        self.client.call(Method.SESSION_ATTACH, id="echo", cols=80, rows=24)
         self._drain(0.5)
 
     def _drain(self, quiet: float) -> None:
@@ -146,10 +147,10 @@ class _PtuiProbe:
     def add_echo(self, name: str) -> None:
         """Another session running cat, attached here, to sample with `session=name`."""
         self.client.call(
-            "session.create", task=name, name=name, agent="cat", repo=str(self.repo),
+            Method.SESSION_CREATE, task=name, name=name, agent="cat", repo=str(self.repo),
             cols=80, rows=24,
         )  # fmt: skip
-        self.client.call("session.attach", id=name, cols=80, rows=24)
+        self.client.call(Method.SESSION_ATTACH, id=name, cols=80, rows=24)
         self._drain(0.5)
 
     def sample(self, key: bytes, session: str = "echo") -> float:
@@ -166,7 +167,7 @@ class _PtuiProbe:
 
     def start_flood(self) -> None:
         self.client.call(
-            "session.create",
+            Method.SESSION_CREATE,
             task="flood",
             name="flood",
             agent="flood",
@@ -176,7 +177,7 @@ class _PtuiProbe:
         )
 
     def stop_flood(self) -> None:
-        self.client.call("session.stop", id="flood")
+        self.client.call(Method.SESSION_STOP, id="flood")
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -185,7 +186,7 @@ class _PtuiProbe:
     def create_idle(self, count: int, prefix: str) -> None:
         for index in range(count):
             self.client.call(
-                "session.create",
+                Method.SESSION_CREATE,
                 task=prefix,
                 name=f"{prefix}-{index}",
                 agent="cat",
@@ -196,7 +197,7 @@ class _PtuiProbe:
 
     def close(self) -> None:
         try:
-            self.client.call("server.stop", timeout=60)
+            self.client.call(Method.SERVER_STOP, timeout=60)
             while self.client.next_event(timeout=30) is not None:
                 pass
         except PtuiError:
@@ -323,7 +324,7 @@ def run(*, vs_tmux: bool, as_json: bool, samples: int = SAMPLES) -> int:
 
             probe.create_idle(29, "more")  # echo + 20 idle + 29 more = 50 sessions
             time.sleep(2.0)
-            sessions = probe.client.call("session.list")
+            sessions = probe.client.call(Method.SESSION_LIST)
             alive = sum(1 for s in sessions if s["status"] in ("busy", "idle", "waiting"))
             result["sessions_alive_of_50"] = min(alive, 50)
         finally:

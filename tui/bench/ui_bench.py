@@ -43,6 +43,7 @@ from typing import Any
 import tui
 from tui.bench.latency_bench import _KEYS, _PtuiProbe, bench_world
 from tui.errors import PtuiError
+from tui.protocol import Method
 
 COLS, ROWS = 160, 45
 COUNTER = "i=0; while :; do i=$((i+1)); echo count $i; sleep 0.01; done"
@@ -244,9 +245,9 @@ def run(*, as_json: bool, samples: int = 40) -> int:
                 toml.write('prompt = "none"\n')
 
             probe = _PtuiProbe(repo)  # creates the session "echo" running cat
-            probe.client.call("session.detach", id="echo")  # the app types into it
+            probe.client.call(Method.SESSION_DETACH, id="echo")  # the app types into it
             probe.client.call(
-                "session.create", task="counter", name="counter", agent="counter",
+                Method.SESSION_CREATE, task="counter", name="counter", agent="counter",
                 repo=str(repo), cols=COLS, rows=ROWS,
             )  # fmt: skip
             tmux = _Tmux(root)
@@ -312,7 +313,7 @@ def run(*, as_json: bool, samples: int = 40) -> int:
 
             _progress("frame rate of a counter while another session floods (3 s)")
             probe.client.call(
-                "session.create", task="flood", name="flood", agent="flood",
+                Method.SESSION_CREATE, task="flood", name="flood", agent="flood",
                 repo=str(repo), cols=200, rows=50,
             )  # fmt: skip
             tmux.keys("ui", counter_key)

@@ -10,6 +10,7 @@ from typing import Any
 
 from tui.cli.common import connect, json_flag, print_json
 from tui.errors import UsageError
+from tui.protocol import Method
 
 
 def register(subparsers: Any) -> None:
@@ -46,7 +47,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         if not os.path.isdir(repo):
             raise UsageError(f"--repo {repo}: no such directory")
     with connect(args) as client:
-        result = client.call("server.doctor", fix=args.fix, repos=repos, timeout=600)
+        result = client.call(Method.SERVER_DOCTOR, fix=args.fix, repos=repos, timeout=600)
     remaining = result["remaining"]
     if args.json:
         print_json(result)

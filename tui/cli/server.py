@@ -13,6 +13,7 @@ from typing import Any
 
 from tui.cli.common import connect, json_flag, print_json
 from tui.errors import PtuiError, UsageError
+from tui.protocol import Method
 from tui.server.activity import LIVE
 from tui.server.client import Client, ServerNotRunning
 
@@ -72,7 +73,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     try:
         # --status also reports a server of another HOME (the socket is per user).
         with connect(args, start=not args.status, check_state=not args.status) as client:
-            status = client.call("server.status")
+            status = client.call(Method.SERVER_STATUS)
     except ServerNotRunning:
         if args.json:
             print_json({"running": False})
@@ -114,7 +115,7 @@ def _stop(args: argparse.Namespace) -> int:
             else:
                 print("ptui server: not stopped")
             return 1
-        client.call("server.stop", timeout=30)
+        client.call(Method.SERVER_STOP, timeout=30)
         # The server closes every connection once all sessions are stopped.
         try:
             while client.next_event(timeout=30) is not None:
@@ -135,9 +136,9 @@ def _stop(args: argparse.Namespace) -> int:
 
 def _running_agents(client: Client) -> list[dict[str, Any]]:
     """The sessions whose agent runs (busy, waiting or idle), as `session.list` gives them."""
-    if not client.call("server.status").get("live_sessions"):
+    if not client.call(Method.SERVER_STATUS).get("live_sessions"):
         return []  # one cheap question when nothing runs
-    sessions = client.call("session.list")
+    sessions = client.call(Method.SESSION_LIST)
     return [s for s in sessions if isinstance(s, dict) and s.get("status") in LIVE]
 
 

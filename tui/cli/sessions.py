@@ -14,6 +14,7 @@ from typing import Any
 
 from tui.cli.common import connect, json_flag, print_json, table, terminal_size
 from tui.errors import PtuiError
+from tui.protocol import Method
 
 
 def register(subparsers: Any) -> None:
@@ -188,7 +189,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     repo = os.path.abspath(args.repo) if args.repo else os.getcwd()
     with connect(args) as client:
         created = client.call(
-            "session.create",
+            Method.SESSION_CREATE,
             task=args.task,
             agent=args.agent,
             base=args.base,
@@ -213,7 +214,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        sessions = client.call("session.list", all=args.all)
+        sessions = client.call(Method.SESSION_LIST, all=args.all)
     fields = (
         "id",
         "name",
@@ -253,7 +254,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        screen = client.call("session.screen", id=args.id, tab=args.tab, ansi=args.ansi)
+        screen = client.call(Method.SESSION_SCREEN, id=args.id, tab=args.tab, ansi=args.ansi)
     if args.json:
         print_json(screen)
         return 0
@@ -266,16 +267,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_send(args: argparse.Namespace) -> int:
     text = args.text + ("\r" if args.enter else "")
     with connect(args) as client:
-        client.call("session.input", id=args.id, tab=args.tab, text=text)
+        client.call(Method.SESSION_INPUT, id=args.id, tab=args.tab, text=text)
     return 0
 
 
 _LIFECYCLE = {
-    "stop": ("session.stop", "stopped"),
-    "resume": ("session.resume", "resumed"),
-    "archive": ("session.archive", "archived"),
-    "restore": ("session.restore", "restored"),
-    "rm": ("session.remove", "removed"),
+    "stop": (Method.SESSION_STOP, "stopped"),
+    "resume": (Method.SESSION_RESUME, "resumed"),
+    "archive": (Method.SESSION_ARCHIVE, "archived"),
+    "restore": (Method.SESSION_RESTORE, "restored"),
+    "rm": (Method.SESSION_REMOVE, "removed"),
 }
 
 
@@ -306,7 +307,7 @@ def cmd_lifecycle(args: argparse.Namespace) -> int:
 
 def cmd_commit(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        result = client.call("session.commit", id=args.id, message=args.message)
+        result = client.call(Method.SESSION_COMMIT, id=args.id, message=args.message)
     if args.json:
         print_json(result)
     else:
@@ -317,7 +318,7 @@ def cmd_commit(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     with connect(args) as client:
         result = client.call(
-            "session.merge", id=args.id, strategy=args.strategy, message=args.message
+            Method.SESSION_MERGE, id=args.id, strategy=args.strategy, message=args.message
         )
     if args.json:
         print_json(result)
@@ -335,7 +336,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        result = client.call("session.diff", id=args.id, stat=args.stat or args.json)
+        result = client.call(Method.SESSION_DIFF, id=args.id, stat=args.stat or args.json)
     if args.json:
         print_json({k: result[k] for k in ("id", "merge_base", "files", "summary")})
         return 0
@@ -348,7 +349,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        result = client.call("session.run", id=args.id, script=args.script)
+        result = client.call(Method.SESSION_RUN, id=args.id, script=args.script)
     if args.json:
         print_json(result)
     else:
@@ -361,7 +362,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_shell(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        result = client.call("session.shell", id=args.id)
+        result = client.call(Method.SESSION_SHELL, id=args.id)
     if args.json:
         print_json(result)
     else:
@@ -375,7 +376,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
 def cmd_trust(args: argparse.Namespace) -> int:
     repo = os.path.abspath(args.repo) if args.repo else os.getcwd()
     with connect(args) as client:
-        shown = client.call("trust.show", repo=repo, base=args.base)
+        shown = client.call(Method.TRUST_SHOW, repo=repo, base=args.base)
         if not args.json and shown.get("local_changes"):
             print(f"note: {shown['local_changes']}", file=sys.stderr)
         if not shown["digest"]:
@@ -405,7 +406,7 @@ def cmd_trust(args: argparse.Namespace) -> int:
             if answer.strip().lower() not in ("y", "yes"):
                 print("not trusted")
                 return 1
-        result = client.call("trust.add", repo=repo, base=args.base, digest=shown["digest"])
+        result = client.call(Method.TRUST_ADD, repo=repo, base=args.base, digest=shown["digest"])
     if args.json:
         print_json(result)
     else:

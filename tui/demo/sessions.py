@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.demo.repo import DEMO_TASKS
+from tui.protocol import Method
 from tui.server.client import Client
 
 DEMO_AGENT = "demo"
@@ -23,16 +24,16 @@ def _same_path(a: str | Path, b: Path) -> bool:
 
 def demo_sessions(client: Client, repo: Path, *, archived: bool = False) -> list[dict[str, Any]]:
     """Every session of `repo` the server knows (archived ones only if asked)."""
-    sessions: list[dict[str, Any]] = client.call("session.list", all=archived)
+    sessions: list[dict[str, Any]] = client.call(Method.SESSION_LIST, all=archived)
     return [s for s in sessions if _same_path(s["repo"], repo)]
 
 
 def trust_demo_config(client: Client, repo: Path) -> bool:
     """Trust the demo's `.ptui.toml` (ptui wrote it); True if it was not trusted yet."""
-    shown = client.call("trust.show", repo=str(repo), base=None)
+    shown = client.call(Method.TRUST_SHOW, repo=str(repo), base=None)
     if shown["trusted"] or not shown["digest"]:
         return False
-    client.call("trust.add", repo=str(repo), base=None, digest=shown["digest"])
+    client.call(Method.TRUST_ADD, repo=str(repo), base=None, digest=shown["digest"])
     return True
 
 
@@ -52,7 +53,7 @@ def ensure_demo_sessions(
                 name = f"{demo.name}-{number}"
             taken.add(name)
             client.call(
-                "session.create",
+                Method.SESSION_CREATE,
                 task=demo.task,
                 name=name,
                 agent=DEMO_AGENT,
@@ -63,7 +64,7 @@ def ensure_demo_sessions(
         elif all(s["status"] in ("stopped", "exited") for s in mine) and not mine[0].get(
             "worktree_missing"
         ):
-            client.call("session.resume", id=mine[0]["id"], cols=cols, rows=rows)
+            client.call(Method.SESSION_RESUME, id=mine[0]["id"], cols=cols, rows=rows)
     return demo_sessions(client, repo)
 
 
@@ -72,7 +73,7 @@ def remove_demo_sessions(client: Client, repo: Path) -> int:
     sessions = demo_sessions(client, repo, archived=True)
     for session in sessions:
         if session["status"] != "archived" and not session.get("worktree_missing"):
-            client.call("session.archive", id=session["id"])
+            client.call(Method.SESSION_ARCHIVE, id=session["id"])
         # The demo's own throwaway sessions: their work goes with them, as asked.
-        client.call("session.remove", id=session["id"], force=True)
+        client.call(Method.SESSION_REMOVE, id=session["id"], force=True)
     return len(sessions)

@@ -13,7 +13,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from tui.server import protocol
+from tui import protocol
+from tui.protocol import Method
 from tui.server.client import (
     READ_SIZE,
     Client,
@@ -66,7 +67,7 @@ class AsyncClient:
             client._reader, client._writer = proc.stdout, proc.stdin
         client._task = asyncio.get_running_loop().create_task(client._read_loop())
         try:
-            client.server = await client.call("hello", version=protocol.VERSION, client=name)
+            client.server = await client.call(Method.HELLO, version=protocol.VERSION, client=name)
             if host is None:
                 check_same_state(client.server)
         except BaseException:

@@ -22,8 +22,8 @@ import tty
 from typing import Any
 
 from tui.errors import PtuiError, UsageError
+from tui.protocol import Method, decode_runs
 from tui.server.client import Client
-from tui.server.protocol import decode_runs
 from tui.term.emulator import line_to_ansi
 
 _ENTER = "\x1b[?1049h\x1b[H\x1b[2J"
@@ -116,7 +116,7 @@ def attach(client: Client, session: str, tab: str = "agent", detach_key: str = "
     if not (os.isatty(in_fd) and os.isatty(out_fd)):
         raise PtuiError("attach needs a terminal (use `ptui show` to print the screen)")
     cols, rows = os.get_terminal_size(out_fd)
-    info = client.call("session.attach", id=session, tab=tab, cols=cols, rows=rows)
+    info = client.call(Method.SESSION_ATTACH, id=session, tab=tab, cols=cols, rows=rows)
     sid = info["id"]
     screen = _Screen(out_fd, cols, rows)
     wake_r, wake_w = os.pipe()
@@ -136,7 +136,7 @@ def attach(client: Client, session: str, tab: str = "agent", detach_key: str = "
                 os.read(wake_r, 512)
                 cols, rows = os.get_terminal_size(out_fd)
                 screen.cols, screen.rows = cols, rows
-                client.notify("session.resize", id=sid, cols=cols, rows=rows)
+                client.notify(Method.SESSION_RESIZE, id=sid, cols=cols, rows=rows)
             if in_fd in ready:
                 data = os.read(in_fd, 65536)
                 cut = min((data.find(k) for k in keys if k in data), default=-1)

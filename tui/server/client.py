@@ -1,6 +1,6 @@
 """The one client library for the session host, used by the CLI and the app.
 
-Two front ends over the same frames (`tui.server.protocol`):
+Two front ends over the same frames (`tui.protocol`):
 
 - `Client`: blocking, for the CLI and benchmarks. `call()` sends a request and
   reads until its answer, keeping events that arrive meanwhile; `notify()` sends
@@ -34,9 +34,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from tui import paths
+from tui import paths, protocol
 from tui.errors import PtuiError
-from tui.server import daemon, protocol
+from tui.protocol import Method
+from tui.server import daemon
 
 SSH_ENV = "PTUI_SSH"
 REMOTE_ENV = "PTUI_REMOTE_PTUI"
@@ -201,7 +202,7 @@ class Client:
         self._next_id = 1
         self.closed = False
         try:
-            self.server = self.call("hello", version=protocol.VERSION, client=name)
+            self.server = self.call(Method.HELLO, version=protocol.VERSION, client=name)
             if host is None and check_state:
                 check_same_state(self.server)
         except BaseException:
@@ -268,9 +269,11 @@ class Client:
     def send_input(self, session: str, data: bytes, tab: str = "agent") -> None:
         """Keystrokes for a session's tab, without waiting for an answer."""
         try:
-            self.notify("session.input", id=session, tab=tab, text=data.decode("utf-8"))
+            self.notify(Method.SESSION_INPUT, id=session, tab=tab, text=data.decode("utf-8"))
         except UnicodeDecodeError:
-            self.notify("session.input", id=session, tab=tab, b64=base64.b64encode(data).decode())
+            self.notify(
+                Method.SESSION_INPUT, id=session, tab=tab, b64=base64.b64encode(data).decode()
+            )
 
     # -------------------------------------------------------------- receiving
     def _read(self, timeout: float | None) -> bool:
@@ -343,7 +346,7 @@ class EarlyConnection:
         try:
             client = Client(None, name=self._name)
             try:
-                answer = client.call("events.subscribe")
+                answer = client.call(Method.EVENTS_SUBSCRIBE)
             except BaseException:
                 client.close()
                 raise

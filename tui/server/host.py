@@ -23,10 +23,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from tui import __version__, paths
+from tui import __version__, paths, protocol
 from tui.errors import PtuiError
 from tui.git.model import GitError
-from tui.server import protocol, review
+from tui.protocol import Method
+from tui.server import review
 from tui.server.manager import NotFound, SessionManager
 from tui.server.outbox import MAX_CLIPBOARD, Outbox
 from tui.server.session import AGENT_TAB
@@ -285,7 +286,7 @@ class Connection(asyncio.Protocol):
 
     def hello(self, request_id: Any, method: str, params: dict[str, Any]) -> None:
         version = params.get("version")
-        if method != "hello":
+        if method != Method.HELLO:
             self.fail(request_id, protocol.BAD_REQUEST, "the first request must be hello")
         elif type(version) is not int or version != protocol.VERSION:  # true is not 1
             self.fail(
@@ -300,6 +301,9 @@ class Connection(asyncio.Protocol):
                 "version": protocol.VERSION, "ptui": __version__, "pid": os.getpid(),
                 # Local clients check it is theirs: the socket is per user, not per HOME.
                 "state": str(self.host.manager.store.path),
+                # What this server answers: a client asks for a newer method only if
+                # it is listed, instead of probing on a throw-away connection.
+                "methods": sorted([Method.HELLO, *HANDLERS]),
             })  # fmt: skip
 
     def finish(self, task: asyncio.Task[Any], request_id: Any, method: str) -> None:
@@ -586,32 +590,32 @@ def h_client_colors(conn: Connection, params: dict[str, Any]) -> Any:
 
 
 HANDLERS: dict[str, Handler] = {
-    "server.status": h_status,
-    "server.stop": h_stop_server,
-    "events.subscribe": h_subscribe,
-    "session.list": h_list,
-    "session.info": h_info,
-    "session.create": h_create,
-    "session.stop": _simple("stop"),
-    "session.resume": h_resume,
-    "session.archive": _simple("archive"),
-    "session.restore": _simple("restore"),
-    "session.remove": h_remove,
-    "session.commit": h_commit,
-    "session.merge": h_merge,
-    "session.run": h_run,
-    "session.shell": h_shell,
-    "session.screen": h_screen,
-    "session.scrollback": h_scrollback,
-    "session.input": h_input,
-    "session.paste": h_paste,
-    "session.resize": h_resize,
-    "session.attach": h_attach,
-    "session.detach": h_detach,
-    "server.doctor": h_doctor,
-    "trust.show": h_trust_show,
-    "trust.add": h_trust_add,
-    "client.colors": h_client_colors,
+    Method.SERVER_STATUS: h_status,
+    Method.SERVER_STOP: h_stop_server,
+    Method.EVENTS_SUBSCRIBE: h_subscribe,
+    Method.SESSION_LIST: h_list,
+    Method.SESSION_INFO: h_info,
+    Method.SESSION_CREATE: h_create,
+    Method.SESSION_STOP: _simple("stop"),
+    Method.SESSION_RESUME: h_resume,
+    Method.SESSION_ARCHIVE: _simple("archive"),
+    Method.SESSION_RESTORE: _simple("restore"),
+    Method.SESSION_REMOVE: h_remove,
+    Method.SESSION_COMMIT: h_commit,
+    Method.SESSION_MERGE: h_merge,
+    Method.SESSION_RUN: h_run,
+    Method.SESSION_SHELL: h_shell,
+    Method.SESSION_SCREEN: h_screen,
+    Method.SESSION_SCROLLBACK: h_scrollback,
+    Method.SESSION_INPUT: h_input,
+    Method.SESSION_PASTE: h_paste,
+    Method.SESSION_RESIZE: h_resize,
+    Method.SESSION_ATTACH: h_attach,
+    Method.SESSION_DETACH: h_detach,
+    Method.SERVER_DOCTOR: h_doctor,
+    Method.TRUST_SHOW: h_trust_show,
+    Method.TRUST_ADD: h_trust_add,
+    Method.CLIENT_COLORS: h_client_colors,
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui.server.protocol import decode_runs
+from tui.protocol import decode_runs
 from tui.term.lines import EMPTY_LINE, Line
 
 

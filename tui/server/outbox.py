@@ -27,8 +27,8 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any, Final
 
-from tui.server import protocol
-from tui.server.protocol import Event
+from tui import protocol
+from tui.protocol import Event
 
 MAX_CLIPBOARD: Final = 1 << 20
 """Largest clipboard event sent, in bytes of frame (an OSC 52 string is at most 1 MiB)."""

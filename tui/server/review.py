@@ -24,6 +24,7 @@ from tui.git.model import SessionRef
 from tui.git.overlap import session_overlaps
 from tui.git.preview import local_branches, merge_preview, worktree_changes
 from tui.git.status import session_status
+from tui.protocol import Method
 from tui.server.manager import NotFound, SessionManager
 from tui.server.session import AGENT_TAB, Session
 from tui.term.keys import KeyModes, encode_paste
@@ -339,13 +340,13 @@ def _summarize(refs: dict[str, SessionRef]) -> dict[str, dict[str, Any]]:
 
 
 METHODS: dict[str, ReviewMethod] = {
-    "session.diff": Review.diff,
-    "session.diff_files": Review.diff_files,
-    "session.diff_file": Review.diff_file,
-    "session.archive_plan": Review.archive_plan,
-    "session.merge_preview": Review.merge_preview,
-    "session.summary": Review.summary,
-    "session.send_test_failure": Review.send_test_failure,
-    "repo.branches": Review.branches,
+    Method.SESSION_DIFF: Review.diff,
+    Method.SESSION_DIFF_FILES: Review.diff_files,
+    Method.SESSION_DIFF_FILE: Review.diff_file,
+    Method.SESSION_ARCHIVE_PLAN: Review.archive_plan,
+    Method.SESSION_MERGE_PREVIEW: Review.merge_preview,
+    Method.SESSION_SUMMARY: Review.summary,
+    Method.SESSION_SEND_TEST_FAILURE: Review.send_test_failure,
+    Method.REPO_BRANCHES: Review.branches,
 }
 """Protocol method name -> Review method; host.py dispatches them."""

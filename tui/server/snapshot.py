@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tui import paths
-from tui.server.protocol import decode_runs, encode_runs
+from tui.protocol import decode_runs, encode_runs
 from tui.term.emulator import Emulator, line_to_ansi
 
 HISTORY_KEPT = 500

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, Final, Protocol
 
-from tui.server import protocol
+from tui import protocol
 from tui.term.emulator import Emulator, TermEvent
 from tui.term.lines import Line
 from tui.term.pty import PtyProcess

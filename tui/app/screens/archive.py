@@ -21,6 +21,7 @@ from textual.widgets import Static
 from tui.app.protocols import PtuiAppProtocol
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
+from tui.protocol import Method
 
 MAX_LISTED = 200
 """Paths shown per section; the rest is counted."""
@@ -88,7 +89,7 @@ class ArchiveScreen(ModalScreen[bool]):
     @work(exclusive=True, group="archive-plan")
     async def load_plan(self) -> None:
         try:
-            plan = await self.ptui.client.call("session.archive_plan", id=self.session_id)
+            plan = await self.ptui.client.call(Method.SESSION_ARCHIVE_PLAN, id=self.session_id)
         except PtuiError as exc:
             self._status(f"Cannot archive: {exc}", error=True)
             self.query_one("#archive-intro", Static).update("")
@@ -140,7 +141,7 @@ class ArchiveScreen(ModalScreen[bool]):
     @work(exclusive=True, group="archive")
     async def archive(self) -> None:
         try:
-            await self.ptui.client.call("session.archive", id=self.session_id)
+            await self.ptui.client.call(Method.SESSION_ARCHIVE, id=self.session_id)
         except PtuiError as exc:
             self.busy = False
             self._status(f"Not archived: {exc}", error=True)

@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 from tui.app.protocols import PtuiAppProtocol
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
+from tui.protocol import Method
 
 
 def archived_label(info: dict[str, Any]) -> Content:
@@ -75,7 +76,7 @@ class ArchivedScreen(ModalScreen[None]):
     @work(exclusive=True, group="archived-list")
     async def load(self) -> None:
         try:
-            sessions = await self.ptui.client.call("session.list", all=True)
+            sessions = await self.ptui.client.call(Method.SESSION_LIST, all=True)
         except PtuiError as exc:
             self._status(f"Cannot list sessions: {exc}", error=True)
             return
@@ -112,7 +113,7 @@ class ArchivedScreen(ModalScreen[None]):
             return
         self.busy = True
         self._status(f"Restoring {session['id']}…")
-        self.run_call("session.restore", str(session["id"]), "Restored {id}")
+        self.run_call(Method.SESSION_RESTORE, str(session["id"]), "Restored {id}")
 
     def action_delete(self) -> None:
         session = self.current
@@ -130,7 +131,7 @@ class ArchivedScreen(ModalScreen[None]):
         self.busy = True
         self._status(f"Deleting {sid}…")
         # Confirmed twice, after being told everything goes: that is --force.
-        self.run_call("session.remove", sid, "Deleted {id}", force=True)
+        self.run_call(Method.SESSION_REMOVE, sid, "Deleted {id}", force=True)
 
     @work(exclusive=True, group="archived-call")
     async def run_call(self, method: str, session_id: str, done: str, **params: Any) -> None:

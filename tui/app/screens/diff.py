@@ -33,6 +33,7 @@ from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_list import FileList
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
+from tui.protocol import Method
 
 SCOPES = ("all", "committed", "uncommitted")
 _SCOPE_TEXT = {
@@ -166,7 +167,7 @@ class DiffScreen(Screen[None]):
         self.loaded = False
         try:
             result = await self.ptui.client.call(
-                "session.diff_files", id=self.session_id, scope=self.scope
+                Method.SESSION_DIFF_FILES, id=self.session_id, scope=self.scope
             )
         except PtuiError as exc:
             self.view.show_message(f"Cannot read the diff: {exc}")
@@ -204,7 +205,7 @@ class DiffScreen(Screen[None]):
         generation = self.generation
         try:
             detail = await self.ptui.client.call(
-                "session.diff_file", id=self.session_id, path=path, scope=self.scope
+                Method.SESSION_DIFF_FILE, id=self.session_id, path=path, scope=self.scope
             )
         except PtuiError as exc:
             self.post_message(self.FileLoaded(path, None, str(exc), generation))
@@ -279,8 +280,8 @@ class DiffScreen(Screen[None]):
         """Paste the comment into the agent and press Enter."""
         client = self.ptui.client
         try:
-            await client.call("session.paste", id=self.session_id, text=text)
-            await client.call("session.input", id=self.session_id, text="\r")
+            await client.call(Method.SESSION_PASTE, id=self.session_id, text=text)
+            await client.call(Method.SESSION_INPUT, id=self.session_id, text="\r")
         except PtuiError as exc:
             self.notify(f"Comment not sent: {exc}", severity="error")
             return

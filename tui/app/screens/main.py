@@ -28,6 +28,7 @@ from tui.app.widgets.session_list import SessionList
 from tui.app.widgets.tab_bar import TabBar
 from tui.app.widgets.terminal_view import TerminalView
 from tui.errors import PtuiError
+from tui.protocol import Method
 from tui.term.keys import encode_key
 
 if TYPE_CHECKING:
@@ -516,11 +517,11 @@ class MainScreen(Screen[None]):
 
     def _run_script(self, session_id: str, script: str | None) -> None:
         if script:
-            self.open_tab("session.run", session_id, script=script)
+            self.open_tab(Method.SESSION_RUN, session_id, script=script)
 
     def action_shell_tab(self) -> None:
         if (info := self.current_info()) is not None:
-            self.open_tab("session.shell", str(info["id"]))
+            self.open_tab(Method.SESSION_SHELL, str(info["id"]))
 
     @work(group="calls")
     async def open_tab(self, method: str, session_id: str, **params: Any) -> None:
@@ -540,12 +541,12 @@ class MainScreen(Screen[None]):
 
     def action_stop(self) -> None:
         if (info := self.current_info()) is not None:
-            self.session_call("session.stop", str(info["id"]), "Stopped {id}")
+            self.session_call(Method.SESSION_STOP, str(info["id"]), "Stopped {id}")
 
     def action_resume(self) -> None:
         if (info := self.current_info()) is not None:
             cols, rows = self.terminal.size
-            self.session_call("session.resume", str(info["id"]), "Resumed {id}",
+            self.session_call(Method.SESSION_RESUME, str(info["id"]), "Resumed {id}",
                               cols=max(cols, 20), rows=max(rows, 5))  # fmt: skip
 
     @work(group="calls")

@@ -24,6 +24,7 @@ from tui.app.protocols import PtuiAppProtocol
 from tui.app.screens.archive import path_section
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
+from tui.protocol import Method
 
 STRATEGIES = {
     "merge": "Merge commit — keeps the session's commits",
@@ -88,7 +89,7 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
     @work(exclusive=True, group="merge-preview")
     async def load_preview(self) -> None:
         try:
-            preview = await self.ptui.client.call("session.merge_preview", id=self.session_id)
+            preview = await self.ptui.client.call(Method.SESSION_MERGE_PREVIEW, id=self.session_id)
         except PtuiError as exc:
             self._status(f"Cannot merge: {exc}", error=True)
             return
@@ -174,7 +175,7 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
     async def merge(self, strategy: str) -> None:
         try:
             result = await self.ptui.client.call(
-                "session.merge", id=self.session_id, strategy=strategy
+                Method.SESSION_MERGE, id=self.session_id, strategy=strategy
             )
         except PtuiError as exc:
             self.busy = False

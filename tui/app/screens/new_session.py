@@ -31,6 +31,7 @@ from textual.widgets.option_list import Option
 from tui.errors import PtuiError
 from tui.git.model import GitError
 from tui.git.names import NAME_MAX, slugify_task, validate_name
+from tui.protocol import Method
 
 if TYPE_CHECKING:
     from tui.app.app import PtuiApp
@@ -158,7 +159,7 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
         if not self.repo:
             return
         try:
-            answer = await self.ptui.call_optional("repo.branches", repo=self.repo)
+            answer = await self.ptui.call_optional(Method.REPO_BRANCHES, repo=self.repo)
             if isinstance(answer, dict):
                 current, names = answer.get("current"), list(answer.get("branches") or [])
             elif self.ptui.host is None:
@@ -339,7 +340,7 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
         cols, rows = self.view_size or Size(120, 36)
         try:
             created = await self.ptui.client.call(
-                "session.create", task=v["task"], repo=self.repo, agent=v["agent"],
+                Method.SESSION_CREATE, task=v["task"], repo=self.repo, agent=v["agent"],
                 base=v["base"] or None, name=v["name"] or None, count=v["count"],
                 cols=max(cols, 20), rows=max(rows, 5),
             )  # fmt: skip

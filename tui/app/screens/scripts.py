@@ -23,6 +23,7 @@ from tui.app.protocols import PtuiAppProtocol
 from tui.app.screens.trust import TrustScreen
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
+from tui.protocol import Method
 
 
 def script_label(name: str, command: str, origin: str, width: int) -> Content:
@@ -87,7 +88,7 @@ class ScriptPicker(ModalScreen[str | None]):
         scripts = dict(self.ptui.config.scripts)
         try:
             shown = await self.ptui.client.call(
-                "trust.show", repo=str(self.session["repo"]), base=str(self.session["base"])
+                Method.TRUST_SHOW, repo=str(self.session["repo"]), base=str(self.session["base"])
             )
         except PtuiError as exc:
             self._status(f"Repository scripts unavailable: {exc}", error=True)

@@ -20,6 +20,7 @@ from textual.widgets import Static
 from tui.app.protocols import PtuiAppProtocol
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
+from tui.protocol import Method
 
 
 class TrustScreen(ModalScreen[bool]):
@@ -64,7 +65,7 @@ class TrustScreen(ModalScreen[bool]):
     @work(exclusive=True, group="trust-show")
     async def load(self) -> None:
         try:
-            shown = await self.ptui.client.call("trust.show", repo=self.repo, base=self.base)
+            shown = await self.ptui.client.call(Method.TRUST_SHOW, repo=self.repo, base=self.base)
         except PtuiError as exc:
             self._status(f"Cannot read .ptui.toml: {exc}", error=True)
             return
@@ -104,7 +105,9 @@ class TrustScreen(ModalScreen[bool]):
     @work(exclusive=True, group="trust-add")
     async def trust(self, digest: str) -> None:
         try:
-            await self.ptui.client.call("trust.add", repo=self.repo, base=self.base, digest=digest)
+            await self.ptui.client.call(
+                Method.TRUST_ADD, repo=self.repo, base=self.base, digest=digest
+            )
         except PtuiError as exc:
             self.busy = False
             self._status(f"Not trusted: {exc}", error=True)

@@ -40,8 +40,8 @@ from tui.app.widgets.terminal_render import (
     overlay,
 )
 from tui.errors import PtuiError
+from tui.protocol import Method, decode_runs
 from tui.server.mirror import ScreenMirror
-from tui.server.protocol import decode_runs
 from tui.term.keys import KeyModes, encode_key
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ class TerminalView(ScrollView, can_focus=True):
             del self._recent[next(iter(self._recent))]
         client = self.ptui.client_or_none
         if client is not None:
-            client.notify("session.detach", id=self.session, tab=self.tab)
+            client.notify(Method.SESSION_DETACH, id=self.session, tab=self.tab)
         self.session = None
 
     @work(exclusive=True, group="attach")
@@ -210,7 +210,9 @@ class TerminalView(ScrollView, can_focus=True):
             return
         cols, rows = self._cells()
         try:
-            result = await client.call("session.attach", id=session, tab=tab, cols=cols, rows=rows)
+            result = await client.call(
+                Method.SESSION_ATTACH, id=session, tab=tab, cols=cols, rows=rows
+            )
         except PtuiError as exc:
             if (session, tab) == (self.session, self.tab):
                 self._release_frames()
@@ -319,7 +321,7 @@ class TerminalView(ScrollView, can_focus=True):
         client = self.ptui.client_or_none
         if self.session is not None and client is not None:
             cols, rows = self._cells()
-            client.notify("session.resize", id=self.session, cols=cols, rows=rows)
+            client.notify(Method.SESSION_RESIZE, id=self.session, cols=cols, rows=rows)
 
     # -------------------------------------------------------- rendering
     def render_line(self, y: int) -> Strip:
@@ -446,10 +448,13 @@ class TerminalView(ScrollView, can_focus=True):
         self._unfreeze()
         self._last_input = time.monotonic()
         try:
-            client.notify("session.input", id=self.session, tab=self.tab, text=data.decode())
+            client.notify(Method.SESSION_INPUT, id=self.session, tab=self.tab, text=data.decode())
         except UnicodeDecodeError:
             client.notify(
-                "session.input", id=self.session, tab=self.tab, b64=base64.b64encode(data).decode()
+                Method.SESSION_INPUT,
+                id=self.session,
+                tab=self.tab,
+                b64=base64.b64encode(data).decode(),
             )
 
     def on_paste(self, event: events.Paste) -> None:
@@ -459,7 +464,7 @@ class TerminalView(ScrollView, can_focus=True):
             return
         self._unfreeze()
         # The server wraps it in bracketed-paste markers when the program asked for them.
-        client.notify("session.paste", id=self.session, tab=self.tab, text=event.text)
+        client.notify(Method.SESSION_PASTE, id=self.session, tab=self.tab, text=event.text)
 
     def on_focus(self) -> None:
         self.refresh_line(self.mirror.cursor[1])
@@ -576,11 +581,11 @@ class TerminalView(ScrollView, can_focus=True):
         try:
             stop = frozen.history_start
             if stop is None:
-                probe = await client.call("session.scrollback", id=session, tab=tab,
+                probe = await client.call(Method.SESSION_SCROLLBACK, id=session, tab=tab,
                                           start=2**53, count=0)  # fmt: skip
                 stop = int(probe["total"])
             start = max(0, stop - HISTORY_PAGE)
-            page = await client.call("session.scrollback", id=session, tab=tab,
+            page = await client.call(Method.SESSION_SCROLLBACK, id=session, tab=tab,
                                      start=start, count=stop - start)  # fmt: skip
         except PtuiError as exc:
             self.notify(str(exc), title="Cannot read the history", severity="error")
