@@ -29,7 +29,6 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static, Te
 from textual.widgets.option_list import Option
 
 from tui.errors import PtuiError
-from tui.git.model import GitError
 from tui.git.names import NAME_MAX, slugify_task, validate_name
 from tui.protocol import Method
 
@@ -46,7 +45,7 @@ def preview_names(task: str, name: str, count: int, taken: set[str]) -> list[str
         return [name] if count == 1 else [f"{name}-{i + 1}" for i in range(count)]
     try:
         stem = slugify_task(task)
-    except GitError:
+    except PtuiError:  # git.names' GitError: nothing usable in the task
         stem = _FALLBACK_NAME
     names: list[str] = []
     number = 1
@@ -253,7 +252,7 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
         if v["name"]:
             try:
                 validate_name(v["name"])
-            except GitError as exc:
+            except PtuiError as exc:  # git.names' GitError says what is wrong
                 found["name"] = str(exc)
         if not 1 <= v["count"] <= MAX_COUNT:
             found["count"] = f"1 to {MAX_COUNT}"
