@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import pytest
 
+from tests.server.conftest import Runner
 from tui import protocol
+from tui.protocol import Method, SessionInfo, decode_session_info
+from tui.server.client import Client
 from tui.term.lines import Line
 from tui.term.style import BOLD, Style, rgb
 
@@ -111,3 +115,18 @@ def test_unfinished_frames_share_one_budget() -> None:
 def test_request_ids_are_integers_not_bools(value: object, ok: bool) -> None:
     """Failing, `true` would pass for the id 1 and answers could not be matched."""
     assert protocol.request_id_ok(value) is ok
+
+
+def test_every_session_the_server_describes_decodes_as_session_info(
+    ptui: Runner, repo: Path
+) -> None:
+    """What Session.info() builds must pass the client's edge check, field for field."""
+    ptui("new", "one", "--agent", "cat")
+    ptui("new", "two", "--agent", "cat")
+    ptui("archive", "two")
+    with Client(start=False) as client:
+        listed = client.call(Method.SESSION_LIST, all=True)
+    assert len(listed) == 2
+    for info in listed:
+        assert decode_session_info(info) == {**info}
+        assert set(info) == set(SessionInfo.__annotations__) - {"warnings"}

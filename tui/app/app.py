@@ -38,7 +38,7 @@ from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
 from tui.app.widgets.terminal_view import TerminalView
 from tui.config import Config
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol import Method, SessionInfo, decode_session_info
 from tui.server.async_client import AsyncClient
 from tui.server.client import ConnectionLost, EarlyConnection
 from tui.server.trust import client_config
@@ -94,7 +94,7 @@ class PtuiApp(App[None]):
         """The pid of the server last connected to (None for --host: another machine's)."""
         self.exit_error: str | None = None
         """Why the app ended early (no server): the CLI prints it and exits 1."""
-        self.sessions: dict[str, dict[str, Any]] = {}
+        self.sessions: dict[str, SessionInfo] = {}
         """Every session the server knows (archived too), by id, as `info` dicts."""
         self.summaries: dict[str, dict[str, Any]] = {}
         self.screen_sinks: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {}
@@ -344,7 +344,16 @@ class PtuiApp(App[None]):
                                            str(data.get("tab")), data.get("value")))  # fmt: skip
 
     def _set_sessions(self, sessions: list[Any]) -> None:
-        self.sessions = {str(s["id"]): s for s in sessions if isinstance(s, dict)}
+        # Checked once, here at the edge: past this point a field is what its type says.
+        decoded: dict[str, SessionInfo] = {}
+        for value in sessions:
+            try:
+                info = decode_session_info(value)
+            except protocol.ProtocolError as exc:
+                self.log.error(f"ignored a session the server described wrongly: {exc}")
+                continue
+            decoded[info["id"]] = info
+        self.sessions = decoded
 
     def on_sessions_changed(self, message: SessionsChanged) -> None:
         before = self.sessions
@@ -405,7 +414,8 @@ class PtuiApp(App[None]):
         mode = self.config.ui.notify
         if mode == "none":
             return
-        name = str(self.sessions.get(session_id, {}).get("name", session_id))
+        info = self.sessions.get(session_id)
+        name = info["name"] if info is not None else session_id
         self.notify(f"{name} {text}", title="ptui", timeout=6)
         if mode == "bell":
             self.bell()

@@ -1,7 +1,8 @@
 """The wire between ptui's clients and its session host (docs/protocol.md).
 
 - `framing`: frames, limits, error codes, the published events, style runs;
-- `methods`: every method's name, once (`Method`).
+- `methods`: every method's name, once (`Method`);
+- `session_info`: one session as the server describes it (`SessionInfo`).
 
 Headless and below both sides: the server and every client import it, it imports
 neither (nor Textual).
@@ -39,3 +40,5 @@ from tui.protocol.framing import encode_runs as encode_runs
 from tui.protocol.framing import error_frame as error_frame
 from tui.protocol.framing import request_id_ok as request_id_ok
 from tui.protocol.methods import Method as Method
+from tui.protocol.session_info import SessionInfo as SessionInfo
+from tui.protocol.session_info import decode_session_info as decode_session_info

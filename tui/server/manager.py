@@ -28,6 +28,7 @@ from tui.errors import PtuiError
 from tui.git import merge as git_merge
 from tui.git.worktree import plan_session, session_description
 from tui.naming import NAME_MAX
+from tui.protocol import SessionInfo
 from tui.server import operations as ops
 from tui.server import status as st
 from tui.server.journal import Faults, Run
@@ -208,7 +209,7 @@ class SessionManager:
             raise NotFound(f"session id {key!r} is ambiguous: {', '.join(sorted(matches))}")
         raise NotFound(f"no session {key!r} (see ptui ls)")
 
-    def list_info(self, include_archived: bool = False) -> list[dict[str, Any]]:
+    def list_info(self, include_archived: bool = False) -> list[SessionInfo]:
         self._usable()
         sessions = sorted(self.sessions.values(), key=lambda s: (s.record.created, s.id))
         return [s.info() for s in sessions if include_archived or not s.record.archived]
@@ -267,7 +268,7 @@ class SessionManager:
         reap_orphans()
 
     # -------------------------------------------------------------- create
-    async def create(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def create(self, params: dict[str, Any]) -> list[SessionInfo]:
         """Make `count` sessions on one task; returns their info (and warnings)."""
         self._usable()
         task = _str(params, "task", "")
@@ -285,7 +286,7 @@ class SessionManager:
         # Told once per request, not per session: what the repository's file could
         # not do untrusted, and that an uncommitted copy of it does not count.
         told = [n for n in (loaded.notice(), await asyncio.to_thread(local_changes, loaded)) if n]
-        results: list[dict[str, Any]] = []
+        results: list[SessionInfo] = []
         async with self._create_lock, _changed_after(self):
             for index in range(count):
                 session_name = name if name is None or count == 1 else f"{name}-{index + 1}"
@@ -471,12 +472,12 @@ class SessionManager:
         finally:
             self.changed()
 
-    async def stop(self, key: str) -> dict[str, Any]:
-        async def stop(mgr: SessionManager, session: Session) -> dict[str, Any]:
+    async def stop(self, key: str) -> SessionInfo:
+        async def stop(mgr: SessionManager, session: Session) -> SessionInfo:
             await mgr.stop_processes(session)
             return session.info()
 
-        result: dict[str, Any] = await self._operate(key, "stop", stop)
+        result: SessionInfo = await self._operate(key, "stop", stop)
         return result
 
     async def stop_processes(self, session: Session) -> None:
@@ -493,8 +494,8 @@ class SessionManager:
         session.save_screen()
         await self.save_async(session)
 
-    async def resume(self, key: str, params: dict[str, Any]) -> dict[str, Any]:
-        async def resume(mgr: SessionManager, session: Session) -> dict[str, Any]:
+    async def resume(self, key: str, params: dict[str, Any]) -> SessionInfo:
+        async def resume(mgr: SessionManager, session: Session) -> SessionInfo:
             if session.running:
                 raise PtuiError(f"session {session.id!r} is already running")
             setup = session.tabs.get("setup")
@@ -526,14 +527,14 @@ class SessionManager:
                 info["warnings"] = warnings
             return info
 
-        result: dict[str, Any] = await self._operate(key, "resume", resume)
+        result: SessionInfo = await self._operate(key, "resume", resume)
         return result
 
     async def archive(self, key: str) -> dict[str, Any]:
         async def archive(mgr: SessionManager, session: Session) -> dict[str, Any]:
             await mgr._drop_setup(session)
             saved = await ops.run_archive(mgr, session, ops.new_archive(mgr, session))
-            return session.info() | saved
+            return {**session.info(), **saved}
 
         result: dict[str, Any] = await self._operate(key, "archive", archive)
         return result
@@ -545,12 +546,12 @@ class SessionManager:
             if entry.op == "setup":
                 await asyncio.to_thread(self.store.finish, entry)
 
-    async def restore(self, key: str) -> dict[str, Any]:
-        async def restore(mgr: SessionManager, session: Session) -> dict[str, Any]:
+    async def restore(self, key: str) -> SessionInfo:
+        async def restore(mgr: SessionManager, session: Session) -> SessionInfo:
             await ops.run_restore(mgr, session, mgr.begin("restore", session))
             return session.info()
 
-        result: dict[str, Any] = await self._operate(key, "restore", restore)
+        result: SessionInfo = await self._operate(key, "restore", restore)
         return result
 
     async def remove(self, key: str, force: bool = False) -> dict[str, Any]:

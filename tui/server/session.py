@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from tui.config import AgentProfile, TerminalConfig
 from tui.git.model import SessionRef
+from tui.protocol.session_info import SessionInfo
 from tui.server import status as st
 from tui.server.snapshot import load_snapshot, prefill, snapshot_data, snapshot_path
 from tui.server.tab import ParseScheduler, Tab
@@ -269,10 +270,10 @@ class Session:
             os.unlink(snapshot_path(self.id))
 
     # ----------------------------------------------------------------- info
-    def info(self) -> dict[str, Any]:
+    def info(self) -> SessionInfo:
         """What `ptui ls` and the app's sidebar show."""
         r = self.record
-        info: dict[str, Any] = {
+        info: SessionInfo = {
             "id": r.id,
             "name": r.name,
             "task": r.task,

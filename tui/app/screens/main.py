@@ -28,7 +28,7 @@ from tui.app.widgets.session_list import SessionList
 from tui.app.widgets.tab_bar import TabBar
 from tui.app.widgets.terminal_view import TerminalView
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol import Method, SessionInfo, decode_session_info
 from tui.term.keys import encode_key
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ class MainScreen(Screen[None]):
         self.query_one("#sidebar-title", Static).update(f"Sessions ({len(live)})")
         self._show_current()
 
-    def _first_choice(self, sessions: list[dict[str, Any]]) -> str | None:
+    def _first_choice(self, sessions: list[SessionInfo]) -> str | None:
         """Where to start: a session of this repository, one waiting for you first."""
         here = [s for s in sessions if not s.get("archived")]
         if self.ptui.repo is not None:
@@ -277,7 +277,7 @@ class MainScreen(Screen[None]):
             self.tab_choice[self.current] = tab
             self._show_current()
 
-    def current_info(self) -> dict[str, Any] | None:
+    def current_info(self) -> SessionInfo | None:
         return self.ptui.sessions.get(self.current) if self.current else None
 
     def _show_current(self) -> None:
@@ -471,11 +471,11 @@ class MainScreen(Screen[None]):
         target = str(repo) if repo is not None else str(info["repo"] if info else "")
         self.app.push_screen(NewSessionScreen(target, self.terminal.size), self._created)
 
-    def _created(self, created: list[dict[str, Any]] | None) -> None:
+    def _created(self, created: list[SessionInfo] | None) -> None:
         if not created:
             return
         for info in created:
-            self.ptui.sessions[str(info["id"])] = info
+            self.ptui.sessions[info["id"]] = info
             for warning in info.get("warnings") or []:
                 self.notify(f"{info['id']}: {warning}", severity="warning", timeout=8)
         self.update_sessions()
@@ -558,6 +558,7 @@ class MainScreen(Screen[None]):
             self.notify(str(exc), severity="error")
             return
         if isinstance(info, dict) and "id" in info and "status" in info:
-            self.ptui.sessions[str(info["id"])] = info
-            self.update_session(str(info["id"]))
+            session = decode_session_info(info)  # checked at the edge, as every list is
+            self.ptui.sessions[session["id"]] = session
+            self.update_session(session["id"])
         self.notify(done.format(id=session_id), timeout=3)

@@ -30,7 +30,7 @@ from textual.widgets.option_list import Option
 
 from tui.errors import PtuiError
 from tui.git.names import NAME_MAX, slugify_task, validate_name
-from tui.protocol import Method
+from tui.protocol import Method, SessionInfo, decode_session_info
 
 if TYPE_CHECKING:
     from tui.app.app import PtuiApp
@@ -78,7 +78,7 @@ def local_branches(repo: str) -> tuple[str | None, list[str]]:
     return current, refs
 
 
-class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
+class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
     """The new-session form."""
 
     CSS_PATH = "new_session.tcss"
@@ -343,9 +343,10 @@ class NewSessionScreen(ModalScreen[list[dict[str, Any]] | None]):
                 base=v["base"] or None, name=v["name"] or None, count=v["count"],
                 cols=max(cols, 20), rows=max(rows, 5),
             )  # fmt: skip
-        except PtuiError as exc:
+            sessions = [decode_session_info(info) for info in created]
+        except PtuiError as exc:  # a refusal, or an answer that is no list of sessions
             self.set_status(str(exc))
             return
         finally:
             self._creating = False
-        self.dismiss(list(created))
+        self.dismiss(sessions)

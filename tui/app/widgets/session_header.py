@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from tui.app.widgets.session_list import STATUS_ICONS
+from tui.protocol import SessionInfo
 
 
 def short_path(path: str) -> str:
@@ -66,10 +67,10 @@ class SessionHeader(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.info: dict[str, Any] | None = None
+        self.info: SessionInfo | None = None
         self.summary: dict[str, Any] = {}
 
-    def show(self, info: dict[str, Any] | None, summary: dict[str, Any] | None = None) -> None:
+    def show(self, info: SessionInfo | None, summary: dict[str, Any] | None = None) -> None:
         self.info = info
         self.summary = summary or {}
         self.refresh()

@@ -21,6 +21,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.protocol import SessionInfo
+
 _BOLD = Style(bold=True)
 
 STATUS_ICONS: dict[str, str] = {
@@ -34,9 +36,9 @@ STATUS_ICONS: dict[str, str] = {
 """The sidebar's icon per session status (also used by the header and help)."""
 
 
-def session_matches(info: dict[str, Any], query: str) -> bool:
+def session_matches(info: SessionInfo, query: str) -> bool:
     """Whether a session matches the filter text: every word in name, branch, task or agent."""
-    haystack = " ".join(str(info.get(k, "")) for k in ("name", "branch", "task", "agent")).lower()
+    haystack = " ".join((info["name"], info["branch"], info["task"], info["agent"])).lower()
     return all(word in haystack for word in query.lower().split())
 
 
@@ -53,7 +55,7 @@ class SessionRow(Widget):
     SessionRow.-waiting { background: $session-waiting 15%; }
     """
 
-    def __init__(self, info: dict[str, Any]) -> None:
+    def __init__(self, info: SessionInfo) -> None:
         super().__init__()
         self.info = info
         self.summary: dict[str, Any] = {}
@@ -66,7 +68,7 @@ class SessionRow(Widget):
     def session_id(self) -> str:
         return str(self.info["id"])
 
-    def update_info(self, info: dict[str, Any]) -> None:
+    def update_info(self, info: SessionInfo) -> None:
         self.info = info
         self.set_class(info.get("status") == "waiting", "-waiting")
         self.refresh()
@@ -243,7 +245,7 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
             row.refresh()
 
     # ----------------------------------------------------------- content
-    def set_sessions(self, sessions: list[dict[str, Any]], prefer: str | None = None) -> None:
+    def set_sessions(self, sessions: list[SessionInfo], prefer: str | None = None) -> None:
         """Show these sessions (in order), keeping rows, highlight and unseen marks.
 
         With nothing highlighted yet, `prefer` (if listed) is highlighted, else the first.

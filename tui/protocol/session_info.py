@@ -1,0 +1,81 @@
+"""`SessionInfo`: one session as the server describes it (session.list, session.info,
+session.create, the sessions-changed event), and its check at the client's edge.
+
+A TypedDict, so mypy holds every reader to the field names: a renamed field breaks
+the build, not the sidebar. `decode_session_info` checks a received object once,
+where it enters a client, and raises `ProtocolError` (bad-frame) when it does not fit.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict, cast
+
+from tui.protocol.framing import BAD_FRAME, ProtocolError
+
+
+class SessionInfo(TypedDict):
+    """What `ptui ls` and the app's sidebar show of one session."""
+
+    id: str
+    name: str
+    task: str
+    agent: str
+    repo: str
+    branch: str
+    base: str
+    worktree: str
+    status: str
+    """The agent's activity (`tui.protocol.Activity`)."""
+    port: int
+    created: str
+    archived: bool
+    lifecycle: str
+    """Where the session's work is (`tui.protocol.LifecycleState`)."""
+    damage: str
+    exit_code: int | None
+    tabs: list[str]
+    worktree_missing: bool
+    warnings: NotRequired[list[str]]
+    """Only in `session.create`'s answer: what the user should know."""
+
+
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "name": (str,),
+    "task": (str,),
+    "agent": (str,),
+    "repo": (str,),
+    "branch": (str,),
+    "base": (str,),
+    "worktree": (str,),
+    "status": (str,),
+    "port": (int,),
+    "created": (str,),
+    "archived": (bool,),
+    "lifecycle": (str,),
+    "damage": (str,),
+    "exit_code": (int, type(None)),
+    "tabs": (list,),
+    "worktree_missing": (bool,),
+}
+
+
+_ADDED_LATER: dict[str, object] = {"lifecycle": "ready", "damage": "", "worktree_missing": False}
+"""Fields a server of an earlier ptui release (same protocol version) leaves out, and
+what their absence means."""
+
+
+def decode_session_info(value: object) -> SessionInfo:
+    """`value` as a SessionInfo, or ProtocolError naming the first field that is wrong."""
+    if not isinstance(value, dict):
+        kind = type(value).__name__
+        raise ProtocolError(BAD_FRAME, f"session info must be an object, not {kind}")
+    info = {**_ADDED_LATER, **value}
+    for name, kinds in _FIELDS.items():
+        field = info.get(name)
+        # bool is an int to isinstance: `port: true` is no port.
+        if not isinstance(field, kinds) or (bool not in kinds and isinstance(field, bool)):
+            raise ProtocolError(BAD_FRAME, f"session info field {name!r}: {field!r:.40}")
+    if not all(isinstance(tab, str) for tab in info["tabs"]):
+        raise ProtocolError(BAD_FRAME, "session info field 'tabs' must hold names")
+    return cast(SessionInfo, info)
