@@ -221,6 +221,31 @@ STOPPED_TEXT = (
 
 
 @pytest.mark.usefixtures("app_server")
+async def test_an_app_the_server_gave_up_on_says_why() -> None:
+    """A suspended app (its reading stopped) while its session floods: the server
+    disconnects it after a few seconds behind, and the app says the server's reason."""
+    sid = new_session("flood", agent="sh")["id"]
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 1)
+        await until(pilot, lambda: app.main_screen.terminal.session == sid, "the session on screen")
+        # 30 KB clipboard copies (OSC 52) as fast as sh can print them.
+        flood = (
+            "c=$(head -c 30000 /dev/zero | base64 -w0); "
+            "while :; do printf '\\033]52;c;%s\\a' $c; done"
+        )
+        server_call(Method.SESSION_INPUT, id=sid, text=flood + "\r")
+        transport = app.client._writer.transport  # type: ignore[union-attr]  # the real socket
+        transport.pause_reading()  # what ctrl-z or a stalled link does to a client
+        await pilot.pause(7.0)  # the server's limit is 5 s behind
+        transport.resume_reading()
+        state = await disconnected(pilot, "the connection to the ptui server closed: ptui: ")
+        assert "stopped reading" in app.screen.reason  # type: ignore[attr-defined]
+        assert state[0] != "stopped"  # the server is still up: only this client was dropped
+        assert daemon.running_pid() is not None
+
+
+@pytest.mark.usefixtures("app_server")
 async def test_server_gone_reconnect_and_quit() -> None:
     sid = new_session("keep me", agent="cat")["id"]
     app = PtuiApp(repo=Path.cwd())

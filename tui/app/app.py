@@ -236,6 +236,8 @@ class PtuiApp(App[None]):
             from tui.app.screens.disconnected import DisconnectedScreen
 
             reason = f"the connection to {self.host or 'the ptui server'} closed"
+            if client.lost_reason:  # the server said why (a client that stopped reading)
+                reason = f"{reason}: {client.lost_reason}"
             self.push_screen(DisconnectedScreen(reason, self.host, self.server_pid))
 
     def _fail_to_connect(self, reason: PtuiError | OSError | str) -> None:
