@@ -36,14 +36,15 @@ from tui.app.messages import (
 from tui.app.screens.main import MainScreen
 from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
 from tui.app.widgets.terminal_view import TerminalView
-from tui.config import Config
+from tui.config import Config, load_config
 from tui.errors import PtuiError
 from tui.protocol import Method, SessionInfo, decode_session_info
 from tui.server.async_client import AsyncClient
 from tui.server.client import ConnectionLost, EarlyConnection
-from tui.server.trust import client_config
 
 SUMMARY_INTERVAL = 3.0
+REPO_CONFIG_DELAY = 0.5
+"""Seconds after mount before the repository's config is read (see on_mount)."""
 """Seconds between two `session.summary` polls at most."""
 STARTUP_GC_PAUSE = 1.0
 """Seconds after mount that garbage collection stays off, if the CLI paused it."""
@@ -84,7 +85,9 @@ class PtuiApp(App[None]):
         """A connection begun before Textual was imported (local only), or None."""
         self.ssh_config = ssh_config
         self.repo = repo
-        self.config: Config = client_config(repo)
+        self.config: Config = load_config(None)
+        """The user's own file first ([ui] is only ever read there); the repository's
+        trusted part joins it just after the first frame (`_load_repo_config`)."""
         self.keymap: dict[str, str] = {"leader": self.config.ui.leader, **self.config.ui.keys}
         """Binding id -> keys, from `ui.leader` and `[ui.keys]`; given to `set_keymap`."""
         self.client_or_none: AsyncClient | None = None
@@ -160,6 +163,9 @@ class PtuiApp(App[None]):
         self.main_screen = MainScreen()
         self.push_screen(self.main_screen)
         self.connect()
+        # After the first frames: the load imports pygit2 (~40 ms), and a thread
+        # doing that holds the GIL the first frame needs.
+        self.set_timer(REPO_CONFIG_DELAY, self._load_repo_config)
         self.set_interval(SUMMARY_INTERVAL, self.request_summaries)
         if not gc.isenabled():  # paused for start-up by `tui.cli.app`
             self.set_timer(STARTUP_GC_PAUSE, self._resume_gc)
@@ -239,6 +245,20 @@ class PtuiApp(App[None]):
             if client.lost_reason:  # the server said why (a client that stopped reading)
                 reason = f"{reason}: {client.lost_reason}"
             self.push_screen(DisconnectedScreen(reason, self.host, self.server_pid))
+
+    @work(thread=True, exclusive=True, group="repo-config")
+    def _load_repo_config(self) -> None:
+        """The config the server applies to this repository's sessions (its trusted,
+        committed `.ptui.toml` over the user's file), for the new-session form."""
+        # Imported here, on a thread: pygit2 is ~40 ms the first frame need not wait for.
+        from tui.server.trust import client_config
+
+        try:
+            config = client_config(self.repo)
+        except PtuiError as exc:  # the user's own file broke since start-up
+            self.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.config = config
 
     def _fail_to_connect(self, reason: PtuiError | OSError | str) -> None:
         """End the app: the CLI prints why (`exit_error`, one line) and exits 1."""
