@@ -21,7 +21,7 @@ from tests.app.app_harness import (
     terminal,
     until,
 )
-from tests.server.conftest import repo  # noqa: F401  (fixture)
+from tests.server.conftest import git, repo  # noqa: F401  (fixture)
 from tui.app.app import PtuiApp
 from tui.app.commands import PtuiCommands
 from tui.app.screens.help import HelpScreen
@@ -82,6 +82,27 @@ async def test_new_session_form_validates_then_creates_two() -> None:
         # The form's result reaches the main screen a moment after the form closes.
         await until(pilot, lambda: app.focused is terminal(app), "the terminal to take focus")
         assert terminal(app).session == app.main_screen.session_list.highlighted
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_the_form_opened_at_once_offers_the_trusted_repositorys_agent() -> None:
+    # The app reads the repository's config after its first frames; a form opened
+    # before then must read it itself, not offer the user's default (`cat`).
+    where = Path.cwd()
+    (where / ".ptui.toml").write_text(
+        'default_agent = "repo-agent"\n[agents.repo-agent]\ncommand = ["cat"]\nprompt = "none"\n'
+    )
+    git(where, "add", ".ptui.toml")
+    git(where, "commit", "-qm", "repo config")
+    shown = server_call("trust.show", repo=str(where), base="main")
+    server_call("trust.add", repo=str(where), base="main", digest=shown["digest"])
+    app = PtuiApp(repo=where)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "new_session")
+        form = await until(pilot, lambda: isinstance(app.screen, NewSessionScreen) and app.screen,
+                           "the form")  # fmt: skip
+        assert isinstance(form, NewSessionScreen)
+        assert form.query_one("#agent", Select).value == "repo-agent"
 
 
 @pytest.mark.usefixtures("app_server")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePath
@@ -43,9 +44,9 @@ from tui.server.async_client import AsyncClient
 from tui.server.client import ConnectionLost, EarlyConnection
 
 SUMMARY_INTERVAL = 3.0
-REPO_CONFIG_DELAY = 0.5
-"""Seconds after mount before the repository's config is read (see on_mount)."""
 """Seconds between two `session.summary` polls at most."""
+REPO_CONFIG_DELAY = 0.5
+"""Seconds after mount before the repository's config is read ahead (see on_mount)."""
 STARTUP_GC_PAUSE = 1.0
 """Seconds after mount that garbage collection stays off, if the CLI paused it."""
 
@@ -85,10 +86,15 @@ class PtuiApp(App[None]):
         """A connection begun before Textual was imported (local only), or None."""
         self.ssh_config = ssh_config
         self.repo = repo
-        self.config: Config = load_config(None)
-        """The user's own file first ([ui] is only ever read there); the repository's
-        trusted part joins it just after the first frame (`_load_repo_config`)."""
-        self.keymap: dict[str, str] = {"leader": self.config.ui.leader, **self.config.ui.keys}
+        self.user_config: Config = load_config(None)
+        """The user's own file: all `[ui]` is read from (a repository may not set it)."""
+        self._repo_config: Config | None = None
+        self._repo_config_error: str | None = None
+        self._repo_config_lock = threading.Lock()
+        self.keymap: dict[str, str] = {
+            "leader": self.user_config.ui.leader,
+            **self.user_config.ui.keys,
+        }
         """Binding id -> keys, from `ui.leader` and `[ui.keys]`; given to `set_keymap`."""
         self.client_or_none: AsyncClient | None = None
         self.connected = False
@@ -130,7 +136,7 @@ class PtuiApp(App[None]):
         themes, warnings = load_themes()
         for theme in themes:
             self.register_theme(theme)
-        wanted = self.config.ui.theme
+        wanted = self.user_config.ui.theme
         if wanted in self.available_themes:
             self.theme = wanted
         else:
@@ -163,9 +169,10 @@ class PtuiApp(App[None]):
         self.main_screen = MainScreen()
         self.push_screen(self.main_screen)
         self.connect()
-        # After the first frames: the load imports pygit2 (~40 ms), and a thread
-        # doing that holds the GIL the first frame needs.
-        self.set_timer(REPO_CONFIG_DELAY, self._load_repo_config)
+        # Read ahead after the first frames: the read imports pygit2 (~40 ms), and a
+        # thread doing that holds the GIL the first frame needs. Anything that needs
+        # it sooner reads it itself (`config`).
+        self.set_timer(REPO_CONFIG_DELAY, self._read_repo_config_ahead)
         self.set_interval(SUMMARY_INTERVAL, self.request_summaries)
         if not gc.isenabled():  # paused for start-up by `tui.cli.app`
             self.set_timer(STARTUP_GC_PAUSE, self._resume_gc)
@@ -246,19 +253,38 @@ class PtuiApp(App[None]):
                 reason = f"{reason}: {client.lost_reason}"
             self.push_screen(DisconnectedScreen(reason, self.host, self.server_pid))
 
-    @work(thread=True, exclusive=True, group="repo-config")
-    def _load_repo_config(self) -> None:
-        """The config the server applies to this repository's sessions (its trusted,
-        committed `.ptui.toml` over the user's file), for the new-session form."""
-        # Imported here, on a thread: pygit2 is ~40 ms the first frame need not wait for.
-        from tui.server.trust import client_config
+    @property
+    def config(self) -> Config:
+        """The config the server applies to this repository's sessions: its trusted,
+        committed `.ptui.toml` over the user's file (the user's alone if that is
+        refused, with the reason notified once). Read on first use, or ahead."""
+        config, error = self._read_repo_config()
+        if error is not None:
+            self.notify(error, severity="error")
+        return config
 
-        try:
-            config = client_config(self.repo)
-        except PtuiError as exc:  # the user's own file broke since start-up
-            self.call_from_thread(self.notify, str(exc), severity="error")
-            return
-        self.config = config
+    def _read_repo_config(self) -> tuple[Config, str | None]:
+        """The repository's config, read once from whichever thread asks first; the
+        error to notify, given to one caller only."""
+        with self._repo_config_lock:
+            if self._repo_config is None:
+                # Imported here: pygit2 is ~40 ms the first frame need not wait for.
+                from tui.server.trust import client_config
+
+                try:
+                    self._repo_config = client_config(self.repo)
+                except PtuiError as exc:  # the repository's file is refused
+                    self._repo_config = self.user_config
+                    self._repo_config_error = str(exc)
+            error, self._repo_config_error = self._repo_config_error, None
+            return self._repo_config, error
+
+    @work(thread=True, exclusive=True, group="repo-config")
+    def _read_repo_config_ahead(self) -> None:
+        """Read the repository's config on a thread, before the form first asks."""
+        _config, error = self._read_repo_config()
+        if error is not None:
+            self.call_from_thread(self.notify, error, severity="error")
 
     def _fail_to_connect(self, reason: PtuiError | OSError | str) -> None:
         """End the app: the CLI prints why (`exit_error`, one line) and exits 1."""
@@ -433,7 +459,7 @@ class PtuiApp(App[None]):
 
     def announce(self, session_id: str, text: str) -> None:
         """Tell the user about a session that needs them, as `ui.notify` asks."""
-        mode = self.config.ui.notify
+        mode = self.user_config.ui.notify
         if mode == "none":
             return
         info = self.sessions.get(session_id)
