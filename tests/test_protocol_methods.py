@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tui.protocol import BAD_FRAME, Method, ProtocolError, decode_session_info
+from tui.protocol import (
+    BAD_FRAME,
+    Activity,
+    LifecycleState,
+    Method,
+    ProtocolError,
+    ShapeError,
+    decode_session_info,
+    messages,
+)
 from tui.server import host
 
 
@@ -43,3 +52,57 @@ def test_session_info_is_checked_once_at_the_edge() -> None:
         assert info.value.code == BAD_FRAME
     with pytest.raises(ProtocolError):
         decode_session_info(["not", "an", "object"])
+
+
+def test_an_unknown_activity_or_lifecycle_is_a_bad_frame() -> None:
+    decoded = decode_session_info(GOOD)
+    assert decoded["status"] is Activity.BUSY and decoded["lifecycle"] is LifecycleState.READY
+    for field in ("status", "lifecycle"):
+        with pytest.raises(ProtocolError) as info:
+            decode_session_info({**GOOD, field: "dancing"})
+        assert info.value.code == BAD_FRAME
+
+
+# ------------------------------------------------------------------- messages
+def test_every_method_has_one_request_type() -> None:
+    assert set(messages.REQUESTS) == set(Method)
+    assert all(cls.METHOD is method for method, cls in messages.REQUESTS.items())
+
+
+def test_a_request_decodes_its_params_once_with_the_field_rules() -> None:
+    create = messages.SessionCreate.decode(
+        {"task": "fix", "base": "", "count": 2, "newer_param": 1}
+    )
+    # "" is no base; a param the request does not define is ignored.
+    assert create == messages.SessionCreate(task="fix", count=2)
+    assert create.params() == {"task": "fix", "repo": ".", "count": 2, "cols": 120, "rows": 36}
+    assert messages.SessionScreen.decode({"id": "s", "tab": ""}).tab == "agent"
+    assert messages.Doctor.decode({}).repos == []
+    with pytest.raises(ShapeError, match=r"^count must be an integer, not True$"):
+        messages.SessionCreate.decode({"count": True})
+    with pytest.raises(ShapeError, match=r"^message is required$"):
+        messages.SessionCommit.decode({"id": "s"})
+    with pytest.raises(messages.NoSessionGiven, match="a session id is required"):
+        messages.SessionStop.decode({"id": ""})
+    with pytest.raises(ShapeError, match=r"^repos\[1\] must be a string"):
+        messages.Doctor.decode({"repos": ["/a", 3]})
+
+
+def test_an_answer_is_checked_against_its_type() -> None:
+    branches = messages.RepoBranches()
+    answer = {"repo": "/r", "current": None, "branches": ["main"], "newer_field": 1}
+    assert branches.result(answer) == answer
+    with pytest.raises(ShapeError, match=r"^result: missing 'branches'$"):
+        branches.result({"repo": "/r", "current": "main"})
+    with pytest.raises(ShapeError, match=r"^result.current: unexpected 3$"):
+        branches.result({**answer, "current": 3})
+    summary = messages.SessionSummary()
+    entry = {"added": 1, "removed": 0, "files": 1, "ahead": 1, "behind": 0, "dirty": 0,
+             "overlaps": [], "test_running": False, "test_exit": None}  # fmt: skip
+    assert summary.result({"s": entry}) == {"s": entry}
+    with pytest.raises(ShapeError, match=r"^result.s.overlaps\[0\] must be a string"):
+        summary.result({"s": {**entry, "overlaps": [1]}})
+    [info] = messages.SessionList().result([GOOD])
+    assert info["status"] is Activity.BUSY
+    with pytest.raises(ProtocolError):
+        messages.SessionList().result([{**GOOD, "port": "x"}])

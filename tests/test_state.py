@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tui import paths
-from tui.state import SCHEMA, Lifecycle, SessionRecord, StateError, StateStore
+from tui.state import SCHEMA, LifecycleState, SessionRecord, StateError, StateStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,23 +100,23 @@ def test_round_trip_keeps_every_field(db: Path) -> None:
         status="waiting",
         port=41010,
         created="2025-01-31T12:00:00Z",
-        lifecycle=Lifecycle.ARCHIVED,
+        lifecycle=LifecycleState.ARCHIVED,
         archive_ref="refs/ptui/archive/fix-login",
         exit_code=-9,
         tabs=["server", "tests"],
         last_screen=Path("/state/a1.screen"),
         extra={"future": {"nested": [1, 2.5, None, True]}},
     )
-    damaged = rec(2, lifecycle=Lifecycle.DAMAGED, damage="worktree deleted outside ptui")
+    damaged = rec(2, lifecycle=LifecycleState.DAMAGED, damage="worktree deleted outside ptui")
     store.save([full, damaged, rec(3)])
     loaded = store.load()
     assert loaded == [full, damaged, rec(3, created=loaded[2].created)]
     assert loaded[0].archived and not loaded[1].archived
-    assert isinstance(loaded[0].lifecycle, Lifecycle) and isinstance(loaded[0].repo, Path)
+    assert isinstance(loaded[0].lifecycle, LifecycleState) and isinstance(loaded[0].repo, Path)
 
 
 def test_lifecycle_is_stored_as_its_string_and_none_is_left_out(db: Path) -> None:
-    StateStore(db).put(rec(1, lifecycle=Lifecycle.SETTING_UP))
+    StateStore(db).put(rec(1, lifecycle=LifecycleState.SETTING_UP))
     ((text,),) = sql(db, "SELECT data FROM sessions")
     assert isinstance(text, str)
     data = json.loads(text)
@@ -144,14 +144,14 @@ def test_unknown_keys_are_kept_and_written_back(db: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "lifecycle"),
     [
-        ({"archived": True}, Lifecycle.ARCHIVED),
-        ({"archived": False}, Lifecycle.READY),
-        ({}, Lifecycle.READY),
-        ({"archived": True, "lifecycle": "merging"}, Lifecycle.MERGING),
+        ({"archived": True}, LifecycleState.ARCHIVED),
+        ({"archived": False}, LifecycleState.READY),
+        ({}, LifecycleState.READY),
+        ({"archived": True, "lifecycle": "merging"}, LifecycleState.MERGING),
     ],
 )
 def test_old_archived_key_becomes_a_lifecycle(
-    data: dict[str, object], lifecycle: Lifecycle
+    data: dict[str, object], lifecycle: LifecycleState
 ) -> None:
     base = rec(1).to_dict()
     del base["lifecycle"]
@@ -178,7 +178,7 @@ def test_old_archived_key_becomes_a_lifecycle(
         ({"archive_ref": "refs/heads/main"}, "archive_ref: expected '' or 'refs/ptui/archive/s1'"),
         ({"archive_ref": "refs/ptui/archive/other"}, "archive_ref: expected"),
         ({"lifecycle": "sleeping"}, "lifecycle: expected one of creating, setting-up, ready"),
-        ({"lifecycle": Lifecycle.DAMAGED}, "damage: a damaged session needs a reason"),
+        ({"lifecycle": LifecycleState.DAMAGED}, "damage: a damaged session needs a reason"),
         ({"exit_code": "0"}, "exit_code: expected an int or nothing"),
         ({"tabs": ["a", 1]}, "tabs: expected a list of strings"),
         ({"task": None}, "task: expected a string, got NoneType"),
@@ -406,12 +406,16 @@ def test_state_toml_is_imported_once_and_left_in_place(db: Path) -> None:
     first, second = store.load()
     assert (first.id, first.lifecycle, first.port, first.exit_code) == (
         "fix-login",
-        Lifecycle.READY,
+        LifecycleState.READY,
         41000,
         3,
     )
     assert first.tabs == ["server"] and first.extra == {"future_field": "1979-05-27T07:32:00+00:00"}
-    assert (second.id, second.lifecycle, second.archived) == ("old-idea", Lifecycle.ARCHIVED, True)
+    assert (second.id, second.lifecycle, second.archived) == (
+        "old-idea",
+        LifecycleState.ARCHIVED,
+        True,
+    )
     assert second.archive_ref == "refs/ptui/archive/old-idea"
     assert legacy.read_text() == OLD_TOML
     # The database's existence marks the import done: later edits are not imported.
@@ -447,7 +451,7 @@ def test_corrupt_state_toml_creates_no_database(db: Path) -> None:
 
 def test_journal_begin_step_finish(db: Path) -> None:
     store = StateStore(db)
-    creating = rec(1, lifecycle=Lifecycle.CREATING)
+    creating = rec(1, lifecycle=LifecycleState.CREATING)
     entry = store.begin("new", "s1", {"base": "main"}, record=creating)
     assert (entry.op, entry.session, entry.params, entry.done) == (
         "new",
@@ -460,7 +464,7 @@ def test_journal_begin_step_finish(db: Path) -> None:
 
     store.step(entry, "branch", {"commit": "abc"})
     store.step(entry, "branch", {"again": True})  # running a step twice records it once
-    store.step(entry, "worktree", record=rec(1, lifecycle=Lifecycle.CREATING, port=41000))
+    store.step(entry, "worktree", record=rec(1, lifecycle=LifecycleState.CREATING, port=41000))
     assert entry.done == ["branch", "worktree"]
     assert entry.params == {"base": "main", "commit": "abc", "again": True}
     assert store.pending("s1") == [entry]
@@ -490,7 +494,7 @@ def test_pending_is_oldest_first_and_per_session(db: Path) -> None:
 def test_finish_can_forget_the_session(db: Path) -> None:
     store = StateStore(db)
     store.put(rec(1), rec(2))
-    entry = store.begin("rm", "s1", {}, record=rec(1, lifecycle=Lifecycle.REMOVING))
+    entry = store.begin("rm", "s1", {}, record=rec(1, lifecycle=LifecycleState.REMOVING))
     store.finish(entry, delete="s1")
     assert [r.id for r in store.load()] == ["s2"] and store.pending() == []
 
@@ -527,7 +531,7 @@ WORKER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from tui.state import Lifecycle, SessionRecord, StateStore
+    from tui.state import LifecycleState, SessionRecord, StateStore
 
     path, tag, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 
@@ -541,12 +545,12 @@ WORKER = textwrap.dedent(
     k = 0
     while rounds == 0 or k < rounds:
         sid = f"{tag}{k % 7}"
-        entry = store.begin("archive", sid, {"k": k}, record=rec(sid, Lifecycle.ARCHIVING))
+        entry = store.begin("archive", sid, {"k": k}, record=rec(sid, LifecycleState.ARCHIVING))
         store.step(entry, "stop", {"stopped": k})
-        store.step(entry, "snapshot", record=rec(sid, Lifecycle.ARCHIVING, task="t" * 500))
-        archived = rec(sid, Lifecycle.ARCHIVED, archive_ref="refs/ptui/archive/" + sid)
+        store.step(entry, "snapshot", record=rec(sid, LifecycleState.ARCHIVING, task="t" * 500))
+        archived = rec(sid, LifecycleState.ARCHIVED, archive_ref="refs/ptui/archive/" + sid)
         store.finish(entry, record=archived)
-        store.put(rec(f"{tag}p{k}", Lifecycle.READY, port=k % 65536))
+        store.put(rec(f"{tag}p{k}", LifecycleState.READY, port=k % 65536))
         k += 1
     """
 )
@@ -569,7 +573,7 @@ def assert_consistent(store: StateStore) -> list[str]:
     records = store.load()
     pending = store.pending()
     assert store.check() == []
-    in_flight = {r.id for r in records if r.lifecycle is Lifecycle.ARCHIVING}
+    in_flight = {r.id for r in records if r.lifecycle is LifecycleState.ARCHIVING}
     assert in_flight == {e.session for e in pending}
     assert len(pending) == len(in_flight)  # at most one operation per session here
     for entry in pending:  # steps are recorded in order, with their data
@@ -618,7 +622,7 @@ def test_kill_9_at_random_moments_leaves_a_sound_database(db: Path) -> None:
         # Recover as the server would, so each round starts clean.
         records = {r.id: r for r in store.load()}
         for entry in store.pending():
-            records[entry.session].lifecycle = Lifecycle.READY
+            records[entry.session].lifecycle = LifecycleState.READY
             store.finish(entry, record=records[entry.session])
         assert store.pending() == []
         assert os.stat(db).st_mode & 0o077 == 0

@@ -1,5 +1,8 @@
 """The plain data that survives a restart: `SessionRecord` and `JournalEntry`.
 
+A record's lifecycle state is the wire's `tui.protocol.LifecycleState`: one
+vocabulary for what is stored and what clients are told.
+
 A `SessionRecord` is kept apart from the live session that owns a PTY and an
 emulator (tui/server/session.py); `tui.state.StateStore` writes both kinds of
 record to disk.
@@ -17,30 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from tui.naming import name_problem, show
+from tui.protocol.states import LifecycleState
 
 _ARCHIVE_REF_PREFIX = "refs/ptui/archive/"
 _PATH_FIELDS = ("repo", "worktree", "last_screen")
 _TEXT_FIELDS = ("task", "agent", "base", "status", "created", "damage")
 _COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-
-
-class Lifecycle(enum.StrEnum):
-    """The lifecycle state of a session: where its work is, what ptui is doing with it.
-
-    Kept apart from its agent's activity (`SessionRecord.status`): the lifecycle is
-    persisted and changes only through journaled operations; the activity is
-    derived from the running agent and never trusted after a restart.
-    """
-
-    CREATING = "creating"
-    SETTING_UP = "setting-up"
-    READY = "ready"
-    ARCHIVING = "archiving"
-    ARCHIVED = "archived"
-    RESTORING = "restoring"
-    MERGING = "merging"
-    REMOVING = "removing"
-    DAMAGED = "damaged"
 
 
 def utc_now() -> str:
@@ -81,7 +66,7 @@ class SessionRecord:
     """First port of the session's block of 10 (`PTUI_PORT`); 0 when it holds none."""
     created: str = field(default_factory=utc_now)
     """When the session was created, ISO-8601 UTC."""
-    lifecycle: Lifecycle = Lifecycle.READY
+    lifecycle: LifecycleState = LifecycleState.READY
     """Where the session's work is and what ptui is doing with it."""
     damage: str = ""
     """Why the session is `damaged` (done outside ptui); empty otherwise."""
@@ -99,7 +84,7 @@ class SessionRecord:
     @property
     def archived(self) -> bool:
         """Whether the session is archived (worktree removed, work kept in `archive_ref`)."""
-        return self.lifecycle is Lifecycle.ARCHIVED
+        return self.lifecycle is LifecycleState.ARCHIVED
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values: paths and the lifecycle as strings, None left out."""
@@ -133,7 +118,7 @@ class SessionRecord:
             if name in _PATH_FIELDS and isinstance(value, str):
                 value = Path(value)
             elif name == "lifecycle" and value in _LIFECYCLE_VALUES:
-                value = Lifecycle(value)
+                value = LifecycleState(value)
             elif name == "tabs" and isinstance(value, list):
                 value = list(value)
             known[name] = value
@@ -144,7 +129,7 @@ class SessionRecord:
             archived = data["archived"]
             if not isinstance(archived, bool):
                 raise ValueError("archived: expected true or false")
-            known["lifecycle"] = Lifecycle.ARCHIVED if archived else Lifecycle.READY
+            known["lifecycle"] = LifecycleState.ARCHIVED if archived else LifecycleState.READY
         extra = {k: v for k, v in data.items() if k not in names and k not in ("extra", "archived")}
         record = cls(**known, extra=extra)
         record.validate()
@@ -184,12 +169,12 @@ class SessionRecord:
             raise ValueError("base_commit: expected a commit id (40 or 64 hex digits) or nothing")
         if self.archive_ref not in ("", f"{_ARCHIVE_REF_PREFIX}{self.name}"):
             raise ValueError(f"archive_ref: expected '' or '{_ARCHIVE_REF_PREFIX}{self.name}'")
-        if not isinstance(self.lifecycle, Lifecycle):
+        if not isinstance(self.lifecycle, LifecycleState):
             raise ValueError(
                 f"lifecycle: expected one of {', '.join(_LIFECYCLE_VALUES)}, "
                 f"got {show(str(self.lifecycle))}"
             )
-        if self.lifecycle is Lifecycle.DAMAGED and not self.damage:
+        if self.lifecycle is LifecycleState.DAMAGED and not self.damage:
             raise ValueError("damage: a damaged session needs a reason")
         if self.exit_code is not None and type(self.exit_code) is not int:
             raise ValueError("exit_code: expected an int or nothing")
@@ -199,7 +184,7 @@ class SessionRecord:
             raise ValueError("extra: expected a table with string keys")
 
 
-_LIFECYCLE_VALUES = tuple(state.value for state in Lifecycle)
+_LIFECYCLE_VALUES = tuple(state.value for state in LifecycleState)
 
 
 def _check_path(name: str, value: object) -> None:

@@ -34,7 +34,8 @@ from typing import Any
 from tui.errors import DOCTOR_HINT, StateError
 from tui.naming import name_problem, show
 from tui.paths import LEGACY_STATE_FILE_NAME
-from tui.session_record import JournalEntry, Lifecycle, SessionRecord, utc_now
+from tui.protocol.states import LifecycleState
+from tui.session_record import JournalEntry, SessionRecord, utc_now
 from tui.state_legacy import LEGACY_SCHEMA, decode_toml
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
     "LEGACY_SCHEMA",
     "SCHEMA",
     "JournalEntry",
-    "Lifecycle",
+    "LifecycleState",
     "SessionRecord",
     "StateError",
     "StateStore",

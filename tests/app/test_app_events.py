@@ -30,8 +30,8 @@ from tui.app.app import PtuiApp
 from tui.app.screens.disconnected import DisconnectedScreen
 from tui.app.themes import ThemeError, load_theme_file
 from tui.protocol import Method
+from tui.protocol.states import LIVE
 from tui.server import daemon
-from tui.server.status import LIVE
 
 
 def record_notes(app: PtuiApp) -> list[str]:

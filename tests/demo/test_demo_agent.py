@@ -14,7 +14,8 @@ import pytest
 
 from tui.config import load_config
 from tui.demo.agent import QUESTION, pick_target, plan_changes
-from tui.server.status import BUSY, IDLE, WAITING, classify
+from tui.protocol.states import Activity
+from tui.server.status import classify
 from tui.term.emulator import Emulator
 from tui.term.pty import PtyProcess
 
@@ -115,7 +116,7 @@ def test_works_on_its_task_and_waits_for_approval(project: Path, run: type[Agent
     for marker in (b"\x1b[38;2;", b"\x1b[38;5;", b"\x1b[32m", b"\r\x1b[2K", b"\a", b"\x1b]0;"):
         assert marker in agent.output
     # The demo profile reads the question as waiting, even while output flows.
-    assert agent.status(active=True) == WAITING
+    assert agent.status(active=True) == Activity.WAITING
     assert agent.emulator.title == f"demo agent: {TASK}"
 
 
@@ -126,7 +127,7 @@ def test_yes_keeps_the_edits_and_shows_the_prompt(project: Path, run: type[Agent
     screen = agent.wait_prompt()
     assert "✓ done" in screen
     assert QUESTION not in screen  # answered questions leave the screen
-    assert agent.status() == IDLE
+    assert agent.status() == Activity.IDLE
     assert "demo_add_a_power_operator" in (project / "calc" / "parser.py").read_text()
     assert screen.count("\n>") == 1  # one prompt: the Enter was not a second line
 
@@ -134,7 +135,7 @@ def test_yes_keeps_the_edits_and_shows_the_prompt(project: Path, run: type[Agent
     agent.type("document the README\r")
     agent.wait_for("Edit README.md")
     agent.wait_for(QUESTION)
-    assert agent.status() == WAITING
+    assert agent.status() == Activity.WAITING
     assert "## Document the README" in (project / "README.md").read_text()
     agent.type("y")
     agent.wait_prompt()
@@ -156,7 +157,7 @@ def test_no_puts_the_files_back(project: Path, run: type[AgentRun]) -> None:
 def test_busy_while_thinking_and_ctrl_c_exits_cleanly(project: Path, run: type[AgentRun]) -> None:
     agent = run(project, TASK, speed="0.5")  # slow: the spinner runs for seconds
     screen = agent.wait_for("ctrl+c to interrupt")
-    assert agent.status() == BUSY
+    assert agent.status() == Activity.BUSY
     assert "Reading the code" in screen
     agent.type("\x03")
     assert agent.wait_exit() in (0, 130)
@@ -180,7 +181,7 @@ def test_resume_says_resumed_and_prompts(project: Path, run: type[AgentRun]) -> 
     screen = agent.wait_prompt()
     assert "resumed" in screen
     assert QUESTION not in screen
-    assert agent.status() == IDLE
+    assert agent.status() == Activity.IDLE
     assert not (project / "CHANGELOG.md").exists()  # nothing done without a task
 
 

@@ -35,7 +35,7 @@ from hypothesis.stateful import (
 from tests.server.conftest import stop_server
 from tui.bench.crash_bench import Ptui, first_line, lifecycle, wait_dead
 from tui.bench.manifest import UNICODE_NAME
-from tui.state import Lifecycle
+from tui.state import LifecycleState
 
 MAX_SESSIONS = 3
 INDEX = st.integers(0, MAX_SESSIONS - 1)
@@ -147,10 +147,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         for sid, expected in self.model.items():
             state = lifecycle(listed[sid])
             if expected.archived:
-                assert state == Lifecycle.ARCHIVED, f"{sid}: {state}"
+                assert state == LifecycleState.ARCHIVED, f"{sid}: {state}"
                 assert not expected.worktree.exists(), f"{sid}: archived, worktree still there"
                 continue
-            assert state == Lifecycle.READY, f"{sid}: {state}"
+            assert state == LifecycleState.READY, f"{sid}: {state}"
             for path, content in expected.files.items():
                 target = expected.worktree / path
                 assert target.is_file() and target.read_bytes() == content, f"{sid}: {path}"

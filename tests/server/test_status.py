@@ -13,8 +13,11 @@ import tomli_w
 from tests.server.conftest import Runner, ptui_json, wait_for
 from tui.config import load_config
 from tui.patterns import NO_PATTERNS, PatternSet, compile_patterns
+from tui.protocol.states import Activity
 from tui.server import status as st
-from tui.server.status import BUSY, IDLE, WAITING, StatusTracker, classify
+from tui.server.status import StatusTracker, classify
+
+BUSY, WAITING, IDLE = Activity.BUSY, Activity.WAITING, Activity.IDLE
 
 # Screens as each agent draws them (texts from their own UIs; trimmed).
 SCREENS = {

@@ -39,7 +39,7 @@ from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
 from tui.app.widgets.terminal_view import TerminalView
 from tui.config import Config, load_config
 from tui.errors import PtuiError
-from tui.protocol import Method, SessionInfo, decode_session_info
+from tui.protocol import Activity, Method, SessionInfo, decode_session_info
 from tui.server.async_client import AsyncClient
 from tui.server.client import ConnectionLost, EarlyConnection
 
@@ -49,6 +49,9 @@ REPO_CONFIG_DELAY = 0.5
 """Seconds after mount before the repository's config is read ahead (see on_mount)."""
 STARTUP_GC_PAUSE = 1.0
 """Seconds after mount that garbage collection stays off, if the CLI paused it."""
+
+_STOPPED_WORKING = frozenset({Activity.IDLE, Activity.WAITING, Activity.EXITED})
+"""A busy agent that moves to one of these has output the user has not seen."""
 
 __all__ = ["PtuiApp"]
 
@@ -381,7 +384,11 @@ class PtuiApp(App[None]):
             self.post_message(SessionsChanged(list(data.get("sessions") or [])))
         elif kind == "status-changed":
             code = data.get("exit_code")
-            self.post_message(StatusChanged(str(data.get("session")), str(data.get("status")),
+            try:
+                status = Activity(str(data.get("status")))
+            except ValueError:
+                return
+            self.post_message(StatusChanged(str(data.get("session")), status,
                                             code if isinstance(code, int) else None))  # fmt: skip
         elif kind == "bell":
             self.post_message(Bell(str(data.get("session")), str(data.get("tab"))))
@@ -421,10 +428,10 @@ class PtuiApp(App[None]):
         if message.exit_code is not None:
             info["exit_code"] = message.exit_code
         self.on_main(lambda main: main.update_session(message.session))
-        if old == "busy" and message.status in ("idle", "waiting", "exited"):
+        if old == Activity.BUSY and message.status in _STOPPED_WORKING:
             # It worked and stopped: there is output you have not seen.
             self.on_main(lambda main: main.mark_unseen(message.session))
-        if message.status == "waiting" and old != "waiting":
+        if message.status == Activity.WAITING and old != Activity.WAITING:
             self.announce(message.session, "is waiting for you")
         self.request_summaries(force=True)
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from textual.message import Message
 
+from tui.protocol import Activity
+
 
 class SessionsChanged(Message):
     """The server's list of sessions changed (created, removed, renamed, ...)."""
@@ -23,9 +25,9 @@ class SessionsChanged(Message):
 
 
 class StatusChanged(Message):
-    """One session's status changed (busy, waiting, idle, exited, stopped)."""
+    """One session's agent changed what it is doing."""
 
-    def __init__(self, session: str, status: str, exit_code: int | None) -> None:
+    def __init__(self, session: str, status: Activity, exit_code: int | None) -> None:
         super().__init__()
         self.session = session
         self.status = status

@@ -58,15 +58,20 @@ from tui.errors import PtuiError, UsageError
 from tui.protocol import Method, RemoteError
 from tui.server.client import Client
 from tui.server.journal import FAULT_ENV, OPERATIONS
-from tui.state import Lifecycle
+from tui.state import LifecycleState
 
 UNIT_STEPS: Final = (("archive", "remove"), ("restore", "files"), ("merge", "checkout"))
 """Long steps that also take a kill at their N-th unit of work (file removed, ...)."""
 
 SETTLING: Final = frozenset(
-    {Lifecycle.CREATING, Lifecycle.ARCHIVING, Lifecycle.RESTORING, Lifecycle.MERGING,
-     Lifecycle.REMOVING}
-)  # fmt: skip
+    {
+        LifecycleState.CREATING,
+        LifecycleState.ARCHIVING,
+        LifecycleState.RESTORING,
+        LifecycleState.MERGING,
+        LifecycleState.REMOVING,
+    }
+)
 """States an operation passes through; recovery must leave them on its own. Not
 setting-up: after a kill it means "setup runs again at the next start", which
 the verbs that fit it (stop, resume, archive) handle."""
@@ -226,7 +231,7 @@ class Ptui:
         deadline = time.monotonic() + timeout
         while True:
             session = self.sessions().get(sid)
-            if lifecycle(session) == Lifecycle.READY and session is not None:
+            if lifecycle(session) == LifecycleState.READY and session is not None:
                 return session
             if time.monotonic() > deadline:
                 raise PtuiError(f"bench crash: {sid} not ready after {timeout} s: {session}")
@@ -241,7 +246,7 @@ def prepare(
     if result.returncode != 0:
         raise PtuiError(f"bench crash: ptui new {sid}: {first_line(result)}")
     [created] = json.loads(result.stdout)
-    if lifecycle(created) != Lifecycle.READY:  # setup still running
+    if lifecycle(created) != LifecycleState.READY:  # setup still running
         created = ptui.wait_ready(sid)
     worktree = Path(created["worktree"])
     make_tricky_tree(worktree, seed=seed, big_bytes=big_bytes)
@@ -369,9 +374,9 @@ def recover(
             elif before is not None:
                 found.failures.append(f"{sid} is gone")
                 everything_lost()
-        elif state == Lifecycle.ARCHIVED:
+        elif state == LifecycleState.ARCHIVED:
             restore()
-        elif state in (Lifecycle.READY, Lifecycle.SETTING_UP):
+        elif state in (LifecycleState.READY, LifecycleState.SETTING_UP):
             run("stop", sid)
             check_files(Path(session["worktree"]))
             run("resume", sid)
@@ -505,7 +510,7 @@ def _check_bystander(ptui: Ptui, before: Manifest, done: Round) -> None:
     """A session no operation touched: recovery must leave it ready and whole."""
     session = ptui.sessions().get("bystander")
     done.checked += len(before)
-    if session is None or lifecycle(session) != Lifecycle.READY:
+    if session is None or lifecycle(session) != LifecycleState.READY:
         done.failures.append(f"bystander: {lifecycle(session)}")
         return
     now = take_manifest(Path(session["worktree"]))

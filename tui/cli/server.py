@@ -14,7 +14,7 @@ from typing import Any
 from tui.cli.common import connect, json_flag, print_json
 from tui.errors import PtuiError, UsageError
 from tui.protocol import Method
-from tui.server.activity import LIVE
+from tui.protocol.states import LIVE
 from tui.server.client import Client, ServerNotRunning
 
 

@@ -2,7 +2,10 @@
 
 - `framing`: frames, limits, error codes, the published events, style runs;
 - `methods`: every method's name, once (`Method`);
-- `session_info`: one session as the server describes it (`SessionInfo`).
+- `session_info`: one session as the server describes it (`SessionInfo`);
+- `states`: a session's `LifecycleState` and its agent's `Activity`, two fields;
+- `messages`: every method's request and answer, typed (`SessionCreate`, ...);
+- `shapes`: the one checker every received message goes through.
 
 Headless and below both sides: the server and every client import it, it imports
 neither (nor Textual).
@@ -42,3 +45,7 @@ from tui.protocol.framing import request_id_ok as request_id_ok
 from tui.protocol.methods import Method as Method
 from tui.protocol.session_info import SessionInfo as SessionInfo
 from tui.protocol.session_info import decode_session_info as decode_session_info
+from tui.protocol.shapes import ShapeError as ShapeError
+from tui.protocol.states import LIVE as LIVE
+from tui.protocol.states import Activity as Activity
+from tui.protocol.states import LifecycleState as LifecycleState

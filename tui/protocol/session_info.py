@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict, cast
 
 from tui.protocol.framing import BAD_FRAME, ProtocolError
+from tui.protocol.states import Activity, LifecycleState
 
 
 class SessionInfo(TypedDict):
@@ -24,13 +25,13 @@ class SessionInfo(TypedDict):
     branch: str
     base: str
     worktree: str
-    status: str
-    """The agent's activity (`tui.protocol.Activity`)."""
+    status: Activity
+    """What the agent is doing."""
     port: int
     created: str
     archived: bool
-    lifecycle: str
-    """Where the session's work is (`tui.protocol.LifecycleState`)."""
+    lifecycle: LifecycleState
+    """Where the session's work is."""
     damage: str
     exit_code: int | None
     tabs: list[str]
@@ -78,4 +79,10 @@ def decode_session_info(value: object) -> SessionInfo:
             raise ProtocolError(BAD_FRAME, f"session info field {name!r}: {field!r:.40}")
     if not all(isinstance(tab, str) for tab in info["tabs"]):
         raise ProtocolError(BAD_FRAME, "session info field 'tabs' must hold names")
+    try:
+        # As the enums, so `info["status"]` is what its type says it is.
+        info["status"] = Activity(info["status"])
+        info["lifecycle"] = LifecycleState(info["lifecycle"])
+    except ValueError as exc:
+        raise ProtocolError(BAD_FRAME, f"session info: {exc}") from None
     return cast(SessionInfo, info)

@@ -30,7 +30,7 @@ from tui.git.inventory import RepoInventory, repo_inventory
 from tui.git.model import GitError, SessionRef
 from tui.server.ports import allocate_port
 from tui.server.session import Session
-from tui.state import Lifecycle, SessionRecord, StateStore
+from tui.state import LifecycleState, SessionRecord, StateStore
 from tui.term.reaper import ENV_TOKEN, process_table
 
 if TYPE_CHECKING:
@@ -39,9 +39,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("ptui.server")
 
 _TRANSITIONAL = frozenset(
-    {Lifecycle.CREATING, Lifecycle.ARCHIVING, Lifecycle.RESTORING, Lifecycle.MERGING,
-     Lifecycle.REMOVING}
-)  # fmt: skip
+    {
+        LifecycleState.CREATING,
+        LifecycleState.ARCHIVING,
+        LifecycleState.RESTORING,
+        LifecycleState.MERGING,
+        LifecycleState.REMOVING,
+    }
+)
 """States only an operation in progress may leave a session in."""
 
 
@@ -104,16 +109,16 @@ def _record_problems(session: Session, pending: bool) -> list[Problem]:
     record = session.record
     where = {"session": record.id, "repo": str(record.repo), "path": str(record.worktree)}
     state = record.lifecycle
-    if pending or state is Lifecycle.SETTING_UP:
+    if pending or state is LifecycleState.SETTING_UP:
         return []
     if state in _TRANSITIONAL:
         return [Problem("state-mismatch", f"recorded as {state} with nothing in progress", **where)]
-    if state is Lifecycle.DAMAGED:
+    if state is LifecycleState.DAMAGED:
         return [Problem("damaged", record.damage or "damaged", **where)]
     exists = record.worktree.is_dir()
-    if state is Lifecycle.ARCHIVED and exists:
+    if state is LifecycleState.ARCHIVED and exists:
         return [Problem("state-mismatch", "recorded as archived but its worktree exists", **where)]
-    if state is Lifecycle.READY and not exists:
+    if state is LifecycleState.READY and not exists:
         return [Problem("missing-worktree", f"worktree {record.worktree} is gone", **where)]
     return []
 
@@ -325,7 +330,7 @@ async def _recover_tar(mgr: SessionManager, tar: Path, repos: list[Path]) -> str
         worktrees_dir=git.worktrees_path(Path(where[0]).resolve()) if git.worktrees_dir else None,
     )
     fields = {"task": task, "base": ref.base, "base_commit": ref.base_commit}
-    record = _record_for(mgr, ref, fields, Lifecycle.READY)
+    record = _record_for(mgr, ref, fields, LifecycleState.READY)
     session = Session(record, mgr.scheduler, mgr)
     async with session.lock:
         run = mgr.begin("new", session, {"ref": ops.ref_fields(ref)})
@@ -357,15 +362,15 @@ async def _settle(mgr: SessionManager, session: Session) -> str:
     record = session.record
     status = await asyncio.to_thread(archive_status, session.ref, paths.archive_dir())
     if status.worktree_exists and status.registered:
-        record.lifecycle = Lifecycle.READY
+        record.lifecycle = LifecycleState.READY
         if not record.port:
             config = load_config(None)
             record.port = allocate_port(config.server.port_base, mgr.ports_taken())
     elif status.has_ref:
-        record.lifecycle = Lifecycle.ARCHIVED
+        record.lifecycle = LifecycleState.ARCHIVED
         record.port = 0
     else:
-        record.lifecycle = Lifecycle.DAMAGED
+        record.lifecycle = LifecycleState.DAMAGED
         record.damage = f"worktree {record.worktree} was deleted outside ptui; `ptui rm --force`"
     await mgr.save_async(session)
     return f"recorded as {record.lifecycle}"
@@ -385,7 +390,9 @@ async def _adopt(mgr: SessionManager, problem: Problem) -> str:
         raise PtuiError(f"cannot tell which branch {name!r} was on")
     fields = inventory.described.get(branch, {})
     ref = await asyncio.to_thread(inventory.session_ref, name, branch, fields)
-    lifecycle = Lifecycle.ARCHIVED if problem.kind == "orphan-archive" else Lifecycle.READY
+    lifecycle = (
+        LifecycleState.ARCHIVED if problem.kind == "orphan-archive" else LifecycleState.READY
+    )
     if problem.kind == "orphan-branch":
         # The branch's work comes back where a session's is: in its own worktree.
         await asyncio.to_thread(git_worktree.make_worktree, ref)
@@ -396,10 +403,10 @@ async def _adopt(mgr: SessionManager, problem: Problem) -> str:
 
 
 def _record_for(
-    mgr: SessionManager, ref: SessionRef, fields: dict[str, str], lifecycle: Lifecycle
+    mgr: SessionManager, ref: SessionRef, fields: dict[str, str], lifecycle: LifecycleState
 ) -> SessionRecord:
     port = 0
-    if lifecycle is Lifecycle.READY:
+    if lifecycle is LifecycleState.READY:
         port = allocate_port(load_config(None).server.port_base, mgr.ports_taken())
     from tui.server.operations import new_record
 
@@ -409,7 +416,7 @@ def _record_for(
     )
     if fields.get("created"):
         record.created = fields["created"]
-    if lifecycle is Lifecycle.ARCHIVED:
+    if lifecycle is LifecycleState.ARCHIVED:
         from tui.git.archive import archive_ref_name
 
         record.archive_ref = archive_ref_name(ref.name)

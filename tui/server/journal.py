@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tui.errors import PtuiError
-from tui.state import JournalEntry, Lifecycle, SessionRecord, StateStore
+from tui.state import JournalEntry, LifecycleState, SessionRecord, StateStore
 
 __all__ = ["FAULT_ENV", "OPERATIONS", "Faults", "Operation", "Run"]
 
@@ -41,20 +41,24 @@ class Operation:
 
     name: str
     steps: tuple[str, ...]
-    lifecycle: Lifecycle
+    lifecycle: LifecycleState
     """The session's lifecycle state while the operation is in progress."""
 
 
 OPERATIONS: Final[dict[str, Operation]] = {
     op.name: op
     for op in (
-        Operation("new", ("branch", "worktree", "record"), Lifecycle.CREATING),
-        Operation("setup", ("run", "done"), Lifecycle.SETTING_UP),
-        Operation("archive", ("stop", "snapshot", "remove", "record"), Lifecycle.ARCHIVING),
-        Operation("restore", ("files", "drop", "record"), Lifecycle.RESTORING),
-        Operation("merge", ("plan", "commit", "checkout", "base", "record"), Lifecycle.MERGING),
-        Operation("commit", ("commit", "index"), Lifecycle.READY),
-        Operation("rm", ("stop", "snapshot", "remove", "delete", "forget"), Lifecycle.REMOVING),
+        Operation("new", ("branch", "worktree", "record"), LifecycleState.CREATING),
+        Operation("setup", ("run", "done"), LifecycleState.SETTING_UP),
+        Operation("archive", ("stop", "snapshot", "remove", "record"), LifecycleState.ARCHIVING),
+        Operation("restore", ("files", "drop", "record"), LifecycleState.RESTORING),
+        Operation(
+            "merge", ("plan", "commit", "checkout", "base", "record"), LifecycleState.MERGING
+        ),
+        Operation("commit", ("commit", "index"), LifecycleState.READY),
+        Operation(
+            "rm", ("stop", "snapshot", "remove", "delete", "forget"), LifecycleState.REMOVING
+        ),
     )
 }
 """Every journaled operation by name."""

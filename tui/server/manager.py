@@ -29,8 +29,8 @@ from tui.git import merge as git_merge
 from tui.git.worktree import plan_session, session_description
 from tui.naming import NAME_MAX
 from tui.protocol import SessionInfo
+from tui.protocol.states import LIVE, Activity
 from tui.server import operations as ops
-from tui.server import status as st
 from tui.server.journal import Faults, Run
 from tui.server.lifecycle import require
 from tui.server.ports import allocate_port
@@ -44,7 +44,7 @@ from tui.server.trust import (
     local_changes,
     untrusted,
 )
-from tui.state import Lifecycle, SessionRecord, StateError, StateStore
+from tui.state import LifecycleState, SessionRecord, StateError, StateStore
 from tui.term.emulator import TermEvent
 from tui.term.reaper import ENV_TOKEN, process_table
 
@@ -98,8 +98,8 @@ class SessionManager:
         # come back with the session's next resume, which reads it (as create does).
         terminal = self.terminal_settings(_global_terminal_config())
         for record in records:
-            if record.status in st.LIVE:
-                record.status = st.STOPPED
+            if record.status in LIVE:
+                record.status = Activity.STOPPED
             self._kill_leftovers(record)
             self.sessions[record.id] = Session(record, self.scheduler, self, terminal=terminal)
         self.save()
@@ -221,7 +221,7 @@ class SessionManager:
 
     def tab_exited(self, session: Session, tab: Tab) -> None:
         if tab.name == AGENT_TAB:
-            session.record.status = st.EXITED
+            session.record.status = Activity.EXITED
             session.record.exit_code = tab.exit_code
             session.record.extra.pop("pid", None)
             session.record.extra.pop("pty_token", None)
@@ -231,7 +231,7 @@ class SessionManager:
             session.save_screen()
             self.broadcast(
                 "status-changed",
-                {"session": session.id, "status": st.EXITED, "exit_code": tab.exit_code},
+                {"session": session.id, "status": Activity.EXITED, "exit_code": tab.exit_code},
             )
             if session.id in self.sessions:
                 self.store.put(session.record)
@@ -387,7 +387,7 @@ class SessionManager:
 
         if setup is None or (argv is not None and not pending):
             if pending:  # no (trusted) setup any more: nothing left to finish
-                session.record.lifecycle = Lifecycle.READY
+                session.record.lifecycle = LifecycleState.READY
                 self.store.finish(pending[0], record=session.record)
             start_agent()
             return warnings
@@ -407,7 +407,7 @@ class SessionManager:
         waiter = _TabExit(tab)
         session.tabs["setup"] = tab
         session.setup_run = run
-        session.record.status = st.BUSY
+        session.record.status = Activity.BUSY
 
         async def after_setup() -> None:
             await waiter.wait()
@@ -417,7 +417,7 @@ class SessionManager:
                     return
                 session.setup_run = None
                 run.record_step("run")
-                session.record.lifecycle = Lifecycle.READY
+                session.record.lifecycle = LifecycleState.READY
                 run.finish(session.record)
                 try:
                     start_agent()
@@ -440,7 +440,7 @@ class SessionManager:
         """Mark the session exited and say why in its agent tab (what the app shows
         first: it would be blank) and in `tabs`; returns the message."""
         message = f"agent not started: {exc}"
-        session.record.status = st.EXITED
+        session.record.status = Activity.EXITED
         for tab in (session.tab(AGENT_TAB), *tabs):
             tab.note(message)
         session.tab(AGENT_TAB).note(
@@ -455,7 +455,7 @@ class SessionManager:
             session.record.extra["pid"] = proc.pid
             token = proc._family.token  # see report: a public accessor
             session.record.extra["pty_token"] = token
-        session.record.status = st.BUSY
+        session.record.status = Activity.BUSY
         session.record.exit_code = None
 
     # ----------------------------------------------------------- lifecycle
@@ -487,8 +487,8 @@ class SessionManager:
         was_running = session.running
         await session.stop_tabs()
         session.pending_prompt = ""
-        if was_running or session.record.status in st.LIVE:
-            session.record.status = st.STOPPED
+        if was_running or session.record.status in LIVE:
+            session.record.status = Activity.STOPPED
         session.record.extra.pop("pid", None)
         session.record.extra.pop("pty_token", None)
         session.save_screen()

@@ -25,10 +25,10 @@ from tui.git import merge as git_merge
 from tui.git import worktree as git_worktree
 from tui.git.model import GitError, SessionRef
 from tui.git.status import session_status
-from tui.server import status as st
+from tui.protocol.states import Activity
 from tui.server.journal import Run
 from tui.server.ports import allocate_port
-from tui.state import JournalEntry, Lifecycle, SessionRecord
+from tui.state import JournalEntry, LifecycleState, SessionRecord
 
 if TYPE_CHECKING:
     from tui.server.manager import SessionManager
@@ -56,7 +56,7 @@ def new_record(
     task: str,
     agent: str,
     port: int,
-    lifecycle: Lifecycle = Lifecycle.READY,
+    lifecycle: LifecycleState = LifecycleState.READY,
 ) -> SessionRecord:
     """The record of a session that lives at `ref`, stopped, under a free id."""
     return SessionRecord(
@@ -69,7 +69,7 @@ def new_record(
         base=ref.base,
         base_commit=ref.base_commit,
         worktree=ref.worktree,
-        status=st.STOPPED,
+        status=Activity.STOPPED,
         port=port,
         lifecycle=lifecycle,
     )
@@ -93,7 +93,7 @@ async def run_new(mgr: SessionManager, session: Session, run: Run, description: 
     except (GitError, OSError):
         await _undo_new(mgr, session, run)
         raise
-    session.record.lifecycle = Lifecycle.READY
+    session.record.lifecycle = LifecycleState.READY
     run.finish(session.record)
 
 
@@ -128,7 +128,7 @@ async def run_archive(mgr: SessionManager, session: Session, run: Run) -> dict[s
         run.record_step("stop")
     await _snapshot_and_remove(mgr, session, run)
     record = session.record
-    record.lifecycle = Lifecycle.ARCHIVED
+    record.lifecycle = LifecycleState.ARCHIVED
     record.archive_ref = git_archive.archive_ref_name(record.name)
     record.port = 0
     session.close_dead_tabs()
@@ -178,7 +178,7 @@ async def _abandon_archive(mgr: SessionManager, session: Session, run: Run) -> N
         paths.archive_dir(),
         tar_name=run.params.get("tar"),  # journaled before the tar was written
     )
-    session.record.lifecycle = Lifecycle.READY
+    session.record.lifecycle = LifecycleState.READY
     run.abort(session.record)
 
 
@@ -192,7 +192,7 @@ async def run_restore(mgr: SessionManager, session: Session, run: Run) -> None:
                 git_archive.restore_files, ref, archive_dir, run.progress("files")
             )
         except GitError:
-            session.record.lifecycle = Lifecycle.ARCHIVED
+            session.record.lifecycle = LifecycleState.ARCHIVED
             run.abort(session.record)
             raise
         run.record_step("files")
@@ -202,9 +202,9 @@ async def run_restore(mgr: SessionManager, session: Session, run: Run) -> None:
     record = session.record
     config = load_config(None)
     record.port = allocate_port(config.server.port_base, mgr.ports_taken())
-    record.lifecycle = Lifecycle.READY
+    record.lifecycle = LifecycleState.READY
     record.archive_ref = ""
-    record.status = st.STOPPED
+    record.status = Activity.STOPPED
     run.finish(record)
 
 
@@ -225,7 +225,7 @@ async def run_merge(
                 git_merge.plan_merge, ref, strategy, message, work_message=work_message
             )
         except GitError:
-            session.record.lifecycle = Lifecycle.READY
+            session.record.lifecycle = LifecycleState.READY
             run.abort(session.record)
             raise
         run.record_step("plan", {"plan": plan.to_dict()})
@@ -243,7 +243,7 @@ async def run_merge(
     except GitError:
         await _undo_merge(session, run, plan)
         raise
-    session.record.lifecycle = Lifecycle.READY
+    session.record.lifecycle = LifecycleState.READY
     run.finish(session.record)
     return {
         "id": session.id,
@@ -259,7 +259,7 @@ async def run_merge(
 async def recover_merge(mgr: SessionManager, session: Session, run: Run) -> None:
     """Forward once the base branch has moved; back (files put back) before."""
     if not run.done("plan"):
-        session.record.lifecycle = Lifecycle.READY
+        session.record.lifecycle = LifecycleState.READY
         run.abort(session.record)
         return
     plan = git_merge.MergePlan.from_dict(run.params["plan"])
@@ -269,7 +269,7 @@ async def recover_merge(mgr: SessionManager, session: Session, run: Run) -> None
             await asyncio.to_thread(git_merge.apply_checkout, plan, None)
         except GitError as exc:  # the user changed a file meanwhile: theirs stays
             log.warning("session %s: finishing the merge's checkout: %s", session.id, exc)
-        session.record.lifecycle = Lifecycle.READY
+        session.record.lifecycle = LifecycleState.READY
         run.finish(session.record)
         mgr.notes.append(f"session {session.id!r}: an interrupted merge was completed")
         return
@@ -286,7 +286,7 @@ def _base_at(ref: SessionRef, base: str, commit: str) -> bool:
 async def _undo_merge(session: Session, run: Run, plan: git_merge.MergePlan) -> None:
     await asyncio.to_thread(git_merge.undo_checkout, plan)
     await asyncio.to_thread(git_merge.undo_work, plan, session.ref)
-    session.record.lifecycle = Lifecycle.READY
+    session.record.lifecycle = LifecycleState.READY
     run.abort(session.record)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from tui.config import AgentProfile, TerminalConfig
 from tui.git.model import SessionRef
 from tui.protocol.session_info import SessionInfo
+from tui.protocol.states import Activity
 from tui.server import status as st
 from tui.server.snapshot import load_snapshot, prefill, snapshot_data, snapshot_path
 from tui.server.tab import ParseScheduler, Tab
@@ -110,13 +111,13 @@ class Session:
         return tab is not None and tab.alive
 
     @property
-    def status(self) -> str:
-        """busy, waiting, idle, exited, stopped or archived."""
+    def status(self) -> Activity:
+        """What the agent is doing; its last known end when it does not run."""
         if self.record.archived:
-            return st.ARCHIVED
+            return Activity.ARCHIVED
         if self.running and self.tracker is not None:
             return self.tracker.status
-        return self.record.status if self.record.status in (st.EXITED, st.STOPPED) else st.STOPPED
+        return Activity.EXITED if self.record.status == Activity.EXITED else Activity.STOPPED
 
     # ----------------------------------------------------------------- tabs
     def new_emulator(self) -> Emulator:
@@ -208,7 +209,11 @@ class Session:
             self.tracker.output()
 
     def _status_changed(self) -> None:
-        if self.pending_prompt and self.tracker is not None and self.tracker.status != st.BUSY:
+        if (
+            self.pending_prompt
+            and self.tracker is not None
+            and self.tracker.status != Activity.BUSY
+        ):
             text, self.pending_prompt = self.pending_prompt, ""
             self.tabs[AGENT_TAB].write(text.encode() + b"\r")
             self.tracker.input()
@@ -286,7 +291,7 @@ class Session:
             "port": r.port,
             "created": r.created,
             "archived": r.archived,
-            "lifecycle": str(r.lifecycle),
+            "lifecycle": r.lifecycle,
             "damage": r.damage,
             "exit_code": r.exit_code,
             "tabs": [AGENT_TAB, *[n for n in self.tabs if n != AGENT_TAB]],

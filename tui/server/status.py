@@ -30,14 +30,8 @@ from functools import partial
 from typing import Final
 
 from tui.patterns import PatternSet, compile_patterns
-from tui.server.activity import ARCHIVED as ARCHIVED
-from tui.server.activity import BUSY as BUSY
-from tui.server.activity import EXITED as EXITED
-from tui.server.activity import IDLE as IDLE
-from tui.server.activity import LIVE as LIVE
-from tui.server.activity import STATUSES as STATUSES
-from tui.server.activity import STOPPED as STOPPED
-from tui.server.activity import WAITING as WAITING
+from tui.protocol.states import LIVE as LIVE
+from tui.protocol.states import Activity
 
 ACTIVE_WINDOW: Final = 1.5
 """Seconds after the last output during which a session counts as busy."""
@@ -55,31 +49,33 @@ later: a hostile pattern list costs a session at most a fifth of a core."""
 _MATCH_THREAD: Final = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ptui-status")
 
 
-def screen_status(text: str, *, waiting: PatternSet, busy: PatternSet) -> str | None:
-    """WAITING or BUSY if the screen says so, else None (activity decides).
+def screen_status(text: str, *, waiting: PatternSet, busy: PatternSet) -> Activity | None:
+    """WAITING or BUSY if the screen says so, else None (output activity decides).
 
     Linear in `text`, but may take long: call it off the event loop.
     """
     if waiting.search(text) is not None:
-        return WAITING
+        return Activity.WAITING
     if busy.search(text) is not None:
-        return BUSY
+        return Activity.BUSY
     return None
 
 
-def classify(text: str, *, waiting: PatternSet, busy: PatternSet, active: bool) -> str:
+def classify(text: str, *, waiting: PatternSet, busy: PatternSet, active: bool) -> Activity:
     """The status a screen shows: WAITING, BUSY or IDLE.
 
     `text` is the visible screen; `active` whether output arrived recently. A
     waiting pattern wins over everything (the agent asks and nothing moves on
     until answered), then a busy pattern, then activity.
     """
-    return screen_status(text, waiting=waiting, busy=busy) or (BUSY if active else IDLE)
+    return screen_status(text, waiting=waiting, busy=busy) or (
+        Activity.BUSY if active else Activity.IDLE
+    )
 
 
 def _timed_screen_status(
     text: str, waiting: PatternSet, busy: PatternSet
-) -> tuple[str | None, float]:
+) -> tuple[Activity | None, float]:
     start = time.perf_counter()
     status = screen_status(text, waiting=waiting, busy=busy)
     return status, time.perf_counter() - start
@@ -101,7 +97,7 @@ class StatusTracker:
     def __init__(
         self,
         screen_text: Callable[[], str],
-        on_change: Callable[[str], None],
+        on_change: Callable[[Activity], None],
         *,
         waiting: PatternSet | Sequence[str] = (),
         busy: PatternSet | Sequence[str] = (),
@@ -110,10 +106,12 @@ class StatusTracker:
         self._on_change = on_change
         self._waiting = _compiled(waiting)
         self._busy = _compiled(busy)
-        self.status = BUSY  # a program that just started is working until it settles
+        self.status: Activity = (
+            Activity.BUSY
+        )  # a program that just started is working until it settles
         self._last_input = 0.0
         self._last_activity = time.monotonic()
-        self._matched: tuple[str, str | None] | None = None  # last screen matched, its status
+        self._matched: tuple[str, Activity | None] | None = None  # last screen matched, its status
         self._matching = False  # a match of this tracker's is on the worker thread
         self._recheck = False  # the screen may have changed since that match began
         self._not_before = 0.0  # backoff after a slow match (time.monotonic)
@@ -173,7 +171,7 @@ class StatusTracker:
                 handle.cancel()
         self._check = self._idle = None
 
-    def _match_done(self, text: str, future: asyncio.Future[tuple[str | None, float]]) -> None:
+    def _match_done(self, text: str, future: asyncio.Future[tuple[Activity | None, float]]) -> None:
         self._matching = False
         if self._closed or future.cancelled():
             return
@@ -185,9 +183,9 @@ class StatusTracker:
             self._recheck = False
             self._schedule_check(CHECK_DELAY)
 
-    def _settle(self, screen: str | None) -> None:
+    def _settle(self, screen: Activity | None) -> None:
         active = time.monotonic() - self._last_activity < ACTIVE_WINDOW
-        status = screen or (BUSY if active else IDLE)
+        status = screen or (Activity.BUSY if active else Activity.IDLE)
         if status != self.status:
             self.status = status
             self._on_change(status)

@@ -1,0 +1,646 @@
+"""Every request and its answer, typed: one definition each, used by both sides.
+
+A request is a frozen dataclass whose fields are its params; `METHOD` names it and
+`RESULT` is the type of its answer (a TypedDict, a list of them, or `bool`). The
+server turns a frame's params into the request once (`decode`, a bad param is a
+one-line `ShapeError`); a client builds the request, sends `params()` and checks
+the answer once (`result`), so past the socket mypy sees every field.
+
+Field rules, the same for every request: a param left out, or null, takes the
+field's default; an empty string is left out too where the field has a default
+(`tab: ""` is the agent's tab, `base: ""` is "no base given"). A field with no
+default is required. Params the request does not define are ignored, so a newer
+client may send more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Generic, NotRequired, Self, TypedDict, TypeVar, cast
+
+from tui.protocol.methods import Method
+from tui.protocol.session_info import SessionInfo, decode_session_info
+from tui.protocol.shapes import ShapeError, check
+
+R = TypeVar("R")
+
+AGENT_TAB = "agent"
+"""The tab every session has: its agent."""
+
+
+class NoSessionGiven(ShapeError):
+    """A session request without an `id` (answered as not-found, like a wrong one)."""
+
+
+# ------------------------------------------------------------------ answers
+class Hello(TypedDict):
+    version: int
+    ptui: str
+    pid: int
+    state: str
+    """The server's state file: a local client checks it shares the user's HOME."""
+    methods: NotRequired[list[str]]
+    """What this server answers (a server before 0.9 leaves it out)."""
+
+
+class ServerStatus(TypedDict):
+    pid: int
+    ptui: str
+    uptime: float
+    sessions: int
+    live_sessions: int
+    clients: int
+    socket: str
+    log: str
+    state: str
+    state_error: str
+
+
+class Stopping(TypedDict):
+    stopping: bool
+
+
+class Subscribed(TypedDict):
+    sessions: list[SessionInfo]
+
+
+class Screen(TypedDict):
+    id: str
+    tab: str
+    text: str
+    cols: int
+    rows: int
+    cursor: list[int]
+    title: str
+    status: str
+    alive: bool
+
+
+class Scrollback(TypedDict):
+    total: int
+    start: int
+    lines: list[list[list[object]]]
+    """Each line's style runs (`tui.protocol.decode_runs`)."""
+
+
+class Attached(TypedDict):
+    id: str
+    tab: str
+    alive: bool
+
+
+class TabOpened(TypedDict):
+    id: str
+    tab: str
+
+
+class Committed(TypedDict):
+    id: str
+    commit: str
+
+
+class Merged(TypedDict):
+    id: str
+    strategy: str
+    base: str
+    old_commit: str
+    new_commit: str
+    files: list[str]
+    committed: str | None
+    """The commit made of uncommitted work first, if there was any."""
+
+
+class Removed(TypedDict):
+    id: str
+    removed: bool
+    lost: list[str]
+    """What was deleted without being merged (`--force`)."""
+
+
+class Archived(SessionInfo):
+    files_saved: int
+    ignored_saved: int
+
+
+class Problem(TypedDict):
+    kind: str
+    message: str
+    session: str
+    repo: str
+    path: str
+    fixed: str
+    """What `--fix` did about it ("" when it was not repaired)."""
+
+
+class DoctorReport(TypedDict):
+    problems: list[Problem]
+    remaining: list[Problem]
+    notes: list[str]
+
+
+class TrustShown(TypedDict):
+    repo: str
+    base: str
+    text: str
+    digest: str
+    trusted: bool
+    local_changes: str | None
+    scripts: dict[str, str]
+    ignored: list[str]
+    problem: str | None
+
+
+class DiffFile(TypedDict):
+    path: str
+    old_path: str | None
+    status: str
+    added: int
+    removed: int
+    binary: bool
+
+
+class DiffListing(TypedDict):
+    id: str
+    scope: str
+    merge_base: str
+    files: list[DiffFile]
+    added: int
+    removed: int
+    summary: str
+
+
+class Diff(DiffListing):
+    stat: str
+    patch: NotRequired[str]
+    """Left out when only the stat was asked for."""
+
+
+class Hunk(TypedDict):
+    header: str
+    old_start: int
+    old_lines: int
+    new_start: int
+    new_lines: int
+    lines: list[list[str | int | None]]
+    """`[origin, old_lineno, new_lineno, text]` per line."""
+
+
+class DiffFileDetail(DiffFile):
+    hunks: list[Hunk]
+    truncated: bool
+
+
+class ArchivePlan(TypedDict):
+    id: str
+    worktree: str
+    ref_name: str
+    branch: str
+    uncommitted: list[str]
+    untracked: list[str]
+    ignored: list[str]
+    empty_dirs: list[str]
+
+
+class MergePreview(TypedDict):
+    id: str
+    base: str
+    branch: str
+    ahead: int
+    behind: int
+    files: list[str]
+    conflicts: list[str]
+    uncommitted: list[str]
+    merged: bool
+    strategies: dict[str, str | None]
+    """`ff`, `merge`, `squash`: None when possible, else why not."""
+
+
+class Summary(TypedDict):
+    added: int
+    removed: int
+    files: int
+    ahead: int
+    behind: int
+    dirty: int
+    overlaps: list[str]
+    """Other sessions (ids) that change the same files."""
+    error: NotRequired[str]
+    test_running: bool
+    test_exit: int | None
+
+
+class Branches(TypedDict):
+    repo: str
+    current: str | None
+    branches: list[str]
+
+
+class TestFailureSent(TypedDict):
+    id: str
+    tab: str
+    lines: int
+    text: str
+
+
+# ----------------------------------------------------------------- requests
+_HINTS: dict[type, dict[str, object]] = {}
+
+
+def _hints(cls: type) -> dict[str, object]:
+    """A request type's field hints, resolved once (get_type_hints is slow)."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request(Generic[R]):
+    """One method's params; `result` checks its answer."""
+
+    METHOD: ClassVar[Method]
+    RESULT: ClassVar[object]
+    """The answer's type, as `shapes.check` reads it."""
+
+    def params(self) -> dict[str, object]:
+        """The frame's params: every field that is not None."""
+        return {
+            f.name: value
+            for f in dataclasses.fields(self)
+            if (value := getattr(self, f.name)) is not None
+        }
+
+    @classmethod
+    def decode(cls, params: Mapping[str, object]) -> Self:
+        """The request a frame's params describe; ShapeError naming the bad param."""
+        hints = _hints(cls)
+        given: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            value = params.get(f.name)
+            has_default = (
+                f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            )
+            if value is None or (value == "" and has_default):
+                if not has_default:
+                    raise ShapeError(f"{f.name} is required")
+                continue
+            given[f.name] = check(hints[f.name], value, f.name)
+        return cls(**given)
+
+    def result(self, raw: object) -> R:
+        """The answer, checked against `RESULT` (ShapeError when it does not fit)."""
+        return cast(R, check(self.RESULT, raw, "result"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionRequest(Request[R]):
+    """A request about one session: `id` is its id or name (a unique prefix will do)."""
+
+    id: str
+
+    @classmethod
+    def decode(cls, params: Mapping[str, object]) -> Self:
+        if not isinstance(params.get("id"), str) or not params.get("id"):
+            raise NoSessionGiven("a session id is required (see ptui ls)")
+        return super().decode(params)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TabRequest(SessionRequest[R]):
+    """A request about one of a session's terminals."""
+
+    tab: str = AGENT_TAB
+
+
+def _session_infos(raw: object) -> list[SessionInfo]:
+    if not isinstance(raw, list):
+        raise ShapeError(f"result: expected a list, got {type(raw).__name__}")
+    return [decode_session_info(info) for info in raw]
+
+
+# Server and events.
+@dataclass(frozen=True, kw_only=True)
+class HelloRequest(Request[Hello]):
+    METHOD = Method.HELLO
+    RESULT = Hello
+    version: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerStatusRequest(Request[ServerStatus]):
+    METHOD = Method.SERVER_STATUS
+    RESULT = ServerStatus
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerStop(Request[Stopping]):
+    METHOD = Method.SERVER_STOP
+    RESULT = Stopping
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subscribe(Request[Subscribed]):
+    METHOD = Method.EVENTS_SUBSCRIBE
+    RESULT = Subscribed
+
+    def result(self, raw: object) -> Subscribed:
+        answer = cast(Subscribed, check(Subscribed, raw, "result"))
+        return {"sessions": [decode_session_info(info) for info in answer["sessions"]]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Doctor(Request[DoctorReport]):
+    METHOD = Method.SERVER_DOCTOR
+    RESULT = DoctorReport
+    repos: list[str] = dataclasses.field(default_factory=list)
+    """Repositories to look in besides the ones sessions are in."""
+    fix: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientColors(Request[bool]):
+    """The client's theme colours answer every program's colour queries."""
+
+    METHOD = Method.CLIENT_COLORS
+    RESULT = bool
+    foreground: str
+    background: str
+
+
+# Sessions.
+@dataclass(frozen=True, kw_only=True)
+class SessionList(Request[list[SessionInfo]]):
+    METHOD = Method.SESSION_LIST
+    RESULT = list[SessionInfo]
+    all: bool = False
+    """Archived sessions too."""
+
+    def result(self, raw: object) -> list[SessionInfo]:
+        return _session_infos(raw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionInfoRequest(SessionRequest[SessionInfo]):
+    METHOD = Method.SESSION_INFO
+    RESULT = SessionInfo
+
+    def result(self, raw: object) -> SessionInfo:
+        return decode_session_info(raw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionCreate(Request[list[SessionInfo]]):
+    """`count` sessions on one task; the first one's info carries any warnings."""
+
+    METHOD = Method.SESSION_CREATE
+    RESULT = list[SessionInfo]
+    task: str = ""
+    repo: str = "."
+    base: str | None = None
+    name: str | None = None
+    agent: str | None = None
+    """A name from `[agents]`; the config's `default_agent` when None."""
+    count: int = 1
+    cols: int = 120
+    rows: int = 36
+
+    def result(self, raw: object) -> list[SessionInfo]:
+        return _session_infos(raw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionStop(SessionRequest[SessionInfo]):
+    METHOD = Method.SESSION_STOP
+    RESULT = SessionInfo
+
+    def result(self, raw: object) -> SessionInfo:
+        return decode_session_info(raw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionResume(SessionRequest[SessionInfo]):
+    METHOD = Method.SESSION_RESUME
+    RESULT = SessionInfo
+    cols: int | None = None
+    rows: int | None = None
+    """The terminal's size, if the client knows it; the last one otherwise."""
+
+    def result(self, raw: object) -> SessionInfo:
+        return decode_session_info(raw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionArchive(SessionRequest[Archived]):
+    METHOD = Method.SESSION_ARCHIVE
+    RESULT = Archived
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionRestore(SessionRequest[SessionInfo]):
+    METHOD = Method.SESSION_RESTORE
+    RESULT = SessionInfo
+
+    def result(self, raw: object) -> SessionInfo:
+        return decode_session_info(raw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionRemove(SessionRequest[Removed]):
+    METHOD = Method.SESSION_REMOVE
+    RESULT = Removed
+    force: bool = False
+    """Delete work not merged into the base too."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionCommit(SessionRequest[Committed]):
+    METHOD = Method.SESSION_COMMIT
+    RESULT = Committed
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionMerge(SessionRequest[Merged]):
+    METHOD = Method.SESSION_MERGE
+    RESULT = Merged
+    strategy: str = "merge"
+    """`ff`, `merge` or `squash`."""
+    message: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionRun(SessionRequest[TabOpened]):
+    """Run a `[scripts]` entry in a tab named after it."""
+
+    METHOD = Method.SESSION_RUN
+    RESULT = TabOpened
+    script: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionShell(SessionRequest[TabOpened]):
+    METHOD = Method.SESSION_SHELL
+    RESULT = TabOpened
+
+
+# Terminals.
+@dataclass(frozen=True, kw_only=True)
+class SessionScreen(TabRequest[Screen]):
+    METHOD = Method.SESSION_SCREEN
+    RESULT = Screen
+    ansi: bool = False
+    """The text with its colours as ANSI sequences, not plain."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionScrollback(TabRequest[Scrollback]):
+    METHOD = Method.SESSION_SCROLLBACK
+    RESULT = Scrollback
+    start: int = 0
+    """0 is the oldest line."""
+    count: int = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionInput(TabRequest[bool]):
+    """Bytes for the program: `text` (UTF-8) or `b64` (any bytes)."""
+
+    METHOD = Method.SESSION_INPUT
+    RESULT = bool
+    text: str | None = None
+    b64: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionPaste(TabRequest[bool]):
+    """Text pasted as the program asked (bracketed when it turned that on)."""
+
+    METHOD = Method.SESSION_PASTE
+    RESULT = bool
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionResize(SessionRequest[bool]):
+    METHOD = Method.SESSION_RESIZE
+    RESULT = bool
+    cols: int
+    rows: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionAttach(TabRequest[Attached]):
+    """Screen updates for this tab follow, first a full one."""
+
+    METHOD = Method.SESSION_ATTACH
+    RESULT = Attached
+    cols: int | None = None
+    rows: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionDetach(TabRequest[bool]):
+    METHOD = Method.SESSION_DETACH
+    RESULT = bool
+
+
+# Trust.
+@dataclass(frozen=True, kw_only=True)
+class TrustShow(Request[TrustShown]):
+    METHOD = Method.TRUST_SHOW
+    RESULT = TrustShown
+    repo: str = "."
+    base: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrustAdd(Request[TrustShown]):
+    """Trust the file whose digest the user was shown (refused if it changed since)."""
+
+    METHOD = Method.TRUST_ADD
+    RESULT = TrustShown
+    repo: str = "."
+    base: str | None = None
+    digest: str | None = None
+
+
+# Review.
+@dataclass(frozen=True, kw_only=True)
+class SessionDiff(SessionRequest[Diff]):
+    METHOD = Method.SESSION_DIFF
+    RESULT = Diff
+    scope: str = "all"
+    """`all`, `committed` or `uncommitted`."""
+    stat: bool = False
+    """The listing and stat only, no patch."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionDiffFiles(SessionRequest[DiffListing]):
+    METHOD = Method.SESSION_DIFF_FILES
+    RESULT = DiffListing
+    scope: str = "all"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionDiffFile(SessionRequest[DiffFileDetail]):
+    METHOD = Method.SESSION_DIFF_FILE
+    RESULT = DiffFileDetail
+    path: str
+    scope: str = "all"
+    max_lines: int = 20_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionArchivePlan(SessionRequest[ArchivePlan]):
+    METHOD = Method.SESSION_ARCHIVE_PLAN
+    RESULT = ArchivePlan
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionMergePreview(SessionRequest[MergePreview]):
+    METHOD = Method.SESSION_MERGE_PREVIEW
+    RESULT = MergePreview
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionSummary(Request[dict[str, Summary]]):
+    """Per live session: diff size, position against the base, overlaps, tests."""
+
+    METHOD = Method.SESSION_SUMMARY
+    RESULT = dict[str, Summary]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionSendTestFailure(SessionRequest[TestFailureSent]):
+    """Paste the tail of a script tab's output to the agent, asking it to fix it."""
+
+    METHOD = Method.SESSION_SEND_TEST_FAILURE
+    RESULT = TestFailureSent
+    tab: str = "test"
+    lines: int = 40
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepoBranches(Request[Branches]):
+    METHOD = Method.REPO_BRANCHES
+    RESULT = Branches
+    repo: str = "."
+
+
+REQUESTS: dict[Method, type[Request[typing.Any]]] = {
+    cls.METHOD: cls
+    for cls in (
+        HelloRequest, ServerStatusRequest, ServerStop, Subscribe, Doctor, ClientColors,
+        SessionList, SessionInfoRequest, SessionCreate, SessionStop, SessionResume,
+        SessionArchive, SessionRestore, SessionRemove, SessionCommit, SessionMerge,
+        SessionRun, SessionShell, SessionScreen, SessionScrollback, SessionInput,
+        SessionPaste, SessionResize, SessionAttach, SessionDetach, TrustShow, TrustAdd,
+        SessionDiff, SessionDiffFiles, SessionDiffFile, SessionArchivePlan,
+        SessionMergePreview, SessionSummary, SessionSendTestFailure, RepoBranches,
+    )
+}  # fmt: skip
+"""Method -> its request type; every method of `Method` has one (a test holds it)."""
