@@ -24,7 +24,6 @@ from tests.server.conftest import (
     wait_for,
 )
 from tui import paths
-from tui.server import daemon
 
 # A repository (the working directory), the test config, the server stopped afterwards.
 pytestmark = pytest.mark.usefixtures("server")
@@ -76,7 +75,7 @@ def test_port_base_moves_every_sessions_ports() -> None:
 @pytest.mark.config_key("server.log_max_bytes")
 def test_log_max_bytes_rotates_the_server_log() -> None:
     write_config({}, server={"log_max_bytes": 1024})
-    log = paths.log_dir() / daemon.LOG_NAME
+    log = paths.server_log_file()
     log.parent.mkdir(parents=True, mode=0o700)
     # What earlier servers logged: 900 bytes, under the limit until this server adds to it.
     earlier = "2025-01-01 00:00:00,000 INFO an earlier server's line\n" * 17
@@ -85,9 +84,9 @@ def test_log_max_bytes_rotates_the_server_log() -> None:
     ptui("server")  # "serving on <socket> (pid N)"
     ptui("server", "--stop", "--force")  # "stopping", "stopped"
     # Under the default (10 MiB) all of it would still be in one file.
-    assert (log.parent / f"{daemon.LOG_NAME}.1").read_text().startswith(earlier)
+    assert (log.parent / f"{log.name}.1").read_text().startswith(earlier)
     assert "INFO stopped" in log.read_text() and "earlier" not in log.read_text()
-    assert all(path.stat().st_size <= 1024 for path in log.parent.glob(f"{daemon.LOG_NAME}*"))
+    assert all(path.stat().st_size <= 1024 for path in log.parent.glob(f"{log.name}*"))
 
 
 @pytest.mark.config_key("agents.<name>.command", "agents.<name>.env")

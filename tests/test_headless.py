@@ -11,6 +11,7 @@ HEADLESS = [
     "tui.git",
     "tui.term",
     "tui.server",
+    "tui.client",
     "tui.config",
     "tui.state",
     "tui.paths",

@@ -93,10 +93,10 @@ def test_the_copy_as_it_is_keeps_every_contract(tmp_path: Path) -> None:
         ),
         # The client pulling in the host's session manager.
         (
-            "tui/server/client.py",
+            "tui/client/connection.py",
             "from tui.server import manager",
             "client",
-            "tui.server.client -> tui.server.manager",
+            "tui.client.connection -> tui.server.manager",
         ),
     ],
 )

@@ -106,3 +106,23 @@ def test_an_answer_is_checked_against_its_type() -> None:
     assert info["status"] is Activity.BUSY
     with pytest.raises(ProtocolError):
         messages.SessionList().result([{**GOOD, "port": "x"}])
+
+
+def test_the_app_and_the_cli_send_typed_requests_only() -> None:
+    """`Client.call` (any method, raw answer) is for tests of the wire: the app, the CLI,
+    the benches and the demo go through `request`/`notify` with a messages type."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "tui"
+    found = []
+    for package in ("app", "cli", "bench", "demo"):
+        for path in sorted((root / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("call", "_call")
+                ):
+                    found.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+    assert found == []

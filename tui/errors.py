@@ -13,6 +13,10 @@ class UsageError(PtuiError):
     """Bad command-line usage; the CLI exits with status 2."""
 
 
+class ServerError(PtuiError):
+    """The server could not be started, reached or stopped."""
+
+
 DOCTOR_HINT = "; run `ptui doctor`"
 """Ends the message of a StateError that `ptui doctor` can repair."""
 

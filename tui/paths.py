@@ -182,3 +182,13 @@ def unsafe_dir_reason(path: Path) -> str | None:
 def socket_path() -> Path:
     """The server's Unix socket inside `socket_dir()` (which is created and checked)."""
     return socket_dir() / SOCKET_NAME
+
+
+def server_lock_file() -> Path:
+    """The server's single-instance lock, holding its pid, beside its socket."""
+    return socket_dir() / "server.lock"
+
+
+def server_log_file() -> Path:
+    """The server's log (rotated beside itself: `server.log.1` ...)."""
+    return log_dir() / "server.log"

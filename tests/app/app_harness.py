@@ -28,7 +28,7 @@ from tui.app.screens.main import MainScreen
 from tui.app.screens.new_session import NewSessionScreen
 from tui.app.widgets.session_list import SessionList
 from tui.app.widgets.terminal_view import TerminalView
-from tui.server.client import Client
+from tui.client.connection import Client
 
 SIZE = (120, 36)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import os
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,10 @@ import tomli_w
 
 from tui import protocol
 from tui.app.app import PtuiApp
-from tui.server.async_client import AsyncClient
+from tui.client.async_client import AsyncClient, EventSink
+from tui.protocol import Method
+from tui.protocol.events import decode_event
+from tui.protocol.messages import Request
 from tui.term.emulator import Emulator
 
 REPO = "/home/dev/src/shop"
@@ -94,11 +96,13 @@ def screen_event(session: str, tab: str, cols: int, rows: int) -> dict[str, Any]
 class CannedClient(AsyncClient):
     """Answers from the tables above; `session.attach` is followed by the canned screen."""
 
-    def __init__(self, on_event: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, on_event: EventSink) -> None:
         super().__init__(on_event)
-        self.notified: list[tuple[str, dict[str, Any]]] = []
+        self.notified: list[tuple[str, dict[str, object]]] = []
+        self.server = {"version": protocol.VERSION, "ptui": "canned", "pid": 0, "state": "",
+                       "methods": sorted(Method)}  # fmt: skip
 
-    async def call(self, method: str, **params: Any) -> Any:
+    async def _call(self, method: str, params: dict[str, Any]) -> Any:
         if method == "events.subscribe":
             return {"sessions": copy.deepcopy(SESSIONS)}
         if method == "session.summary":
@@ -112,12 +116,12 @@ class CannedClient(AsyncClient):
         if method == "session.attach":
             event = screen_event(params["id"], params["tab"], params["cols"], params["rows"])
             assert self._on_event is not None
-            asyncio.get_running_loop().call_soon(self._on_event, event)
+            asyncio.get_running_loop().call_soon(self._on_event, decode_event(event))
             return {"id": params["id"], "tab": params["tab"], "alive": True}
         return True
 
-    def notify(self, method: str, **params: Any) -> None:
-        self.notified.append((method, params))
+    def notify(self, request: Request[object]) -> None:
+        self.notified.append((request.METHOD, request.params()))
 
     async def close(self) -> None:
         pass
@@ -129,11 +133,6 @@ class CannedApp(PtuiApp):
     def __init__(self, theme: str = "ptui-dark") -> None:
         write_snapshot_config(theme)
         super().__init__(repo=Path(REPO))
-        self.optional_methods = {
-            "session.summary": True,
-            "repo.branches": True,
-            "client.colors": True,  # else its first call probes (starts) a real server
-        }
 
     async def open_client(self) -> AsyncClient:
         return CannedClient(self.on_server_event)

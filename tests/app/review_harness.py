@@ -21,9 +21,9 @@ from textual.screen import Screen
 
 from tests.server.conftest import CONFIG, git, stop_server
 from tui.app.themes import load_themes
+from tui.client.async_client import AsyncClient
+from tui.client.connection import Client
 from tui.config import Config, load_config
-from tui.server.async_client import AsyncClient
-from tui.server.client import Client
 
 SIZE = (120, 32)
 
@@ -55,9 +55,9 @@ class RecordingClient(AsyncClient):
 
     calls: list[str]
 
-    async def call(self, method: str, **params: Any) -> Any:
+    async def _call(self, method: str, params: dict[str, object]) -> object:
         self.calls.append(method)
-        return await super().call(method, **params)
+        return await super()._call(method, params)
 
 
 def key_for(owner: type[Any], binding_id: str) -> str:

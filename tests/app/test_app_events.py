@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
@@ -29,9 +30,10 @@ from tui import paths
 from tui.app.app import PtuiApp
 from tui.app.screens.disconnected import DisconnectedScreen
 from tui.app.themes import ThemeError, load_theme_file
-from tui.protocol import Method
+from tui.client import spawn
+from tui.errors import PtuiError
+from tui.protocol import Method, messages
 from tui.protocol.states import LIVE
-from tui.server import daemon
 
 
 def record_notes(app: PtuiApp) -> list[str]:
@@ -242,7 +244,7 @@ async def test_an_app_the_server_gave_up_on_says_why() -> None:
         state = await disconnected(pilot, "the connection to the ptui server closed: ptui: ")
         assert "stopped reading" in app.screen.reason  # type: ignore[attr-defined]
         assert state[0] != "stopped"  # the server is still up: only this client was dropped
-        assert daemon.running_pid() is not None
+        assert spawn.running_pid() is not None
 
 
 @pytest.mark.usefixtures("app_server")
@@ -254,7 +256,7 @@ async def test_server_gone_reconnect_and_quit() -> None:
         server_call("server.stop")
         state = await disconnected(pilot, "the connection to the ptui server closed")
         assert state == ("stopped", STOPPED_TEXT)  # not "your sessions are safe"
-        assert not app.connected and daemon.running_pid() is None
+        assert not app.connected and spawn.running_pid() is None
         await press(pilot, "reconnect")  # starts a new server: the session is back, stopped
         await until(pilot, lambda: app.connected and app.sessions.get(sid), "the session")
         assert app.sessions[sid]["status"] == "stopped"
@@ -274,11 +276,12 @@ async def test_connection_dropped_while_the_server_runs() -> None:
     app = PtuiApp(repo=Path.cwd())
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, 1)
-        pid = daemon.running_pid()
+        pid = spawn.running_pid()
         assert pid and app.server_pid == pid
         # A method the server does not know closes that one connection; the server stays.
-        app.client.notify("session.no_such_method")
+        asking = asyncio.ensure_future(app.client.call("session.no_such_method"))
         state = await disconnected(pilot, "the connection to the ptui server closed")
+        assert isinstance(asking.exception(), PtuiError)  # unknown-method, or the close
         assert state == (
             "running",
             f"The ptui server is still running (pid {pid}): your sessions and agents are running.",
@@ -286,13 +289,13 @@ async def test_connection_dropped_while_the_server_runs() -> None:
         assert server_call("session.info", id=sid)["status"] in LIVE
         await press(pilot, "reconnect")
         await until(pilot, lambda: app.connected, "the connection")
-        assert daemon.running_pid() == pid and app.sessions[sid]["status"] in LIVE
+        assert spawn.running_pid() == pid and app.sessions[sid]["status"] in LIVE
 
         # Another server since: the one the app knew has stopped, and says so.
         server_call("server.stop")
         await disconnected(pilot, "the connection to the ptui server closed")
         server_call("server.status")  # starts the next server
-        new_pid = daemon.running_pid()
+        new_pid = spawn.running_pid()
         screen = DisconnectedScreen("the connection to the ptui server closed", None, pid)
         app.push_screen(screen)
         await until(pilot, lambda: screen.server_state, "the check")
@@ -334,9 +337,7 @@ async def test_remote_disconnect_says_what_it_cannot_know(monkeypatch: pytest.Mo
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, 0)
         assert app.server_pid is None
-        # The first summary poll probes on a connection of its own: let it end first,
-        # or the server stops under a probe that then hangs until the app exits.
-        await until(pilot, lambda: "session.summary" in app.optional_methods, "the probe")
+        await until(pilot, lambda: "session.summary" in app.optional_methods, "a summary")
         server_call("server.stop")
         assert await disconnected(pilot, "the connection to box closed") == remote
         monkeypatch.setenv("PTUI_SSH", "false")  # the host is unreachable now
@@ -350,16 +351,17 @@ async def test_a_method_the_server_lacks_never_costs_the_connection() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, 0)
         main_client = app.client
-        assert await app.call_optional("session.no_such_method") is None
-        assert app.optional_methods["session.no_such_method"] is False
-        assert await app.call_optional("session.no_such_method") is None  # not asked again
-        assert await app.client.call("session.list") == []  # the app's connection is fine
-        assert app.client is main_client
         # hello listed the server's methods: a present one is asked on the app's own
-        # connection, an absent one is never asked at all.
+        # connection, no probe connection is opened.
         assert set(app.client.server["methods"]) == set(Method)
-        listing = await app.call_optional("session.list")
-        assert listing == [] and app.optional_methods["session.list"] is True
+        assert await app.request_optional(messages.SessionList()) == []
+        assert app.optional_methods["session.list"] is True
+        # A server without one (an older release) is never asked it: asking an unknown
+        # method would close the connection.
+        app.client.server["methods"] = [m for m in Method if m != Method.SESSION_SUMMARY]
+        assert await app.request_optional(messages.SessionSummary()) is None
+        assert app.optional_methods["session.summary"] is False
+        assert await app.client.request(messages.SessionList()) == []  # connection is fine
         assert app.client is main_client
 
 

@@ -10,11 +10,16 @@ from tui.app.widgets.diff_rows import (
     changed_spans,
     display_text,
 )
+from tui.protocol.messages import DiffFileDetail, SessionDiffFile
 
 
-def detail(lines: list[list[Any]], path: str = "x.py", **extra: Any) -> dict[str, Any]:
-    hunk = {"header": "@@ -1,3 +1,3 @@", "new_start": 1, "lines": lines}
-    return {"path": path, "status": "M", "hunks": [hunk], **extra}
+def detail(lines: list[list[Any]], path: str = "x.py", **extra: Any) -> DiffFileDetail:
+    """A `session.diff_file` answer, checked as the client checks one."""
+    hunk = {"header": "@@ -1,3 +1,3 @@", "old_start": 1, "old_lines": 3, "new_start": 1,
+            "new_lines": 3, "lines": lines}  # fmt: skip
+    answer = {"path": path, "old_path": None, "status": "M", "added": 1, "removed": 2,
+              "binary": False, "hunks": [hunk], "truncated": False, **extra}  # fmt: skip
+    return SessionDiffFile(id="s", path=path).result(answer)
 
 
 EDIT = [
@@ -75,8 +80,9 @@ def test_syntax_classes_by_file_name_and_chunks() -> None:
 
 
 def test_notes_for_binary_renamed_truncated() -> None:
-    assert FileRows({"path": "a.png", "binary": True}).rows("split")[0].text.startswith("Binary")
-    renamed = FileRows({"path": "new.txt", "old_path": "old.txt", "status": "R"})
+    binary = FileRows(detail([], path="a.png", binary=True, hunks=[]))
+    assert binary.rows("split")[0].text.startswith("Binary")
+    renamed = FileRows(detail([], path="new.txt", old_path="old.txt", status="R", hunks=[]))
     assert "Renamed from old.txt" in renamed.rows("split")[0].text
     cut = FileRows(detail(EDIT, truncated=True))
     assert "cut here" in cut.rows("unified")[-1].text

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,8 +19,10 @@ from tests.app.app_harness import (
 )
 from tests.server.conftest import repo  # noqa: F401  (fixture)
 from tui.app.app import PtuiApp
-from tui.server.async_client import AsyncClient
-from tui.server.client import Client, EarlyConnection
+from tui.client.async_client import AsyncClient
+from tui.client.connection import Client, EarlyConnection
+from tui.protocol.events import ServerEvent, SessionsEvent
+from tui.protocol.messages import SessionList
 
 
 class MountProbe(PtuiApp):
@@ -70,12 +71,12 @@ async def test_adopt_delivers_events_the_blocking_client_had_read_first() -> Non
     made = new_session("while subscribed")
     client.call("session.list")  # reads the sessions-changed event on the way
     assert client.has_events
-    got: list[dict[str, Any]] = []
+    got: list[ServerEvent] = []
     adopted = await AsyncClient.adopt(client, on_event=got.append)
     try:
-        assert got and got[0]["event"] == "sessions-changed"
-        assert made["id"] in [s["id"] for s in got[0]["data"]["sessions"]]
-        listed = await asyncio.wait_for(adopted.call("session.list"), 10)  # ids continue
+        assert got and isinstance(got[0], SessionsEvent)
+        assert made["id"] in [s["id"] for s in got[0].sessions]
+        listed = await asyncio.wait_for(adopted.request(SessionList()), 10)  # ids continue
         assert made["id"] in [s["id"] for s in listed]
     finally:
         await adopted.close()

@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from tests.app.canned import CannedApp, CannedClient
 from tui.app.widgets.terminal_view import TerminalView
 from tui.protocol import encode_runs
+from tui.protocol.events import decode_event
 from tui.term.lines import Line
 from tui.term.style import Style
 
@@ -47,9 +48,9 @@ async def test_only_changed_rows_are_rebuilt_and_scrolls_move_strips() -> None:
         refreshed: list[int] = []
         original = view.refresh_line
         view.refresh_line = lambda y: (refreshed.append(y), original(y))[1]  # type: ignore[method-assign]
-        app.on_server_event({"event": "screen", "data": {
+        app.on_server_event(decode_event({"event": "screen", "data": {
             "session": session, "tab": "agent", "cols": view.mirror.cols, "rows": rows,
-            "cursor": list(view.mirror.cursor), "lines": [[3, line("changed")]]}})  # fmt: skip
+            "cursor": list(view.mirror.cursor), "lines": [[3, line("changed")]]}}))  # fmt: skip
         assert view._strips[3] is None and view._strips[4] is before[4]
         await pilot.pause()
         assert 3 in refreshed and len(set(refreshed) - {3, view.mirror.cursor[1]}) == 0
@@ -57,18 +58,18 @@ async def test_only_changed_rows_are_rebuilt_and_scrolls_move_strips() -> None:
 
         # A scroll moves the cached strips; only the rows it brought in are rebuilt.
         kept = view._strips[5]
-        app.on_server_event({"event": "screen", "data": {
+        app.on_server_event(decode_event({"event": "screen", "data": {
             "session": session, "tab": "agent", "cols": view.mirror.cols, "rows": rows,
             "cursor": list(view.mirror.cursor), "scrolled": 2,
-            "lines": [[rows - 2, line("new a")], [rows - 1, line("new b")]]}})  # fmt: skip
+            "lines": [[rows - 2, line("new a")], [rows - 1, line("new b")]]}}))  # fmt: skip
         assert view._strips[3] is kept  # moved up by two, not rebuilt
         assert view._strips[rows - 1] is None
         await pilot.pause()
         assert view.render_line(rows - 1).text.startswith("new b")
 
         # Events for a tab this view does not show are ignored.
-        app.on_server_event({"event": "screen", "data": {
-            "session": "bump-deps", "tab": "agent", "lines": [[0, line("not mine")]]}})  # fmt: skip
+        other = {"session": "bump-deps", "tab": "agent", "lines": [[0, line("not mine")]]}
+        app.on_server_event(decode_event({"event": "screen", "data": other}))
         assert "not mine" not in view.mirror.text()
 
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import tomli_w
 
+from tui.client import spawn
+from tui.client.connection import Client, ServerNotRunning
 from tui.errors import PtuiError
-from tui.server import daemon
-from tui.server.client import Client, ServerNotRunning
 
 PTUI = str(Path(sys.executable).with_name("ptui"))
 
@@ -97,7 +97,7 @@ def config(isolated_home: Path) -> Path:
 def stop_server() -> None:
     """Stop this test's server; kill it if it does not answer."""
     try:
-        pid = daemon.running_pid()
+        pid = spawn.running_pid()
     except PtuiError:  # the test removed its runtime dir (and stopped its server)
         return
     if pid is None:
@@ -107,7 +107,7 @@ def stop_server() -> None:
             client.call("server.stop", timeout=20)
     except (ServerNotRunning, Exception):
         pass
-    if not daemon.wait_stopped(pid, timeout=20) and pid:
+    if not spawn.wait_stopped(pid, timeout=20) and pid:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 

@@ -25,8 +25,8 @@ import pytest
 from tests.server.conftest import Runner, wait_for
 from tui import protocol
 from tui.bench.flood_bench import FLOOD_PROGRAM, rss_mb
+from tui.client.connection import Client, ConnectionLost, connect_socket
 from tui.server import host
-from tui.server.client import Client, ConnectionLost, connect_socket
 from tui.server.outbox import Outbox
 
 

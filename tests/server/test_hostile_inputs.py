@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import PTUI, Runner, git, ptui_json, wait_for
-from tui.server import daemon
+from tui.client import spawn
 
 
 def files_under(root: Path) -> set[str]:
@@ -144,7 +144,7 @@ def test_hostile_escape_sequences_cost_bounded_memory_and_no_freeze(
     command = json.dumps([sys.executable, "-c", HOSTILE_OUTPUT])
     config.write_text(config.read_text() + f"\n[agents.hostile]\ncommand = {command}\n")
     ptui("new", "calm")
-    pid = daemon.running_pid()
+    pid = spawn.running_pid()
     assert pid is not None
     start = rss_mb(pid)
     ptui("new", "hostile", "--agent", "hostile")

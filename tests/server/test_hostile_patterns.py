@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import Runner, wait_for
-from tui.server import daemon
-from tui.server.client import Client
+from tui.client import spawn
+from tui.client.connection import Client
 
 
 @contextlib.contextmanager
@@ -29,7 +29,7 @@ def server_killed_on_failure() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        if (pid := daemon.running_pid()) is not None:
+        if (pid := spawn.running_pid()) is not None:
             os.kill(pid, signal.SIGKILL)
         raise
 

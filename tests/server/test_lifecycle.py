@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.server.conftest import Runner, git, processes_with_env, ptui_json, wait_for
 from tui import paths
-from tui.server import daemon
+from tui.client import spawn
 
 
 def session(run: Runner, sid: str) -> dict[str, object]:
@@ -23,10 +23,10 @@ def session(run: Runner, sid: str) -> dict[str, object]:
 
 
 def kill_server() -> None:
-    pid = daemon.running_pid()
+    pid = spawn.running_pid()
     assert pid
     os.kill(pid, signal.SIGKILL)
-    assert daemon.wait_stopped(pid, timeout=10)
+    assert spawn.wait_stopped(pid, timeout=10)
 
 
 def add_setup(config: Path, script: str) -> None:

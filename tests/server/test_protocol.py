@@ -9,8 +9,8 @@ import pytest
 
 from tests.server.conftest import Runner
 from tui import protocol
+from tui.client.connection import Client
 from tui.protocol import Method, SessionInfo, decode_session_info
-from tui.server.client import Client
 from tui.term.lines import Line
 from tui.term.style import BOLD, Style, rgb
 

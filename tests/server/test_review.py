@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from tests.server.conftest import git, wait_for
+from tui.client.connection import Client
 from tui.git.diff import DiffScope, FileDiff, session_diff
 from tui.git.model import SessionRef
 from tui.protocol import RemoteError
 from tui.server import review
-from tui.server.client import Client
 
 
 @pytest.fixture

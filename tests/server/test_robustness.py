@@ -17,8 +17,8 @@ import pytest
 
 from tests.server.conftest import Runner, processes_with_env, ptui_json, stop_server, wait_for
 from tui import paths, protocol
-from tui.server import daemon
-from tui.server.client import Client
+from tui.client import spawn
+from tui.client.connection import Client
 from tui.server.snapshot import snapshot_path
 from tui.state import StateStore
 
@@ -154,7 +154,7 @@ def test_no_process_survives_stop_archive_or_server_stop(ptui: Runner, repo: Pat
     assert processes_with_env("PTUI_SESSION=two") == []
     ptui("server", "--stop", "--force")
     assert processes_with_env("PTUI_SESSION=three") == []
-    assert daemon.running_pid() is None
+    assert spawn.running_pid() is None
 
 
 def test_server_killed_hard_comes_back_with_stopped_sessions(ptui: Runner, repo: Path) -> None:
@@ -164,12 +164,12 @@ def test_server_killed_hard_comes_back_with_stopped_sessions(ptui: Runner, repo:
     # The snapshot is written a moment after the screen changes.
     wait_for(lambda: "tick 20" in snapshot_path("survive-restart").read_text()
              if snapshot_path("survive-restart").exists() else False)  # fmt: skip
-    pid = daemon.running_pid()
+    pid = spawn.running_pid()
     assert pid
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: daemon.running_pid() is None)
+    wait_for(lambda: spawn.running_pid() is None)
     [info] = ptui_json(ptui, "ls")  # starts a new server
-    assert info["status"] == "stopped" and daemon.running_pid() not in (None, pid)
+    assert info["status"] == "stopped" and spawn.running_pid() not in (None, pid)
     screen = ptui("show", "survive").stdout
     assert "tick 20" in screen
     # Leftover processes of the dead server's session were killed at start.

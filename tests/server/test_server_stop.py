@@ -23,7 +23,7 @@ from tests.server.conftest import (
     ptui_json,
     wait_for,
 )
-from tui.server import daemon
+from tui.client import spawn
 
 LIVE = {"busy", "waiting", "idle"}
 
@@ -44,7 +44,7 @@ def statuses(ptui: Runner) -> dict[str, str]:
 
 def test_stop_without_a_terminal_refuses_while_agents_run(ptui: Runner) -> None:
     [sid] = start_agents(ptui, "task")
-    pid = daemon.running_pid()
+    pid = spawn.running_pid()
     result = ptui("server", "--stop", check=False, stdin=subprocess.DEVNULL)
     assert result.returncode == 1
     assert result.stderr == (
@@ -52,17 +52,17 @@ def test_stop_without_a_terminal_refuses_while_agents_run(ptui: Runner) -> None:
     )
     assert result.stdout == ""
     # Nothing changed: the same server, the agent still running.
-    assert daemon.running_pid() == pid
+    assert spawn.running_pid() == pid
     assert statuses(ptui)[sid] in LIVE
     assert processes_with_env(f"PTUI_SESSION={sid}")
 
 
 def test_stop_force_stops_the_server_and_its_agents(ptui: Runner) -> None:
     ids = start_agents(ptui, "first task", "second task")
-    pid = daemon.running_pid()
+    pid = spawn.running_pid()
     answer = ptui_json(ptui, "server", "--stop", "--force")
     assert answer == {"running": False, "stopped": True, "pid": pid, "agents": ids}
-    assert daemon.running_pid() is None
+    assert spawn.running_pid() is None
     for sid in ids:
         assert processes_with_env(f"PTUI_SESSION={sid}") == []
     # The sessions are kept, stopped, for a new server.
@@ -72,10 +72,10 @@ def test_stop_force_stops_the_server_and_its_agents(ptui: Runner) -> None:
 def test_stop_with_no_running_agent_does_not_ask(ptui: Runner) -> None:
     [sid] = start_agents(ptui, "task")
     ptui("stop", sid)
-    pid = daemon.running_pid()
+    pid = spawn.running_pid()
     result = ptui("server", "--stop", stdin=subprocess.DEVNULL)
     assert result.stdout == f"ptui server: stopped (pid {pid})\n"
-    assert daemon.running_pid() is None
+    assert spawn.running_pid() is None
 
 
 def test_force_without_stop_is_a_usage_error(ptui: Runner) -> None:
@@ -83,7 +83,7 @@ def test_force_without_stop_is_a_usage_error(ptui: Runner) -> None:
         result = ptui("server", *args, check=False)
         assert result.returncode == 2, args
         assert result.stderr == "ptui: error: --force only goes with --stop\n", args
-    assert daemon.running_pid() is None  # not even started
+    assert spawn.running_pid() is None  # not even started
     help_text = " ".join(ptui("server", "--help").stdout.split())
     assert "--force with --stop: stop running agents without asking" in help_text
     assert "without a terminal refuses (exit 1) unless --force is given" in help_text
@@ -135,7 +135,7 @@ def tmux(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tmux]:
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (.ci/run installs it)")
 def test_stop_on_a_terminal_asks_and_only_yes_stops(ptui: Runner, repo: Path, tmux: Tmux) -> None:
     ids = start_agents(ptui, "first task", "second task")
-    pid = daemon.running_pid()
+    pid = spawn.running_pid()
     question = r"Stop the server and these 2 agents\? \[y/N\]"
 
     tmux.run("no", f"{PTUI} server --stop", repo)
@@ -145,7 +145,7 @@ def test_stop_on_a_terminal_asks_and_only_yes_stops(ptui: Runner, repo: Path, tm
     tmux("send-keys", "-t", "no", "n", "Enter")
     screen = tmux.wait("no", r"^exit=\d+$")
     assert "ptui server: not stopped\nexit=1" in screen
-    assert daemon.running_pid() == pid
+    assert spawn.running_pid() == pid
     assert all(status in LIVE for status in statuses(ptui).values())
 
     tmux.run("yes", f"{PTUI} server --stop", repo)
@@ -154,6 +154,6 @@ def test_stop_on_a_terminal_asks_and_only_yes_stops(ptui: Runner, repo: Path, tm
     screen = tmux.wait("yes", r"^exit=\d+$")
     assert f"ptui server: stopped (pid {pid}) and its 2 agents ({', '.join(ids)})" in screen
     assert "exit=0" in screen
-    assert daemon.running_pid() is None
+    assert spawn.running_pid() is None
     for sid in ids:
         assert processes_with_env(f"PTUI_SESSION={sid}") == []

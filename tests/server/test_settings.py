@@ -17,7 +17,7 @@ import tomli_w
 
 from tests.server.conftest import AGENTS, Runner, stop_server, wait_for
 from tui import protocol
-from tui.server.client import Client
+from tui.client.connection import Client
 
 # Starts a synchronized-output frame once it reads a line, and never ends it.
 HELD = "read go; printf '\\033[?2026hheld text'; exec sleep 60"

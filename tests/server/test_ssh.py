@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import Runner, ptui_json, wait_for
-from tui.server.client import Client
+from tui.client.connection import Client
 
 SSHD = "/usr/sbin/sshd"
 

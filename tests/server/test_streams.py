@@ -12,9 +12,12 @@ import time
 from pathlib import Path
 
 from tests.server.conftest import Runner, ptui_json, wait_for
-from tui.server.async_client import AsyncClient
-from tui.server.client import Client
-from tui.server.mirror import ScreenMirror
+from tui.client.async_client import AsyncClient
+from tui.client.connection import Client
+from tui.client.mirror import ScreenMirror
+from tui.protocol import Event
+from tui.protocol.events import ServerEvent, TabEvent
+from tui.protocol.messages import SessionAttach, SessionCreate, SessionInput, Subscribe
 
 TICK = re.compile(r"^tick (\d+)$")
 
@@ -85,7 +88,7 @@ def test_kill_9_of_a_client_attached_to_10_sessions(ptui: Runner, repo: Path) ->
     # reading (its socket fills) and is killed with SIGKILL mid-stream.
     script = (
         "import sys, time\n"
-        "from tui.server.client import Client\n"
+        "from tui.client.connection import Client\n"
         "c = Client()\n"
         "for sid in sys.argv[1:]:\n"
         "    c.call('session.attach', id=sid, cols=80, rows=24)\n"
@@ -116,25 +119,27 @@ def test_kill_9_of_a_client_attached_to_10_sessions(ptui: Runner, repo: Path) ->
 
 
 async def test_async_client_gets_events_and_screens(ptui: Runner, repo: Path) -> None:
-    events: list[dict[str, object]] = []
+    events: list[ServerEvent] = []
     client = await AsyncClient.connect(on_event=events.append)
     try:
-        await client.call("events.subscribe")
-        [info] = await client.call(
-            "session.create", task="bell", agent="sh", repo=str(repo), cols=80, rows=24
+        await client.request(Subscribe())
+        [info] = await client.request(
+            SessionCreate(task="bell", agent="sh", repo=str(repo), cols=80, rows=24)
         )
-        await client.call("session.attach", id=info["id"])
-        client.notify(
-            "session.input", id=info["id"], text="printf '\\033]2;my title\\007\\a'; echo done\r"
-        )
+        await client.request(SessionAttach(id=info["id"]))
+        text = "printf '\\033]2;my title\\007\\a'; echo done\r"
+        client.notify(SessionInput(id=info["id"], text=text))
+
+        def kinds() -> set[str]:
+            return {e.kind if isinstance(e, TabEvent) else type(e).__name__ for e in events}
+
+        wanted = {Event.BELL, Event.TITLE, "SessionsEvent", "ScreenEvent"}
         for _ in range(100):
-            kinds = {e["event"] for e in events}
-            if {"bell", "title", "sessions-changed", "screen"} <= kinds:
+            if wanted <= kinds():
                 break
             await asyncio.sleep(0.05)
-        kinds = {e["event"] for e in events}
-        assert {"bell", "title", "sessions-changed", "screen"} <= kinds
-        title = next(e for e in events if e["event"] == "title")
-        assert title["data"] == {"session": info["id"], "tab": "agent", "value": "my title"}
+        assert wanted <= kinds()
+        title = next(e for e in events if isinstance(e, TabEvent) and e.kind is Event.TITLE)
+        assert (title.session, title.tab, title.value) == (info["id"], "agent", "my title")
     finally:
         await client.close()

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePath
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import events, work
 from textual.app import App
@@ -24,7 +24,6 @@ from textual.color import Color
 from textual.css.query import NoMatches
 from textual.theme import Theme
 
-from tui import protocol
 from tui.app.commands import PtuiCommands
 from tui.app.messages import (
     Bell,
@@ -37,11 +36,20 @@ from tui.app.messages import (
 from tui.app.screens.main import MainScreen
 from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
 from tui.app.widgets.terminal_view import TerminalView
+from tui.client.async_client import AsyncClient
+from tui.client.connection import ConnectionLost, EarlyConnection
 from tui.config import Config, load_config
 from tui.errors import PtuiError
-from tui.protocol import Activity, Method, SessionInfo, decode_session_info
-from tui.server.async_client import AsyncClient
-from tui.server.client import ConnectionLost, EarlyConnection
+from tui.protocol import Activity, Event, Method, SessionInfo, messages
+from tui.protocol.events import (
+    ErrorEvent,
+    ScreenEvent,
+    ScreenUpdate,
+    ServerEvent,
+    SessionsEvent,
+    StatusEvent,
+)
+from tui.protocol.messages import Request
 
 SUMMARY_INTERVAL = 3.0
 """Seconds between two `session.summary` polls at most."""
@@ -49,6 +57,8 @@ REPO_CONFIG_DELAY = 0.5
 """Seconds after mount before the repository's config is read ahead (see on_mount)."""
 STARTUP_GC_PAUSE = 1.0
 """Seconds after mount that garbage collection stays off, if the CLI paused it."""
+
+R = TypeVar("R")
 
 _STOPPED_WORKING = frozenset({Activity.IDLE, Activity.WAITING, Activity.EXITED})
 """A busy agent that moves to one of these has output the user has not seen."""
@@ -108,8 +118,8 @@ class PtuiApp(App[None]):
         """Why the app ended early (no server): the CLI prints it and exits 1."""
         self.sessions: dict[str, SessionInfo] = {}
         """Every session the server knows (archived too), by id, as `info` dicts."""
-        self.summaries: dict[str, dict[str, Any]] = {}
-        self.screen_sinks: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {}
+        self.summaries: dict[str, messages.Summary] = {}
+        self.screen_sinks: dict[tuple[str, str], Callable[[ScreenUpdate], None]] = {}
         """Who applies `screen` events for an attached (session, tab): its terminal view."""
         self.main_screen: MainScreen
         self.optional_methods: dict[str, bool] = {}
@@ -168,7 +178,7 @@ class PtuiApp(App[None]):
                 return
             # The server answered while Textual was importing: the first frame lists
             # the sessions, instead of a frame without them and another after.
-            self._set_sessions(early.subscribed.get("sessions") or [])
+            self._set_sessions(early.subscribed["sessions"])
         self.main_screen = MainScreen()
         self.push_screen(self.main_screen)
         self.connect()
@@ -204,7 +214,7 @@ class PtuiApp(App[None]):
             self.host, on_event=self.on_server_event, ssh_config=self.ssh_config, name="app"
         )
 
-    async def open_subscribed(self) -> tuple[AsyncClient, dict[str, Any]]:
+    async def open_subscribed(self) -> tuple[AsyncClient, messages.Subscribed]:
         """A connection subscribed to events, and the subscription's answer.
 
         The first time, that is the connection begun before start-up, if any.
@@ -219,7 +229,7 @@ class PtuiApp(App[None]):
                 client = await AsyncClient.adopt(early.client, on_event=self.on_server_event)
                 return client, early.subscribed
         client = await self.open_client()
-        return client, await client.call(Method.EVENTS_SUBSCRIBE)
+        return client, await client.request(messages.Subscribe())
 
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
@@ -239,9 +249,8 @@ class PtuiApp(App[None]):
         self.client_or_none = client
         self.connected = self._ever_connected = True
         self.send_theme_colors()
-        pid = client.server.get("pid")
-        self.server_pid = pid if self.host is None and isinstance(pid, int) else None
-        self.post_message(SessionsChanged(answer.get("sessions", [])))
+        self.server_pid = client.server["pid"] if self.host is None else None
+        self.post_message(SessionsChanged(answer["sessions"]))
         self.on_main(lambda main: main.terminal.reattach())  # after a reconnect
         await self.wait_closed(client)
         with contextlib.suppress(Exception):
@@ -350,8 +359,8 @@ class PtuiApp(App[None]):
             return  # sent once connected
         foreground, background = self.theme_colors()
         try:
-            await self.call_optional(
-                Method.CLIENT_COLORS, foreground=foreground, background=background
+            await self.request_optional(
+                messages.ClientColors(foreground=foreground, background=background)
             )
         except PtuiError as exc:
             self.log.warning(f"client.colors: {exc}")
@@ -370,45 +379,26 @@ class PtuiApp(App[None]):
         view = self.focused
         return isinstance(view, TerminalView) and view.take_key(event)
 
-    def on_server_event(self, message: dict[str, Any]) -> None:
-        """The client's callback: one pushed event, as it arrives."""
-        kind = message.get("event")
-        data = message.get("data")
-        if not isinstance(data, dict):
-            return
-        if kind == "screen":
-            sink = self.screen_sinks.get((str(data.get("session")), str(data.get("tab"))))
+    def on_server_event(self, event: ServerEvent) -> None:
+        """The client's callback: one pushed event (decoded), as it arrives."""
+        if isinstance(event, ScreenEvent):
+            sink = self.screen_sinks.get((event.session, event.tab))
             if sink is not None:
-                sink(data)
-        elif kind == "sessions-changed":
-            self.post_message(SessionsChanged(list(data.get("sessions") or [])))
-        elif kind == "status-changed":
-            code = data.get("exit_code")
-            try:
-                status = Activity(str(data.get("status")))
-            except ValueError:
-                return
-            self.post_message(StatusChanged(str(data.get("session")), status,
-                                            code if isinstance(code, int) else None))  # fmt: skip
-        elif kind == "bell":
-            self.post_message(Bell(str(data.get("session")), str(data.get("tab"))))
-        elif kind == "error":
-            self.post_message(ServerError(str(data.get("code")), str(data.get("message"))))
-        elif kind in ("title", "notification", "clipboard", "cwd", "progress"):
-            self.post_message(SessionEvent(str(kind), str(data.get("session")),
-                                           str(data.get("tab")), data.get("value")))  # fmt: skip
+                sink(event.data)
+        elif isinstance(event, SessionsEvent):
+            self.post_message(SessionsChanged(event.sessions))
+        elif isinstance(event, StatusEvent):
+            self.post_message(StatusChanged(event.session, event.status, event.exit_code))
+        elif isinstance(event, ErrorEvent):
+            self.post_message(ServerError(event.code, event.message))
+        elif event.kind is Event.BELL:
+            self.post_message(Bell(event.session, event.tab))
+        else:
+            self.post_message(SessionEvent(event.kind, event.session, event.tab, event.value))
 
-    def _set_sessions(self, sessions: list[Any]) -> None:
-        # Checked once, here at the edge: past this point a field is what its type says.
-        decoded: dict[str, SessionInfo] = {}
-        for value in sessions:
-            try:
-                info = decode_session_info(value)
-            except protocol.ProtocolError as exc:
-                self.log.error(f"ignored a session the server described wrongly: {exc}")
-                continue
-            decoded[info["id"]] = info
-        self.sessions = decoded
+    def _set_sessions(self, sessions: list[SessionInfo]) -> None:
+        # Each one was checked once, as it arrived (tui.protocol.events, messages).
+        self.sessions = {info["id"]: info for info in sessions}
 
     def on_sessions_changed(self, message: SessionsChanged) -> None:
         before = self.sessions
@@ -423,7 +413,7 @@ class PtuiApp(App[None]):
         info = self.sessions.get(message.session)
         if info is None:
             return
-        old = info.get("status")
+        old = info["status"]
         info["status"] = message.status
         if message.exit_code is not None:
             info["exit_code"] = message.exit_code
@@ -502,53 +492,33 @@ class PtuiApp(App[None]):
         self._summary_running = True
         self._last_summary = time.monotonic()
         try:
-            result = await self.call_optional(Method.SESSION_SUMMARY)
-        except PtuiError as exc:
-            self.log.warning(f"session.summary: {exc}")
-            result = None
+            result = await self.request_optional(messages.SessionSummary())
         finally:
             self._summary_running = False
-        if isinstance(result, dict):
-            self.post_message(SummariesChanged(
-                {str(k): v for k, v in result.items() if isinstance(v, dict)}
-            ))  # fmt: skip
+        if result is not None:
+            self.post_message(SummariesChanged(result))
         if self._summary_due:
             self._summary_due = False
             self.request_summaries(force=True)
 
-    async def call_optional(self, method: str, **params: Any) -> Any:
-        """Call a method the server may not have yet; None if it has not.
+    async def request_optional(self, request: Request[R]) -> R | None:
+        """Send a request the server may not answer (a newer method); None if it does not.
 
-        A server's `hello` lists its methods. An older one does not, and an unknown
-        method closes the connection it was asked on, so there the first call of
-        each such method goes over a separate, short-lived connection.
+        The server's `hello` lists its methods, so a method it lacks is never sent
+        (an unknown method would cost the connection). A server too old to list
+        them is asked only what every server answers.
         """
-        if self.client_or_none is None:
+        client = self.client_or_none
+        if client is None:
             return None
-        listed = self.client_or_none.server.get("methods")
-        if isinstance(listed, list):  # the server said what it answers (hello)
-            self.optional_methods[method] = method in listed
-        supported = self.optional_methods.get(method)
-        if supported is False:
+        supported = request.METHOD in client.server.get("methods", ())
+        self.optional_methods[request.METHOD] = supported
+        if not supported:
             return None
         try:
-            if supported:
-                return await self.client_or_none.call(method, **params)
-            probe = await AsyncClient.connect(self.host, ssh_config=self.ssh_config, name="probe")
-            try:
-                result = await probe.call(method, **params)
-            finally:
-                await probe.close()
-        except protocol.RemoteError as exc:
-            if exc.code == protocol.UNKNOWN_METHOD:
-                self.optional_methods[method] = False
-                return None
-            self.optional_methods[method] = True
-            raise
+            return await client.request(request)
         except (PtuiError, OSError):
             return None
-        self.optional_methods[method] = True
-        return result
 
 
 def _hex(color: Color) -> str:

@@ -38,7 +38,7 @@ class PtuiCommands(Provider):
             label = f"{binding.description} ({key})"
             commands.append((label, partial(main.run_action, binding.action), binding.tooltip))
         for sid, info in app.sessions.items():
-            if info.get("archived"):
+            if info["archived"]:
                 continue
             task = " ".join(str(info.get("task", "")).split())
             help_text = f"{info.get('status', '')} · {info.get('branch', '')} · {task}"

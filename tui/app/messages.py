@@ -9,17 +9,16 @@ a frame), so they never queue as messages.
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.message import Message
 
-from tui.protocol import Activity
+from tui.protocol import Activity, Event, SessionInfo
+from tui.protocol.messages import Summary
 
 
 class SessionsChanged(Message):
     """The server's list of sessions changed (created, removed, renamed, ...)."""
 
-    def __init__(self, sessions: list[dict[str, Any]]) -> None:
+    def __init__(self, sessions: list[SessionInfo]) -> None:
         super().__init__()
         self.sessions = sessions
 
@@ -46,7 +45,7 @@ class Bell(Message):
 class SessionEvent(Message):
     """A less frequent per-tab event: title, notification, clipboard, cwd, progress."""
 
-    def __init__(self, kind: str, session: str, tab: str, value: Any) -> None:
+    def __init__(self, kind: Event, session: str, tab: str, value: object) -> None:
         super().__init__()
         self.kind = kind
         self.session = session
@@ -66,6 +65,6 @@ class ServerError(Message):
 class SummariesChanged(Message):
     """Fresh `session.summary` results: counts, ahead/behind, overlaps, per session id."""
 
-    def __init__(self, summaries: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, summaries: dict[str, Summary]) -> None:
         super().__init__()
         self.summaries = summaries

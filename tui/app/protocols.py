@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from tui.client.async_client import AsyncClient
 from tui.config import Config
-from tui.server.async_client import AsyncClient
 
 
 class PtuiAppProtocol(Protocol):

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tui.bench.latency_bench import bench_world
 from tui.bench.manifest import (
@@ -54,11 +54,13 @@ from tui.bench.manifest import (
     missing,
     take_manifest,
 )
+from tui.client.connection import Client
 from tui.errors import PtuiError, UsageError
-from tui.protocol import Method, RemoteError
-from tui.server.client import Client
+from tui.protocol import LifecycleState, RemoteError, messages
 from tui.server.journal import FAULT_ENV, OPERATIONS
-from tui.state import LifecycleState
+
+if TYPE_CHECKING:
+    from tui.cli.sessions import ListedSession
 
 UNIT_STEPS: Final = (("archive", "remove"), ("restore", "files"), ("merge", "checkout"))
 """Long steps that also take a kill at their N-th unit of work (file removed, ...)."""
@@ -112,7 +114,7 @@ def verb_for(op: str, sid: str, agent: str) -> list[str]:
     return verbs[op]
 
 
-def lifecycle(session: dict[str, Any] | None) -> str:
+def lifecycle(session: ListedSession | None) -> str:
     """A listed session's lifecycle state (`absent` when it is not listed)."""
     if session is None:
         return ABSENT
@@ -185,7 +187,7 @@ class Ptui:
             # A hung verb is a finding, not a reason to stop the run.
             return subprocess.CompletedProcess(argv, 124, "", f"timed out after {self.timeout} s")
 
-    def sessions(self) -> dict[str, dict[str, Any]]:
+    def sessions(self) -> dict[str, ListedSession]:
         """`ptui ls --all --json` by id; raises when ls fails."""
         result = self("ls", "--all", "--json")
         if result.returncode != 0:
@@ -226,7 +228,7 @@ class Ptui:
                 os.kill(pid, signal.SIGKILL)
             wait_dead(pid, 20)
 
-    def wait_ready(self, sid: str, timeout: float = 30.0) -> dict[str, Any]:
+    def wait_ready(self, sid: str, timeout: float = 30.0) -> ListedSession:
         """Wait until the session has left creating and setting-up; its ls entry."""
         deadline = time.monotonic() + timeout
         while True:
@@ -404,14 +406,14 @@ def _first_answer(sid: str) -> bool:
     """
     with Client(start=False) as client:
         try:
-            client.call(Method.SESSION_STOP, id=sid, timeout=120)
+            client.request(messages.SessionStop(id=sid), timeout=120)
         except RemoteError as exc:
             text = str(exc)
             return "cannot stop" in text or "no session" in text
     return True
 
 
-def settle(ptui: Ptui, sid: str, timeout: float = 10.0) -> dict[str, Any] | None:
+def settle(ptui: Ptui, sid: str, timeout: float = 10.0) -> ListedSession | None:
     """The session's ls entry once it has left the states an operation passes through."""
     deadline = time.monotonic() + timeout
     while True:

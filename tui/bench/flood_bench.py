@@ -37,9 +37,9 @@ from typing import Any, Final
 from tui import paths, protocol
 from tui.bench.crash_bench import wait_dead
 from tui.bench.latency_bench import bench_world
+from tui.client.connection import Client
 from tui.errors import PtuiError, UsageError
-from tui.protocol import Method
-from tui.server.client import Client
+from tui.protocol import Method, messages
 
 RSS_GOAL_MB: Final = 50.0
 LS_GOAL_MS: Final = 100.0
@@ -103,7 +103,7 @@ class NonReader:
         self.received = 0
         self.frames: list[dict[str, Any]] = []
         for request_id, method, params in (
-            (1, "hello", {"version": protocol.VERSION, "client": "bench-nonreader"}),
+            (1, Method.HELLO, {"version": protocol.VERSION, "client": "bench-nonreader"}),
             (2, Method.EVENTS_SUBSCRIBE, {}),
         ):
             self.sock.sendall(protocol.encode({"id": request_id, "method": method,
@@ -146,7 +146,7 @@ def _ls_once() -> float:
     """Seconds for a fresh connection's hello and session.list."""
     start = time.perf_counter()
     with Client(start=False, name="bench-ls") as client:
-        client.call(Method.SESSION_LIST, timeout=30)
+        client.request(messages.SessionList(), timeout=30)
     return time.perf_counter() - start
 
 
@@ -169,22 +169,22 @@ def _write_agent() -> None:
 def measure(repo: Path, seconds: float) -> FloodResult:
     """Run the flood against the server of this process's environment."""
     monitor = Client(name="bench-monitor")
-    pid = int(monitor.server["pid"])
+    pid = monitor.server["pid"]
     nonreader: NonReader | None = None
     try:
         nonreader = NonReader()
-        clients_with = int(monitor.call(Method.SERVER_STATUS)["clients"])
+        clients_with = monitor.request(messages.ServerStatusRequest())["clients"]
         idle_ls = [_ptui_ls_once() for _ in range(5)]
         rss_start = rss_mb(pid)
-        monitor.call(Method.SESSION_CREATE, task="flood", name="flood", agent=AGENT,
-                     repo=str(repo), cols=80, rows=24)  # fmt: skip
+        monitor.request(messages.SessionCreate(task="flood", name="flood", agent=AGENT,
+                                               repo=str(repo), cols=80, rows=24))  # fmt: skip
         started = time.monotonic()
         peak, latencies, flood_ls = rss_start, [], []
         gone_after: float | None = None
         while (now := time.monotonic()) - started < seconds:
             peak = max(peak, rss_mb(pid))
             # Before this round's ls: the last one's connection has long closed.
-            clients = int(monitor.call(Method.SERVER_STATUS, timeout=30)["clients"])
+            clients = monitor.request(messages.ServerStatusRequest(), timeout=30)["clients"]
             if gone_after is None and clients < clients_with:
                 gone_after = time.monotonic() - started
             latencies.append(_ls_once())
@@ -193,7 +193,7 @@ def measure(repo: Path, seconds: float) -> FloodResult:
             time.sleep(max(0.0, SAMPLE_EVERY - (time.monotonic() - now)))
         rss_end = rss_mb(pid)
         peak = max(peak, rss_end)
-        monitor.call(Method.SESSION_STOP, id="flood", timeout=30)
+        monitor.request(messages.SessionStop(id="flood"), timeout=30)
         nonreader.drain(limit=3.0)
         return FloodResult(
             seconds=round(seconds, 1),
@@ -220,7 +220,7 @@ def measure(repo: Path, seconds: float) -> FloodResult:
 def _stop(monitor: Client, pid: int) -> None:
     """Stop the bench's server; kill it when it does not go."""
     with contextlib.suppress(PtuiError, OSError):
-        monitor.call(Method.SERVER_STOP, timeout=20)
+        monitor.request(messages.ServerStop(), timeout=20)
     monitor.close()
     if not wait_dead(pid, 20):
         with contextlib.suppress(ProcessLookupError):

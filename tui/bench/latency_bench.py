@@ -40,7 +40,8 @@ from typing import Any
 
 from tui.bench.workloads import agent_workload
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol import LIVE, messages
+from tui.protocol.events import ScreenEvent, decode_event
 
 SAMPLES = 200
 _KEYS = (b"x", b"\x7f")
@@ -123,21 +124,17 @@ class _PtuiProbe:
     """Times echoes through ptui's client library."""
 
     def __init__(self, repo: Path) -> None:
-        from tui.server.client import Client
+        from tui.client.connection import Client
 
         self.repo = repo
         self.client = Client(name="bench")
-        self.pid = int(self.client.server["pid"])
-        self.client.call(
-            Method.SESSION_CREATE,
-            task="echo",
-            name="echo",
-            agent="cat",
-            repo=str(repo),
-            cols=80,
-            rows=24,
+        self.pid = self.client.server["pid"]
+        self.client.request(
+            messages.SessionCreate(
+                task="echo", name="echo", agent="cat", repo=str(repo), cols=80, rows=24
+            )
         )
-        self.client.call(Method.SESSION_ATTACH, id="echo", cols=80, rows=24)
+        self.client.request(messages.SessionAttach(id="echo", cols=80, rows=24))
         self._drain(0.5)
 
     def _drain(self, quiet: float) -> None:
@@ -146,11 +143,12 @@ class _PtuiProbe:
 
     def add_echo(self, name: str) -> None:
         """Another session running cat, attached here, to sample with `session=name`."""
-        self.client.call(
-            Method.SESSION_CREATE, task=name, name=name, agent="cat", repo=str(self.repo),
-            cols=80, rows=24,
-        )  # fmt: skip
-        self.client.call(Method.SESSION_ATTACH, id=name, cols=80, rows=24)
+        self.client.request(
+            messages.SessionCreate(
+                task=name, name=name, agent="cat", repo=str(self.repo), cols=80, rows=24
+            )
+        )
+        self.client.request(messages.SessionAttach(id=name, cols=80, rows=24))
         self._drain(0.5)
 
     def sample(self, key: bytes, session: str = "echo") -> float:
@@ -162,22 +160,20 @@ class _PtuiProbe:
             event = client.next_event(timeout=5)
             if event is None:
                 raise PtuiError("ptui bench: no echo within 5 s")
-            if event["event"] == "screen" and event["data"]["session"] == session:
+            # Decoded as the app decodes every event it receives.
+            decoded = decode_event(event)
+            if isinstance(decoded, ScreenEvent) and decoded.session == session:
                 return time.perf_counter() - start
 
     def start_flood(self) -> None:
-        self.client.call(
-            Method.SESSION_CREATE,
-            task="flood",
-            name="flood",
-            agent="flood",
-            repo=str(self.repo),
-            cols=200,
-            rows=50,
+        self.client.request(
+            messages.SessionCreate(
+                task="flood", name="flood", agent="flood", repo=str(self.repo), cols=200, rows=50
+            )
         )
 
     def stop_flood(self) -> None:
-        self.client.call(Method.SESSION_STOP, id="flood")
+        self.client.request(messages.SessionStop(id="flood"))
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -185,19 +181,20 @@ class _PtuiProbe:
 
     def create_idle(self, count: int, prefix: str) -> None:
         for index in range(count):
-            self.client.call(
-                Method.SESSION_CREATE,
-                task=prefix,
-                name=f"{prefix}-{index}",
-                agent="cat",
-                repo=str(self.repo),
-                cols=80,
-                rows=24,
+            self.client.request(
+                messages.SessionCreate(
+                    task=prefix,
+                    name=f"{prefix}-{index}",
+                    agent="cat",
+                    repo=str(self.repo),
+                    cols=80,
+                    rows=24,
+                )
             )
 
     def close(self) -> None:
         try:
-            self.client.call(Method.SERVER_STOP, timeout=60)
+            self.client.request(messages.ServerStop(), timeout=60)
             while self.client.next_event(timeout=30) is not None:
                 pass
         except PtuiError:
@@ -324,8 +321,8 @@ def run(*, vs_tmux: bool, as_json: bool, samples: int = SAMPLES) -> int:
 
             probe.create_idle(29, "more")  # echo + 20 idle + 29 more = 50 sessions
             time.sleep(2.0)
-            sessions = probe.client.call(Method.SESSION_LIST)
-            alive = sum(1 for s in sessions if s["status"] in ("busy", "idle", "waiting"))
+            sessions = probe.client.request(messages.SessionList())
+            alive = sum(1 for s in sessions if s["status"] in LIVE)
             result["sessions_alive_of_50"] = min(alive, 50)
         finally:
             if tmux is not None:

@@ -38,12 +38,12 @@ from collections.abc import Callable
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import tui
 from tui.bench.latency_bench import _KEYS, _PtuiProbe, bench_world
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol import messages
 
 COLS, ROWS = 160, 45
 COUNTER = "i=0; while :; do i=$((i+1)); echo count $i; sleep 0.01; done"
@@ -55,6 +55,7 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 Event = list[Any]
 """One probe log line: [time, kind, ...] (see tui.bench.ui_probe)."""
+T = TypeVar("T")
 
 
 def _progress(message: str) -> None:
@@ -119,7 +120,7 @@ class _ProbeLog:
         *lines, self._partial = (self._partial + data).split(b"\n")
         self.events.extend(json.loads(line) for line in lines if line)
 
-    def wait(self, found: Callable[[list[Event]], Any], timeout: float, what: str) -> Any:
+    def wait(self, found: Callable[[list[Event]], T | None], timeout: float, what: str) -> T:
         """Poll until `found(events)` returns something other than None."""
         deadline = time.monotonic() + timeout
         while True:
@@ -133,7 +134,7 @@ class _ProbeLog:
             time.sleep(0.002)
 
 
-def _after(events: list[Event], start: int, kind: str, *fields: Any) -> int | None:
+def _after(events: list[Event], start: int, kind: str, *fields: object) -> int | None:
     """Index of the first event from `start` on of `kind` whose next fields match."""
     for index in range(start, len(events)):
         event = events[index]
@@ -245,11 +246,11 @@ def run(*, as_json: bool, samples: int = 40) -> int:
                 toml.write('prompt = "none"\n')
 
             probe = _PtuiProbe(repo)  # creates the session "echo" running cat
-            probe.client.call(Method.SESSION_DETACH, id="echo")  # the app types into it
-            probe.client.call(
-                Method.SESSION_CREATE, task="counter", name="counter", agent="counter",
-                repo=str(repo), cols=COLS, rows=ROWS,
-            )  # fmt: skip
+            probe.client.request(messages.SessionDetach(id="echo"))  # the app types into it
+            probe.client.request(messages.SessionCreate(
+                task="counter", name="counter", agent="counter", repo=str(repo),
+                cols=COLS, rows=ROWS,
+            ))  # fmt: skip
             tmux = _Tmux(root)
 
             _progress("compiling ptui's bytecode, as a first run leaves it")
@@ -312,10 +313,9 @@ def run(*, as_json: bool, samples: int = 40) -> int:
                 host.append(probe.sample(_KEYS[index % 2], "host-echo"))
 
             _progress("frame rate of a counter while another session floods (3 s)")
-            probe.client.call(
-                Method.SESSION_CREATE, task="flood", name="flood", agent="flood",
-                repo=str(repo), cols=200, rows=50,
-            )  # fmt: skip
+            probe.client.request(messages.SessionCreate(
+                task="flood", name="flood", agent="flood", repo=str(repo), cols=200, rows=50,
+            ))  # fmt: skip
             tmux.keys("ui", counter_key)
             time.sleep(1.5)
             log.poll()

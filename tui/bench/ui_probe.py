@@ -20,7 +20,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -34,7 +34,7 @@ def install(log_path: str) -> None:
 
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
-    def log(*fields: Any) -> None:
+    def log(*fields: object) -> None:
         os.write(fd, (json.dumps([time.monotonic(), *fields]) + "\n").encode())
 
     drawn: dict[str, str | None] = {"session": None}
@@ -63,7 +63,7 @@ def install(log_path: str) -> None:
 
     feed: Callable[..., None] = TerminalView.feed
 
-    def logged_feed(self: TerminalView, data: dict[str, Any]) -> None:
+    def logged_feed(self: TerminalView, data: Mapping[str, object]) -> None:
         log("feed", data.get("session"), bool(data.get("full")))
         feed(self, data)
 

@@ -40,7 +40,7 @@ def pause_gc_for_startup() -> None:
 
 def run_app(args: argparse.Namespace) -> int:
     """Start the app; 1 with a one-line message when the server cannot be reached."""
-    from tui.server.client import EarlyConnection
+    from tui.client.connection import EarlyConnection
 
     host = getattr(args, "host", None)
     ssh_config = getattr(args, "ssh_config", None)

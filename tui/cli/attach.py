@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tui.cli.common import connect
 
+if TYPE_CHECKING:
+    from tui.cli.common import Subparsers
 
-def register(subparsers: Any) -> None:
+
+def register(subparsers: Subparsers) -> None:
     """Add `ptui attach`."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "attach",
@@ -24,7 +27,7 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
-    from tui.server.attach import attach, detach_key_bytes
+    from tui.client.attach import attach, detach_key_bytes
 
     detach_key_bytes(args.detach_key)  # a bad key is a usage error before anything else
     with connect(args) as client:

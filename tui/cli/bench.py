@@ -5,10 +5,13 @@ flood benchmark, which holds the server to a bounded memory per slow client."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.cli.common import Subparsers
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add `ptui bench` and its sub-verbs."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "bench",

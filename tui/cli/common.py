@@ -6,10 +6,14 @@ import argparse
 import json
 import shutil
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
+from tui.client.connection import Client
 from tui.errors import UsageError
-from tui.server.client import Client
+
+if TYPE_CHECKING:
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What each verb module's `register` adds its parser to."""
 
 
 def connect(args: argparse.Namespace, *, start: bool = True, check_state: bool = True) -> Client:
@@ -28,7 +32,7 @@ def json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def print_json(value: Any) -> None:
+def print_json(value: object) -> None:
     json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 

@@ -11,15 +11,19 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tui.cli.common import connect, json_flag, print_json, table, terminal_size
 from tui.demo import repo as demo_repo
 from tui.demo import sessions as demo_sessions
 from tui.errors import PtuiError, UsageError
+from tui.protocol import SessionInfo
+
+if TYPE_CHECKING:
+    from tui.cli.common import Subparsers
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add `ptui demo`."""
     p = subparsers.add_parser(
         "demo",
@@ -68,13 +72,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _open_app(repo, sessions)
 
 
-def _print_summary(repo: Path, made: bool, sessions: list[dict[str, Any]]) -> None:
+def _print_summary(repo: Path, made: bool, sessions: list[SessionInfo]) -> None:
     print(f"ptui demo: {'made' if made else 'reusing'} the demo repository {repo}")
     rows = [[s["id"], s["status"], s["branch"], s["task"]] for s in sessions]
     print(table(rows, ["ID", "STATUS", "BRANCH", "TASK"]))
 
 
-def _open_app(repo: Path, sessions: list[dict[str, Any]]) -> int:
+def _open_app(repo: Path, sessions: list[SessionInfo]) -> int:
     hint = (
         f"Open them: cd {repo} && ptui   (or `ptui attach {sessions[0]['id']}`, `ptui ls`)\n"
         "Start over: ptui demo --reset"
@@ -85,7 +89,7 @@ def _open_app(repo: Path, sessions: list[dict[str, Any]]) -> int:
         print(hint)
         return 0
     from tui.cli.app import pause_gc_for_startup
-    from tui.server.client import EarlyConnection
+    from tui.client.connection import EarlyConnection
 
     early = EarlyConnection()  # answered while Textual imports
     pause_gc_for_startup()

@@ -6,14 +6,17 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tui.cli.common import connect, json_flag, print_json
 from tui.errors import UsageError
-from tui.protocol import Method
+from tui.protocol import messages
+
+if TYPE_CHECKING:
+    from tui.cli.common import Subparsers
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add `ptui doctor`."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "doctor",
@@ -47,7 +50,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         if not os.path.isdir(repo):
             raise UsageError(f"--repo {repo}: no such directory")
     with connect(args) as client:
-        result = client.call(Method.SERVER_DOCTOR, fix=args.fix, repos=repos, timeout=600)
+        result = client.request(messages.Doctor(repos=repos, fix=args.fix), timeout=600)
     remaining = result["remaining"]
     if args.json:
         print_json(result)

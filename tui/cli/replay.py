@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tui.errors import PtuiError, UsageError
 
+if TYPE_CHECKING:
+    from tui.cli.common import Subparsers
 
-def register(subparsers: Any) -> None:
+
+def register(subparsers: Subparsers) -> None:
     """Add `ptui replay`."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "replay",

@@ -9,16 +9,19 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tui.cli.common import connect, json_flag, print_json
+from tui.client import spawn
+from tui.client.connection import Client, ServerNotRunning
 from tui.errors import PtuiError, UsageError
-from tui.protocol import Method
-from tui.protocol.states import LIVE
-from tui.server.client import Client, ServerNotRunning
+from tui.protocol import LIVE, SessionInfo, messages
+
+if TYPE_CHECKING:
+    from tui.cli.common import Subparsers
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add `ptui server` and `ptui proxy`."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "server",
@@ -60,20 +63,20 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    from tui.server import daemon
-
     if args.force and not args.stop:
         raise UsageError("--force only goes with --stop")
     if args.foreground:
         if args.host:
             raise UsageError("--foreground runs a server here; it cannot be used with --host")
+        from tui.server import daemon  # the session host itself: only in its own process
+
         return daemon.serve(ready_fd=args.ready_fd, detach=args.detach)
     if args.stop:
         return _stop(args)
     try:
         # --status also reports a server of another HOME (the socket is per user).
         with connect(args, start=not args.status, check_state=not args.status) as client:
-            status = client.call(Method.SERVER_STATUS)
+            status = client.request(messages.ServerStatusRequest())
     except ServerNotRunning:
         if args.json:
             print_json({"running": False})
@@ -89,14 +92,11 @@ def cmd_server(args: argparse.Namespace) -> int:
         )
         print(f"socket: {status['socket']}")
         print(f"log: {status['log']}")
-        if "state" in status:
-            print(f"state: {status['state']}")
+        print(f"state: {status['state']}")
     return 0
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from tui.server import daemon
-
     try:
         client = connect(args, start=False, check_state=False)  # whoever's it is
     except ServerNotRunning:
@@ -106,24 +106,24 @@ def _stop(args: argparse.Namespace) -> int:
             print("ptui server: not running")
         return 0
     with client:
-        pid = int(client.server.get("pid", 0))
+        pid = client.server["pid"]
         agents = _running_agents(client)
-        ids = [str(a["id"]) for a in agents]
+        ids = [a["id"] for a in agents]
         if agents and not args.force and not _confirm(agents):
             if args.json:
                 print_json({"running": True, "stopped": False, "pid": pid, "agents": ids})
             else:
                 print("ptui server: not stopped")
             return 1
-        client.call(Method.SERVER_STOP, timeout=30)
+        client.request(messages.ServerStop(), timeout=30)
         # The server closes every connection once all sessions are stopped.
         try:
             while client.next_event(timeout=30) is not None:
                 pass
         except PtuiError:
             pass
-    if args.host is None and not daemon.wait_stopped(pid):
-        daemon.signal_server(pid, signal.SIGTERM)
+    if args.host is None and not spawn.wait_stopped(pid):
+        spawn.signal_server(pid, signal.SIGTERM)
         raise PtuiError(f"the ptui server (pid {pid}) did not stop in time; sent SIGTERM")
     if args.json:
         print_json({"running": False, "stopped": True, "pid": pid, "agents": ids})
@@ -134,26 +134,25 @@ def _stop(args: argparse.Namespace) -> int:
     return 0
 
 
-def _running_agents(client: Client) -> list[dict[str, Any]]:
+def _running_agents(client: Client) -> list[SessionInfo]:
     """The sessions whose agent runs (busy, waiting or idle), as `session.list` gives them."""
-    if not client.call(Method.SERVER_STATUS).get("live_sessions"):
+    if not client.request(messages.ServerStatusRequest())["live_sessions"]:
         return []  # one cheap question when nothing runs
-    sessions = client.call(Method.SESSION_LIST)
-    return [s for s in sessions if isinstance(s, dict) and s.get("status") in LIVE]
+    return [s for s in client.request(messages.SessionList()) if s["status"] in LIVE]
 
 
-def _count(agents: list[dict[str, Any]]) -> str:
+def _count(agents: list[SessionInfo]) -> str:
     return f"{len(agents)} agent" + ("" if len(agents) == 1 else "s")
 
 
-def _confirm(agents: list[dict[str, Any]]) -> bool:
+def _confirm(agents: list[SessionInfo]) -> bool:
     """Ask on the terminal whether to stop these agents; refuse when nobody can answer."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        ids = ", ".join(str(a["id"]) for a in agents)
+        ids = ", ".join(a["id"] for a in agents)
         raise PtuiError(
             f"the server runs {_count(agents)} ({ids}); stop them first or pass --force"
         )
-    rows = [[str(a["id"]), str(a.get("agent", "")), str(a.get("status", ""))] for a in agents]
+    rows = [[a["id"], a["agent"], str(a["status"])] for a in agents]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     for row in rows:
         print(f"{row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2]}")
@@ -169,6 +168,6 @@ def _confirm(agents: list[dict[str, Any]]) -> bool:
 def cmd_proxy(args: argparse.Namespace) -> int:
     if args.host:
         raise UsageError("proxy bridges to the local server; it cannot be used with --host")
-    from tui.server.proxy import run_proxy
+    from tui.client.proxy import run_proxy
 
     return run_proxy()

@@ -10,14 +10,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from tui.cli.common import connect, json_flag, print_json, table, terminal_size
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol import Activity, LifecycleState, SessionInfo, messages
+
+if TYPE_CHECKING:
+    from tui.cli.common import Subparsers
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the session verbs."""
     p = subparsers.add_parser(
         "new",
@@ -188,16 +191,17 @@ def cmd_new(args: argparse.Namespace) -> int:
     cols, rows = terminal_size()
     repo = os.path.abspath(args.repo) if args.repo else os.getcwd()
     with connect(args) as client:
-        created = client.call(
-            Method.SESSION_CREATE,
-            task=args.task,
-            agent=args.agent,
-            base=args.base,
-            name=args.name,
-            count=args.count,
-            repo=repo,
-            cols=cols,
-            rows=rows,
+        created = client.request(
+            messages.SessionCreate(
+                task=args.task,
+                agent=args.agent,
+                base=args.base,
+                name=args.name,
+                count=args.count,
+                repo=repo,
+                cols=cols,
+                rows=rows,
+            )
         )
     if args.json:
         print_json(created)
@@ -212,49 +216,78 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+class ListedSession(TypedDict):
+    """One session as `ptui ls --json` prints it: what scripts (and the crash bench) read."""
+
+    id: str
+    name: str
+    task: str
+    agent: str
+    branch: str
+    base: str
+    worktree: str
+    status: str
+    """The agent's activity (`tui.protocol.Activity`)."""
+    lifecycle: str
+    """The session's lifecycle state (`tui.protocol.LifecycleState`)."""
+    port: int
+    created: str
+    exit_code: int | None
+
+
+def _listed(session: SessionInfo) -> ListedSession:
+    """What `ptui ls --json` prints of one session."""
+    return {
+        "id": session["id"],
+        "name": session["name"],
+        "task": session["task"],
+        "agent": session["agent"],
+        "branch": session["branch"],
+        "base": session["base"],
+        "worktree": session["worktree"],
+        "status": session["status"],
+        "lifecycle": session["lifecycle"],
+        "port": session["port"],
+        "created": session["created"],
+        "exit_code": session["exit_code"],
+    }
+
+
+def _state(session: SessionInfo) -> str:
+    """The STATE column: the agent's activity when the session is ready, else its lifecycle."""
+    state: str = session["status"]
+    if state == Activity.EXITED and session["exit_code"] is not None:
+        state = f"exited({session['exit_code']})"
+    lifecycle = session["lifecycle"]
+    if lifecycle == LifecycleState.SETTING_UP:
+        state = f"setting-up, {state}"
+    elif lifecycle not in (LifecycleState.READY, LifecycleState.ARCHIVED):
+        state = lifecycle
+    if session["worktree_missing"]:
+        state += " (worktree missing)"
+    return state
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        sessions = client.call(Method.SESSION_LIST, all=args.all)
-    fields = (
-        "id",
-        "name",
-        "task",
-        "agent",
-        "branch",
-        "base",
-        "worktree",
-        "status",
-        "lifecycle",
-        "port",
-        "created",
-    )
+        sessions = client.request(messages.SessionList(all=args.all))
     if args.json:
-        print_json([{k: s[k] for k in fields} | {"exit_code": s["exit_code"]} for s in sessions])
+        print_json([_listed(s) for s in sessions])
         return 0
     if not sessions:
         print("no sessions (start one with `ptui new TASK`)")
         return 0
     rows = []
     for s in sessions:
-        status = s["status"]
-        if status == "exited" and s.get("exit_code") is not None:
-            status = f"exited({s['exit_code']})"
-        lifecycle = s.get("lifecycle", "ready")
-        if lifecycle == "setting-up":
-            status = f"setting-up, {status}"
-        elif lifecycle not in ("ready", "archived"):
-            status = lifecycle
-        if s.get("worktree_missing"):
-            status += " (worktree missing)"
         task = s["task"] if len(s["task"]) <= 50 else s["task"][:47] + "..."
-        rows.append([s["id"], status, s["agent"], s["branch"], str(s["port"] or "-"), task])
+        rows.append([s["id"], _state(s), s["agent"], s["branch"], str(s["port"] or "-"), task])
     print(table(rows, ["ID", "STATUS", "AGENT", "BRANCH", "PORT", "TASK"]))
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        screen = client.call(Method.SESSION_SCREEN, id=args.id, tab=args.tab, ansi=args.ansi)
+        screen = client.request(messages.SessionScreen(id=args.id, tab=args.tab, ansi=args.ansi))
     if args.json:
         print_json(screen)
         return 0
@@ -267,47 +300,63 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_send(args: argparse.Namespace) -> int:
     text = args.text + ("\r" if args.enter else "")
     with connect(args) as client:
-        client.call(Method.SESSION_INPUT, id=args.id, tab=args.tab, text=text)
+        client.request(messages.SessionInput(id=args.id, tab=args.tab, text=text))
     return 0
 
 
-_LIFECYCLE = {
-    "stop": (Method.SESSION_STOP, "stopped"),
-    "resume": (Method.SESSION_RESUME, "resumed"),
-    "archive": (Method.SESSION_ARCHIVE, "archived"),
-    "restore": (Method.SESSION_RESTORE, "restored"),
-    "rm": (Method.SESSION_REMOVE, "removed"),
+_DONE = {
+    "stop": "stopped",
+    "resume": "resumed",
+    "archive": "archived",
+    "restore": "restored",
+    "rm": "removed",
 }
+"""What each lifecycle verb says it did."""
 
 
 def cmd_lifecycle(args: argparse.Namespace) -> int:
-    method, done = _LIFECYCLE[args.verb_name]
-    params: dict[str, Any] = {"id": args.id}
-    if args.verb_name == "rm" and args.force:
-        params["force"] = True
-    if args.verb_name == "resume":
-        params["cols"], params["rows"] = terminal_size()
+    """stop, resume, archive, restore and rm: one request, one line (`--json`: the answer)."""
+    verb, sid = args.verb_name, args.id
+    detail = ""
+    lost: list[str] = []
+    warnings: list[str] = []
+    answer: SessionInfo | messages.Removed
     with connect(args) as client:
-        info = client.call(method, **params)
+        if verb == "rm":
+            removed = client.request(messages.SessionRemove(id=sid, force=args.force))
+            answer, lost = removed, removed["lost"]
+        else:
+            info: SessionInfo
+            if verb == "archive":
+                archived = client.request(messages.SessionArchive(id=sid))
+                detail = (
+                    f" ({archived['files_saved']} files in the snapshot, "
+                    f"{archived['ignored_saved']} ignored)"
+                )
+                info = archived
+            elif verb == "restore":
+                info = client.request(messages.SessionRestore(id=sid))
+                detail = f" at {info['worktree']} (stopped; `ptui resume {info['id']}` to start it)"
+            elif verb == "resume":
+                cols, rows = terminal_size()
+                info = client.request(messages.SessionResume(id=sid, cols=cols, rows=rows))
+            else:
+                info = client.request(messages.SessionStop(id=sid))
+            answer, warnings = info, info.get("warnings", [])
     if args.json:
-        print_json(info)
+        print_json(answer)
         return 0
-    line = f"{info['id']}: {done}"
-    if args.verb_name == "archive":
-        line += f" ({info['files_saved']} files in the snapshot, {info['ignored_saved']} ignored)"
-    elif args.verb_name == "restore":
-        line += f" at {info['worktree']} (stopped; `ptui resume {info['id']}` to start it)"
-    print(line)
-    for lost in info.get("lost", []):
-        print(f"  deleted: {lost}")
-    for warning in info.get("warnings", []):
+    print(f"{answer['id']}: {_DONE[verb]}{detail}")
+    for path in lost:
+        print(f"  deleted: {path}")
+    for warning in warnings:
         print(f"  warning: {warning}", file=sys.stderr)
     return 0
 
 
 def cmd_commit(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        result = client.call(Method.SESSION_COMMIT, id=args.id, message=args.message)
+        result = client.request(messages.SessionCommit(id=args.id, message=args.message))
     if args.json:
         print_json(result)
     else:
@@ -317,8 +366,8 @@ def cmd_commit(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        result = client.call(
-            Method.SESSION_MERGE, id=args.id, strategy=args.strategy, message=args.message
+        result = client.request(
+            messages.SessionMerge(id=args.id, strategy=args.strategy, message=args.message)
         )
     if args.json:
         print_json(result)
@@ -336,9 +385,16 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        result = client.call(Method.SESSION_DIFF, id=args.id, stat=args.stat or args.json)
+        result = client.request(messages.SessionDiff(id=args.id, stat=args.stat or args.json))
     if args.json:
-        print_json({k: result[k] for k in ("id", "merge_base", "files", "summary")})
+        print_json(
+            {
+                "id": result["id"],
+                "merge_base": result["merge_base"],
+                "files": result["files"],
+                "summary": result["summary"],
+            }
+        )
         return 0
     if not result["files"]:
         print(f"{result['id']}: no changes")
@@ -349,7 +405,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        result = client.call(Method.SESSION_RUN, id=args.id, script=args.script)
+        result = client.request(messages.SessionRun(id=args.id, script=args.script))
     if args.json:
         print_json(result)
     else:
@@ -362,7 +418,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_shell(args: argparse.Namespace) -> int:
     with connect(args) as client:
-        result = client.call(Method.SESSION_SHELL, id=args.id)
+        result = client.request(messages.SessionShell(id=args.id))
     if args.json:
         print_json(result)
     else:
@@ -376,8 +432,8 @@ def cmd_shell(args: argparse.Namespace) -> int:
 def cmd_trust(args: argparse.Namespace) -> int:
     repo = os.path.abspath(args.repo) if args.repo else os.getcwd()
     with connect(args) as client:
-        shown = client.call(Method.TRUST_SHOW, repo=repo, base=args.base)
-        if not args.json and shown.get("local_changes"):
+        shown = client.request(messages.TrustShow(repo=repo, base=args.base))
+        if not args.json and shown["local_changes"]:
             print(f"note: {shown['local_changes']}", file=sys.stderr)
         if not shown["digest"]:
             raise PtuiError(
@@ -395,9 +451,9 @@ def cmd_trust(args: argparse.Namespace) -> int:
             print(f"--- {shown['repo']}/.ptui.toml on {shown['base']} ---")
             print(shown["text"].rstrip("\n"))
             print("---")
-            ignored = ", ".join(shown.get("ignored") or []) or "nothing"
+            ignored = ", ".join(shown["ignored"]) or "nothing"
             print(f"Until you trust it, ptui ignores: {ignored}")
-            if shown.get("problem"):
+            if shown["problem"]:
                 print(f"Even trusted, ptui will refuse it: {shown['problem']}")
             names = ", ".join(shown["scripts"]) or "none"
             answer = input(
@@ -406,7 +462,9 @@ def cmd_trust(args: argparse.Namespace) -> int:
             if answer.strip().lower() not in ("y", "yes"):
                 print("not trusted")
                 return 1
-        result = client.call(Method.TRUST_ADD, repo=repo, base=args.base, digest=shown["digest"])
+        result = client.request(
+            messages.TrustAdd(repo=repo, base=args.base, digest=shown["digest"])
+        )
     if args.json:
         print_json(result)
     else:

@@ -23,8 +23,9 @@ from __future__ import annotations
 import json
 import re
 import struct
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from tui.errors import PtuiError
 from tui.term.lines import Line
@@ -100,8 +101,14 @@ class RemoteError(PtuiError):
         super().__init__(message)
         self.code = code
 
+    @classmethod
+    def from_frame(cls, error: object) -> RemoteError:
+        """The error of an answer frame (`{"code": ..., "message": ...}`), as sent."""
+        fields = error if isinstance(error, dict) else {}
+        return cls(str(fields.get("code")), str(fields.get("message")))
 
-def encode(message: dict[str, Any]) -> bytes:
+
+def encode(message: Mapping[str, object]) -> bytes:
     """One frame holding `message` (compact JSON, non-ASCII kept as UTF-8)."""
     body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode(
         "utf-8", "surrogatepass"
@@ -111,7 +118,7 @@ def encode(message: dict[str, Any]) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
-def error_frame(request_id: Any, code: str, message: str) -> bytes:
+def error_frame(request_id: object, code: str, message: str) -> bytes:
     """A response frame carrying an error."""
     return encode({"id": request_id, "error": {"code": code, "message": message}})
 
@@ -203,11 +210,11 @@ class FrameDecoder:
         self._reserved = 0
         self._strict = strict
 
-    def feed(self, data: bytes) -> list[dict[str, Any]]:
+    def feed(self, data: bytes) -> list[dict[str, object]]:
         """Messages completed by `data`; raises ProtocolError on an unusable frame."""
         buffer = self._buffer
         buffer += data
-        out: list[dict[str, Any]] = []
+        out: list[dict[str, object]] = []
         while len(buffer) >= HEADER.size:
             (length,) = HEADER.unpack_from(buffer)
             if length > self._max:
@@ -236,7 +243,7 @@ class FrameDecoder:
             )
         self._reserved = length
 
-    def _decode(self, body: bytes) -> dict[str, Any]:
+    def _decode(self, body: bytes) -> dict[str, object]:
         if self._strict:
             check_structure(body)
         try:
@@ -263,7 +270,7 @@ class FrameDecoder:
         return len(self._buffer)
 
 
-def request_id_ok(value: Any) -> bool:
+def request_id_ok(value: object) -> bool:
     """Whether `value` is a usable request id: a non-negative integer (not a bool) or null."""
     return value is None or (type(value) is int and 0 <= value < 1 << 63)
 
@@ -272,12 +279,12 @@ def request_id_ok(value: Any) -> bool:
 _STYLE_DEFAULTS: Final = (DEFAULT, DEFAULT, 0, 0, DEFAULT, None)
 
 
-def encode_runs(line: Line) -> list[list[Any]]:
+def encode_runs(line: Line) -> list[list[object]]:
     """A line's runs as JSON lists: `[text, fg, bg, flags, underline, ul_color, link]`.
 
     Trailing fields equal to the default are left out, so a plain run is `[text]`.
     """
-    out: list[list[Any]] = []
+    out: list[list[object]] = []
     for text, style in line.runs:
         fields = list(style)
         end = len(fields)
@@ -287,7 +294,7 @@ def encode_runs(line: Line) -> list[list[Any]]:
     return out
 
 
-def decode_runs(runs: list[list[Any]]) -> Line:
+def decode_runs(runs: Sequence[Sequence[object]]) -> Line:
     """The inverse of `encode_runs`; malformed runs raise ProtocolError."""
     out: list[tuple[str, Style]] = []
     try:
@@ -296,7 +303,7 @@ def decode_runs(runs: list[list[Any]]) -> Line:
             fields = list(run[1:]) + list(_STYLE_DEFAULTS[len(run) - 1 :])
             if not isinstance(text, str):
                 raise TypeError("run text")
-            out.append((text, Style(*fields)))
+            out.append((text, Style._make(fields)))
     except (TypeError, IndexError, ValueError) as exc:
         raise ProtocolError(BAD_FRAME, f"malformed line runs: {exc}") from None
     return Line(tuple(out))

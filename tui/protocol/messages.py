@@ -25,7 +25,8 @@ from tui.protocol.methods import Method
 from tui.protocol.session_info import SessionInfo, decode_session_info
 from tui.protocol.shapes import ShapeError, check
 
-R = TypeVar("R")
+R = TypeVar("R", covariant=True)
+"""The answer's type: covariant, so any request is a `Request[object]`."""
 
 AGENT_TAB = "agent"
 """The tab every session has: its agent."""
@@ -125,6 +126,9 @@ class Archived(SessionInfo):
     ignored_saved: int
 
 
+_SAVED = ("files_saved", "ignored_saved")
+
+
 class Problem(TypedDict):
     kind: str
     message: str
@@ -184,7 +188,7 @@ class Hunk(TypedDict):
     old_lines: int
     new_start: int
     new_lines: int
-    lines: list[list[str | int | None]]
+    lines: list[tuple[str, int | None, int | None, str]]
     """`[origin, old_lineno, new_lineno, text]` per line."""
 
 
@@ -327,6 +331,8 @@ class HelloRequest(Request[Hello]):
     METHOD = Method.HELLO
     RESULT = Hello
     version: int
+    client: str | None = None
+    """What kind of client this is (`cli`, `app`), for the server's log."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,8 +353,9 @@ class Subscribe(Request[Subscribed]):
     RESULT = Subscribed
 
     def result(self, raw: object) -> Subscribed:
-        answer = cast(Subscribed, check(Subscribed, raw, "result"))
-        return {"sessions": [decode_session_info(info) for info in answer["sessions"]]}
+        if not isinstance(raw, dict):
+            raise ShapeError(f"result: expected an object, got {type(raw).__name__}")
+        return {"sessions": _session_infos(raw.get("sessions"))}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -436,6 +443,12 @@ class SessionResume(SessionRequest[SessionInfo]):
 class SessionArchive(SessionRequest[Archived]):
     METHOD = Method.SESSION_ARCHIVE
     RESULT = Archived
+
+    def result(self, raw: object) -> Archived:
+        info = decode_session_info(raw)  # as any SessionInfo: its enums, older servers
+        counts = {name: info.get(name) for name in _SAVED}
+        check(dict[str, int], counts, "result")
+        return cast(Archived, {**info, **counts})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -631,7 +644,7 @@ class RepoBranches(Request[Branches]):
     repo: str = "."
 
 
-REQUESTS: dict[Method, type[Request[typing.Any]]] = {
+REQUESTS: dict[Method, type[Request[object]]] = {
     cls.METHOD: cls
     for cls in (
         HelloRequest, ServerStatusRequest, ServerStop, Subscribe, Doctor, ClientColors,

@@ -71,7 +71,9 @@ def decode_session_info(value: object) -> SessionInfo:
     if not isinstance(value, dict):
         kind = type(value).__name__
         raise ProtocolError(BAD_FRAME, f"session info must be an object, not {kind}")
-    info = {**_ADDED_LATER, **value}
+    info = dict(value)  # the server's field order, kept for `--json`
+    for name, absent in _ADDED_LATER.items():
+        info.setdefault(name, absent)
     for name, kinds in _FIELDS.items():
         field = info.get(name)
         # bool is an int to isinstance: `port: true` is no port.

@@ -3,7 +3,8 @@
 `check(hint, value, where)` returns `value` when it fits `hint` and raises
 `ShapeError` naming the first place that does not. The hints are the ones the
 message types are written in (`tui.protocol.messages`): `str`, `int`, `float`,
-`bool`, `None`, unions, `list[...]`, `dict[str, ...]`, `Literal[...]`, `StrEnum`
+`bool`, `None`, unions, `list[...]`, `tuple[...]` (a fixed-length JSON list),
+`dict[str, ...]`, `Literal[...]`, `StrEnum`
 classes and TypedDicts (whose `NotRequired` keys may be missing). Extra keys are
 allowed, so a newer server may add fields. Plain Python, so both sides and every
 client share one definition of what a message is.
@@ -69,6 +70,14 @@ def check(hint: object, value: object, where: str) -> object:
             raise ShapeError(f"{where}: expected a list, got {_describe(value)}")
         (item,) = get_args(hint)
         for index, element in enumerate(value):
+            check(item, element, f"{where}[{index}]")
+        return value
+    if origin is tuple:
+        # JSON has no tuples: a fixed-length list of differently typed items.
+        items = get_args(hint)
+        if not isinstance(value, list) or len(value) != len(items):
+            raise ShapeError(f"{where}: expected a list of {len(items)}, got {_describe(value)}")
+        for index, (item, element) in enumerate(zip(items, value, strict=True)):
             check(item, element, f"{where}[{index}]")
         return value
     if origin is dict:

@@ -1,10 +1,9 @@
-"""Running the server: start on demand, detach, one per user, log, stop.
+"""Running the server: detach, one per user, log.
 
-- `start_server()` (called by any ptui command that finds no server) launches
-  `python -m tui server --foreground --detach --ready-fd N` in a new session; that
-  process forks once more so the server is nobody's child, and reports through the
-  pipe `N` either `ready <pid>`, `running <pid>` (another server won the race) or
-  `error: <one line>`.
+- A client (`tui.client.spawn.start_server`) launches `python -m tui server
+  --foreground --detach --ready-fd N` in a new session; that process forks once
+  more so the server is nobody's child, and reports through the pipe `N` either
+  `ready <pid>`, `running <pid>` (another server won the race) or `error: <one line>`.
 - One server per user: an `flock` on `<socket dir>/server.lock` (released by the
   kernel if the server dies), which also holds the server's pid.
 - The socket is created 0600 (umask) inside the 0700 socket directory; the
@@ -15,119 +14,20 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import gc
 import logging
 import logging.handlers
 import os
-import select
 import signal
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tui import paths
-from tui.errors import PtuiError
+from tui.errors import PtuiError, ServerError
 
 log = logging.getLogger("ptui.server")
-
-LOCK_NAME = "server.lock"
-LOG_NAME = "server.log"
-START_TIMEOUT = 20.0
-
-
-class ServerError(PtuiError):
-    """The server could not be started, reached or stopped."""
-
-
-def lock_path() -> Path:
-    return paths.socket_dir() / LOCK_NAME
-
-
-def running_pid() -> int | None:
-    """The pid of the running server (its lock is held), else None."""
-    try:
-        fd = os.open(lock_path(), os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-            return int(text) if text.isdigit() else 0
-        return None
-    finally:
-        os.close(fd)
-
-
-# ------------------------------------------------------------------ client side
-def start_server() -> int:
-    """Start a detached server and wait until it serves; returns its pid."""
-    read_fd, write_fd = os.pipe()
-    try:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tui",
-                "server",
-                "--foreground",
-                "--detach",
-                "--ready-fd",
-                str(write_fd),
-            ],
-            pass_fds=(write_fd,),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        os.close(read_fd)
-        os.close(write_fd)
-        raise ServerError(f"cannot start the ptui server: {exc.strerror or exc}") from None
-    os.close(write_fd)
-    try:
-        report = _read_report(read_fd, START_TIMEOUT)
-    finally:
-        os.close(read_fd)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
-    word, _, rest = report.partition(" ")
-    if word in ("ready", "running") and rest.strip().isdigit():
-        return int(rest)
-    if word == "error:":
-        raise ServerError(f"the ptui server did not start: {rest}")
-    log_file = paths.log_dir() / LOG_NAME
-    raise ServerError(f"the ptui server did not start (no answer); see {log_file}")
-
-
-def _read_report(fd: int, timeout: float) -> str:
-    data = b""
-    deadline = time.monotonic() + timeout
-    while b"\n" not in data:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            break
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors="replace").strip()
-
-
-def wait_stopped(pid: int, timeout: float = 20.0) -> bool:
-    """Wait until the server's lock is released (it has fully exited)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if running_pid() is None:
-            return True
-        time.sleep(0.02)
-    return False
 
 
 # ------------------------------------------------------------------ server side
@@ -140,9 +40,18 @@ def _report(fd: int | None, line: str) -> None:
         os.close(fd)
 
 
+def _lock_holder() -> int:
+    """The pid the server holding the lock wrote into it (0 if unreadable)."""
+    with contextlib.suppress(OSError):
+        text = paths.server_lock_file().read_text().strip()
+        if text.isdigit():
+            return int(text)
+    return 0
+
+
 def _take_lock() -> int | None:
     """Hold the single-instance lock; None if another server has it."""
-    fd = os.open(lock_path(), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = os.open(paths.server_lock_file(), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -159,7 +68,7 @@ def _setup_logging(detached: bool) -> Path:
     max_bytes = load_config(None).server.log_max_bytes
     log_dir = paths.log_dir()
     log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    log_file = log_dir / LOG_NAME
+    log_file = paths.server_log_file()
     handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=max_bytes, backupCount=3)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger("ptui")
@@ -204,7 +113,7 @@ def serve(*, ready_fd: int | None, detach: bool) -> int:
         sock_dir = paths.socket_dir()
         lock_fd = _take_lock()
         if lock_fd is None:
-            _report(ready_fd, f"running {running_pid() or 0}")
+            _report(ready_fd, f"running {_lock_holder()}")
             return 0
         _setup_logging(detach)
         sock = _bind(sock_dir / paths.SOCKET_NAME)
@@ -241,13 +150,3 @@ def serve(*, ready_fd: int | None, detach: bool) -> int:
     finally:
         os.close(lock_fd)
     return 0
-
-
-def signal_server(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
-
-
-def is_missing_socket(exc: OSError) -> bool:
-    """Whether connecting failed because no server is there (vs. a real problem)."""
-    return exc.errno in (errno.ENOENT, errno.ECONNREFUSED)

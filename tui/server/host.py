@@ -33,8 +33,8 @@ from tui.server.outbox import MAX_CLIPBOARD, Outbox
 from tui.server.session import AGENT_TAB
 from tui.server.tab import decode_input
 from tui.server.trust import describe
-from tui.term.emulator import line_to_ansi
 from tui.term.keys import KeyModes, encode_paste
+from tui.term.lines import line_to_ansi
 
 log = logging.getLogger("ptui.server")
 

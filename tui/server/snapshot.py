@@ -16,7 +16,8 @@ from typing import Any
 
 from tui import paths
 from tui.protocol import decode_runs, encode_runs
-from tui.term.emulator import Emulator, line_to_ansi
+from tui.term.emulator import Emulator
+from tui.term.lines import line_to_ansi
 
 HISTORY_KEPT = 500
 """Scrollback lines saved with a snapshot."""

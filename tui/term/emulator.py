@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.term.lines import EMPTY_LINE, Line, build_line
+from tui.term.lines import EMPTY_LINE, Line, build_line, line_to_ansi
 from tui.term.screen import (
     BRACKETED_PASTE,
     DECCKM,
@@ -29,7 +29,7 @@ from tui.term.screen import (
 )
 from tui.term.scrollback import Scrollback, stored_cells
 from tui.term.stream import KEYPAD_APP, TermStream
-from tui.term.style import DEFAULT_STYLE, Style, StyleTable, style_to_sgr
+from tui.term.style import StyleTable
 
 # Events the emulator consumes itself rather than passing on.
 _INTERNAL_EVENTS = {"sync", "kitty-flags"}
@@ -305,17 +305,3 @@ class Emulator:
             out.append(line_to_ansi(self.line(y)))
             out.append("\n")
         return "".join(out)
-
-
-def line_to_ansi(line: Line) -> str:
-    """One line with SGR codes; ends with a reset when it set any style."""
-    parts: list[str] = []
-    current: Style = DEFAULT_STYLE
-    for text, style in line.runs:
-        if style != current:
-            parts.append(style_to_sgr(style))
-            current = style
-        parts.append(text)
-    if current != DEFAULT_STYLE:
-        parts.append("\x1b[0m")
-    return "".join(parts)

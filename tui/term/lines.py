@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from tui.term.style import DEFAULT_STYLE, Style, StyleTable
+from tui.term.style import DEFAULT_STYLE, Style, StyleTable, style_to_sgr
 
 _RUNS = re.compile(r"(.)\1*", re.DOTALL)
 # tui.term.cells.WIDE_TAIL, not imported: the app renders lines without cells'
@@ -74,3 +74,17 @@ def build_line(chars: list[str] | tuple[str, ...] | str, attrs: str, styles: Sty
 
 
 __all__ = ["DEFAULT_STYLE", "EMPTY_LINE", "Line", "build_line"]
+
+
+def line_to_ansi(line: Line) -> str:
+    """One line with SGR codes; ends with a reset when it set any style."""
+    parts: list[str] = []
+    current: Style = DEFAULT_STYLE
+    for text, style in line.runs:
+        if style != current:
+            parts.append(style_to_sgr(style))
+            current = style
+        parts.append(text)
+    if current != DEFAULT_STYLE:
+        parts.append("\x1b[0m")
+    return "".join(parts)

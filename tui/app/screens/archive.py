@@ -8,7 +8,7 @@ True once the server has archived the session, else False.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -21,7 +21,8 @@ from textual.widgets import Static
 from tui.app.protocols import PtuiAppProtocol
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol import SessionInfo
+from tui.protocol.messages import ArchivePlan, SessionArchive, SessionArchivePlan
 
 MAX_LISTED = 200
 """Paths shown per section; the rest is counted."""
@@ -59,11 +60,11 @@ class ArchiveScreen(ModalScreen[bool]):
                 tooltip="Close without archiving"),
     ]  # fmt: skip
 
-    def __init__(self, session: dict[str, Any]) -> None:
+    def __init__(self, session: SessionInfo) -> None:
         super().__init__()
         self.session = session
-        self.session_id = str(session["id"])
-        self.plan: dict[str, Any] | None = None
+        self.session_id = session["id"]
+        self.plan: ArchivePlan | None = None
         self.busy = False
 
     @property
@@ -89,7 +90,7 @@ class ArchiveScreen(ModalScreen[bool]):
     @work(exclusive=True, group="archive-plan")
     async def load_plan(self) -> None:
         try:
-            plan = await self.ptui.client.call(Method.SESSION_ARCHIVE_PLAN, id=self.session_id)
+            plan = await self.ptui.client.request(SessionArchivePlan(id=self.session_id))
         except PtuiError as exc:
             self._status(f"Cannot archive: {exc}", error=True)
             self.query_one("#archive-intro", Static).update("")
@@ -97,8 +98,8 @@ class ArchiveScreen(ModalScreen[bool]):
         self.plan = plan
         self.show_plan(plan)
 
-    def show_plan(self, plan: dict[str, Any]) -> None:
-        branch = str(plan.get("branch") or self.session.get("branch", ""))
+    def show_plan(self, plan: ArchivePlan) -> None:
+        branch = plan["branch"] or self.session["branch"]
         intro = Content.assemble(
             "Everything below is saved, then the agent is stopped and the worktree removed. "
             "The branch ",
@@ -106,19 +107,19 @@ class ArchiveScreen(ModalScreen[bool]):
             " is kept; restore the session any time from the archived list.",
         )
         self.query_one("#archive-intro", Static).update(intro)
-        uncommitted = list(plan.get("uncommitted", []))
-        untracked = set(plan.get("untracked", []))
+        uncommitted = plan["uncommitted"]
+        untracked = set(plan["untracked"])
         sections: list[Content] = []
         if uncommitted:
             marks = {p: "untracked" for p in untracked}
-            note = f"→ snapshot {plan.get('ref_name', '')}"
+            note = f"→ snapshot {plan['ref_name']}"
             sections.append(path_section("Uncommitted files", uncommitted, note, marks))
         else:
             nothing = "No uncommitted work: the branch has it all.\n"
             sections.append(Content.styled(nothing, "$text-success"))
-        if ignored := list(plan.get("ignored", [])):
+        if ignored := plan["ignored"]:
             sections.append(path_section("Ignored files", ignored, "→ tar in the archive"))
-        if empty := list(plan.get("empty_dirs", [])):
+        if empty := plan["empty_dirs"]:
             sections.append(path_section("Empty folders", empty, "→ in the snapshot"))
         self.query_one("#archive-lists", Static).update(Content("\n").join(sections))
         self._status("Press y to archive, Escape to cancel.")
@@ -141,7 +142,7 @@ class ArchiveScreen(ModalScreen[bool]):
     @work(exclusive=True, group="archive")
     async def archive(self) -> None:
         try:
-            await self.ptui.client.call(Method.SESSION_ARCHIVE, id=self.session_id)
+            await self.ptui.client.request(SessionArchive(id=self.session_id))
         except PtuiError as exc:
             self.busy = False
             self._status(f"Not archived: {exc}", error=True)

@@ -6,7 +6,7 @@ the key a second time. The list is read from `session.list` with `all`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -20,16 +20,17 @@ from textual.widgets.option_list import Option
 from tui.app.protocols import PtuiAppProtocol
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol import SessionInfo
+from tui.protocol.messages import SessionList, SessionRemove, SessionRequest, SessionRestore
 
 
-def archived_label(info: dict[str, Any]) -> Content:
+def archived_label(info: SessionInfo) -> Content:
     """One row: id, branch, task (first line)."""
-    task = str(info.get("task") or "").strip().splitlines()
+    task = info["task"].strip().splitlines()
     return Content.assemble(
-        (str(info["id"]), "bold"),
+        (info["id"], "bold"),
         "  ",
-        (str(info.get("branch", "")), "$text-secondary"),
+        (info["branch"], "$text-secondary"),
         "  ",
         (task[0] if task else "", "$text-muted"),
     )
@@ -49,7 +50,7 @@ class ArchivedScreen(ModalScreen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sessions: list[dict[str, Any]] = []
+        self.sessions: list[SessionInfo] = []
         self.loaded = False
         self.busy = False
         self._delete_armed: str | None = None
@@ -76,17 +77,17 @@ class ArchivedScreen(ModalScreen[None]):
     @work(exclusive=True, group="archived-list")
     async def load(self) -> None:
         try:
-            sessions = await self.ptui.client.call(Method.SESSION_LIST, all=True)
+            sessions = await self.ptui.client.request(SessionList(all=True))
         except PtuiError as exc:
             self._status(f"Cannot list sessions: {exc}", error=True)
             return
-        self.show([s for s in sessions if s.get("archived")])
+        self.show([s for s in sessions if s["archived"]])
 
-    def show(self, sessions: list[dict[str, Any]]) -> None:
+    def show(self, sessions: list[SessionInfo]) -> None:
         current = self.current
         self.sessions = sessions
-        self.options.set_options(Option(archived_label(s), id=str(s["id"])) for s in sessions)
-        ids = [str(s["id"]) for s in sessions]
+        self.options.set_options(Option(archived_label(s), id=s["id"]) for s in sessions)
+        ids = [s["id"] for s in sessions]
         if sessions:
             keep = current["id"] if current is not None and current["id"] in ids else ids[0]
             self.options.highlighted = ids.index(keep)
@@ -96,7 +97,7 @@ class ArchivedScreen(ModalScreen[None]):
         self.loaded = True
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> SessionInfo | None:
         index = self.options.highlighted
         return self.sessions[index] if index is not None and index < len(self.sessions) else None
 
@@ -113,13 +114,13 @@ class ArchivedScreen(ModalScreen[None]):
             return
         self.busy = True
         self._status(f"Restoring {session['id']}…")
-        self.run_call(Method.SESSION_RESTORE, str(session["id"]), "Restored {id}")
+        self.run_call(SessionRestore(id=session["id"]), "Restored {id}")
 
     def action_delete(self) -> None:
         session = self.current
         if session is None or self.busy:
             return
-        sid = str(session["id"])
+        sid = session["id"]
         if self._delete_armed != sid:
             self._delete_armed = sid
             self._status(
@@ -131,12 +132,13 @@ class ArchivedScreen(ModalScreen[None]):
         self.busy = True
         self._status(f"Deleting {sid}…")
         # Confirmed twice, after being told everything goes: that is --force.
-        self.run_call(Method.SESSION_REMOVE, sid, "Deleted {id}", force=True)
+        self.run_call(SessionRemove(id=sid, force=True), "Deleted {id}")
 
     @work(exclusive=True, group="archived-call")
-    async def run_call(self, method: str, session_id: str, done: str, **params: Any) -> None:
+    async def run_call(self, request: SessionRequest[object], done: str) -> None:
+        session_id = request.id
         try:
-            await self.ptui.client.call(method, id=session_id, **params)
+            await self.ptui.client.request(request)
         except PtuiError as exc:
             self.busy = False
             self._status(str(exc), error=True)

@@ -14,7 +14,7 @@ import os
 import shlex
 import subprocess
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
@@ -33,7 +33,14 @@ from tui.app.widgets.diff_view import DiffView
 from tui.app.widgets.file_list import FileList
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol import SessionInfo
+from tui.protocol.messages import (
+    DiffListing,
+    SessionDiffFile,
+    SessionDiffFiles,
+    SessionInput,
+    SessionPaste,
+)
 
 SCOPES = ("all", "committed", "uncommitted")
 _SCOPE_TEXT = {
@@ -90,7 +97,7 @@ class DiffScreen(Screen[None]):
     class FilesLoaded(Message):
         """`session.diff_files` answered (for scope load `generation`)."""
 
-        def __init__(self, result: dict[str, Any], generation: int) -> None:
+        def __init__(self, result: DiffListing, generation: int) -> None:
             super().__init__()
             self.result = result
             self.generation = generation
@@ -105,10 +112,10 @@ class DiffScreen(Screen[None]):
             self.error = error
             self.generation = generation
 
-    def __init__(self, session: dict[str, Any]) -> None:
+    def __init__(self, session: SessionInfo) -> None:
         super().__init__()
         self.session = session
-        self.session_id = str(session["id"])
+        self.session_id = session["id"]
         self.files: dict[str, FileRows] = {}
         """Files whose hunks have arrived, by path (for this scope and load)."""
         self.generation = 0
@@ -147,9 +154,9 @@ class DiffScreen(Screen[None]):
         title = Content.assemble(
             (self.session_id, "bold $text-primary"),
             "  ",
-            (str(info.get("branch", "")), "$text-secondary"),
+            (info["branch"], "$text-secondary"),
             " vs ",
-            (str(info.get("base", "")), "$text-secondary"),
+            (info["base"], "$text-secondary"),
             "  ·  ",
             (_SCOPE_TEXT.get(self.scope, self.scope), "bold"),
             "  ·  ",
@@ -166,8 +173,8 @@ class DiffScreen(Screen[None]):
         self.files.clear()
         self.loaded = False
         try:
-            result = await self.ptui.client.call(
-                Method.SESSION_DIFF_FILES, id=self.session_id, scope=self.scope
+            result = await self.ptui.client.request(
+                SessionDiffFiles(id=self.session_id, scope=self.scope)
             )
         except PtuiError as exc:
             self.view.show_message(f"Cannot read the diff: {exc}")
@@ -177,11 +184,11 @@ class DiffScreen(Screen[None]):
     def on_diff_screen_files_loaded(self, message: FilesLoaded) -> None:
         if message.generation != self.generation:
             return
-        files = message.result.get("files", [])
-        self._summary = str(message.result.get("summary", ""))
+        files = message.result["files"]
+        self._summary = message.result["summary"]
         self._show_title()
         current = self.file_list.current
-        self.file_list.set_files(files, keep=current.get("path") if current else None)
+        self.file_list.set_files(files, keep=current["path"] if current else None)
         self.loaded = True
         if not files:
             self.view.show_message(f"No changes ({_SCOPE_TEXT.get(self.scope, self.scope)})")
@@ -192,7 +199,7 @@ class DiffScreen(Screen[None]):
         if file is None:
             return
         at_end, self._at_end = self._at_end, False
-        path = str(file["path"])
+        path = file["path"]
         rows = self.files.get(path)
         if rows is not None:
             self.view.show_file(rows, at_end=at_end)
@@ -204,8 +211,8 @@ class DiffScreen(Screen[None]):
     async def load_file(self, path: str, at_end: bool) -> None:
         generation = self.generation
         try:
-            detail = await self.ptui.client.call(
-                Method.SESSION_DIFF_FILE, id=self.session_id, path=path, scope=self.scope
+            detail = await self.ptui.client.request(
+                SessionDiffFile(id=self.session_id, path=path, scope=self.scope)
             )
         except PtuiError as exc:
             self.post_message(self.FileLoaded(path, None, str(exc), generation))
@@ -219,7 +226,7 @@ class DiffScreen(Screen[None]):
         current = self.file_list.current
         if message.generation != self.generation or current is None:
             return
-        if current.get("path") != message.path:
+        if current["path"] != message.path:
             return
         at_end, self._at_end = self._at_end, False
         rows = message.rows
@@ -280,8 +287,8 @@ class DiffScreen(Screen[None]):
         """Paste the comment into the agent and press Enter."""
         client = self.ptui.client
         try:
-            await client.call(Method.SESSION_PASTE, id=self.session_id, text=text)
-            await client.call(Method.SESSION_INPUT, id=self.session_id, text="\r")
+            await client.request(SessionPaste(id=self.session_id, text=text))
+            await client.request(SessionInput(id=self.session_id, text="\r"))
         except PtuiError as exc:
             self.notify(f"Comment not sent: {exc}", severity="error")
             return
@@ -294,7 +301,7 @@ class DiffScreen(Screen[None]):
             self.notify("Choose a file first", severity="warning")
             return
         path, line = target
-        worktree = Path(str(self.session.get("worktree", "")))
+        worktree = Path(self.session["worktree"])
         file = worktree / path
         if not file.is_file():
             self.notify(f"{path} is not in the worktree {worktree} (deleted?)", severity="warning")

@@ -2,7 +2,7 @@
 reconnect or quit.
 
 What still runs is checked, not assumed: a local server's lock
-(`daemon.running_pid`) says whether it runs, and its pid whether it is the server
+(`spawn.running_pid`) says whether it runs, and its pid whether it is the server
 the app was connected to or one started since. A stopped server stopped every
 agent too, though its sessions (worktrees, branches) are kept and a new server
 brings them back stopped. A remote server cannot be checked cheaply, so the
@@ -22,9 +22,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.client import spawn
+from tui.client.connection import local_server_serving
 from tui.errors import PtuiError
-from tui.server import daemon
-from tui.server.client import local_server_serving
 
 if TYPE_CHECKING:
     from tui.app.app import PtuiApp
@@ -77,7 +77,7 @@ class DisconnectedScreen(ModalScreen[None]):
         deadline = time.monotonic() + STOP_SETTLE
         try:
             while True:
-                pid = daemon.running_pid()
+                pid = spawn.running_pid()
                 if pid is None:
                     self._show("stopped", self._stopped_text())
                     return

@@ -28,7 +28,8 @@ from tui.app.widgets.session_list import SessionList
 from tui.app.widgets.tab_bar import TabBar
 from tui.app.widgets.terminal_view import TerminalView
 from tui.errors import PtuiError
-from tui.protocol import Method, SessionInfo, decode_session_info
+from tui.protocol import LIVE, Activity, SessionInfo
+from tui.protocol.messages import SessionResume, SessionRun, SessionShell, SessionStop
 from tui.term.keys import encode_key
 
 if TYPE_CHECKING:
@@ -216,12 +217,12 @@ class MainScreen(Screen[None]):
 
     def _first_choice(self, sessions: list[SessionInfo]) -> str | None:
         """Where to start: a session of this repository, one waiting for you first."""
-        here = [s for s in sessions if not s.get("archived")]
+        here = [s for s in sessions if not s["archived"]]
         if self.ptui.repo is not None:
-            here = [s for s in here if s.get("repo") == str(self.ptui.repo)] or here
-        waiting = [s for s in here if s.get("status") == "waiting"]
+            here = [s for s in here if s["repo"] == str(self.ptui.repo)] or here
+        waiting = [s for s in here if s["status"] == Activity.WAITING]
         chosen = (waiting or here)[:1]
-        return str(chosen[0]["id"]) if chosen else None
+        return chosen[0]["id"] if chosen else None
 
     def update_session(self, session_id: str) -> None:
         row = self.session_list.rows.get(session_id)
@@ -300,7 +301,7 @@ class MainScreen(Screen[None]):
         if info is None:
             self.terminal.show(None)
             return
-        tabs = [str(t) for t in info.get("tabs") or ["agent"]]
+        tabs = info["tabs"] or ["agent"]
         tab = self.tab_choice.get(str(info["id"]), "agent")
         if tab not in tabs:
             tab = "agent"
@@ -308,7 +309,7 @@ class MainScreen(Screen[None]):
         self.terminal.show(str(info["id"]), tab)
         if tab == "agent":
             # The status says whether the agent runs; keys to a stopped one are refused.
-            self.terminal.alive = info.get("status") not in ("stopped", "exited", "archived")
+            self.terminal.alive = info["status"] in LIVE
 
     def empty_text(self) -> str:
         app = self.ptui
@@ -454,7 +455,7 @@ class MainScreen(Screen[None]):
         info = self.current_info()
         if info is None:
             return
-        tabs = [str(t) for t in info.get("tabs") or ["agent"]]
+        tabs = info["tabs"] or ["agent"]
         current = self.tab_choice.get(str(info["id"]), "agent")
         index = tabs.index(current) if current in tabs else 0
         self.show_tab(tabs[(index + 1) % len(tabs)])
@@ -517,48 +518,47 @@ class MainScreen(Screen[None]):
 
     def _run_script(self, session_id: str, script: str | None) -> None:
         if script:
-            self.open_tab(Method.SESSION_RUN, session_id, script=script)
+            self.open_tab(SessionRun(id=session_id, script=script))
 
     def action_shell_tab(self) -> None:
         if (info := self.current_info()) is not None:
-            self.open_tab(Method.SESSION_SHELL, str(info["id"]))
+            self.open_tab(SessionShell(id=info["id"]))
 
     @work(group="calls")
-    async def open_tab(self, method: str, session_id: str, **params: Any) -> None:
+    async def open_tab(self, request: SessionRun | SessionShell) -> None:
         """Run or open something in a new tab of the session, then show that tab."""
+        session_id = request.id
         try:
-            result = await self.ptui.client.call(method, id=session_id, **params)
+            result = await self.ptui.client.request(request)
         except PtuiError as exc:
             self.notify(str(exc), severity="error")
             return
         info = self.ptui.sessions.get(session_id)
-        if info is not None and result["tab"] not in info.get("tabs", []):
-            info["tabs"] = [*info.get("tabs", []), result["tab"]]
-        self.tab_choice[session_id] = str(result["tab"])
+        if info is not None and result["tab"] not in info["tabs"]:
+            info["tabs"] = [*info["tabs"], result["tab"]]
+        self.tab_choice[session_id] = result["tab"]
         if session_id == self.current:
             self._show_current()
             self.terminal.focus()
 
     def action_stop(self) -> None:
         if (info := self.current_info()) is not None:
-            self.session_call(Method.SESSION_STOP, str(info["id"]), "Stopped {id}")
+            self.session_call(SessionStop(id=info["id"]), "Stopped {id}")
 
     def action_resume(self) -> None:
         if (info := self.current_info()) is not None:
             cols, rows = self.terminal.size
-            self.session_call(Method.SESSION_RESUME, str(info["id"]), "Resumed {id}",
-                              cols=max(cols, 20), rows=max(rows, 5))  # fmt: skip
+            resume = SessionResume(id=info["id"], cols=max(cols, 20), rows=max(rows, 5))
+            self.session_call(resume, "Resumed {id}")
 
     @work(group="calls")
-    async def session_call(self, method: str, session_id: str, done: str, **params: Any) -> None:
-        """Call a session method; a one-line toast says how it went."""
+    async def session_call(self, request: SessionStop | SessionResume, done: str) -> None:
+        """Stop or resume a session; a one-line toast says how it went."""
         try:
-            info = await self.ptui.client.call(method, id=session_id, **params)
+            session = await self.ptui.client.request(request)
         except PtuiError as exc:
             self.notify(str(exc), severity="error")
             return
-        if isinstance(info, dict) and "id" in info and "status" in info:
-            session = decode_session_info(info)  # checked at the edge, as every list is
-            self.ptui.sessions[session["id"]] = session
-            self.update_session(session["id"])
-        self.notify(done.format(id=session_id), timeout=3)
+        self.ptui.sessions[session["id"]] = session
+        self.update_session(session["id"])
+        self.notify(done.format(id=request.id), timeout=3)

@@ -9,7 +9,7 @@ result, or None.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,7 +24,8 @@ from tui.app.protocols import PtuiAppProtocol
 from tui.app.screens.archive import path_section
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol import SessionInfo
+from tui.protocol.messages import Merged, MergePreview, SessionMerge, SessionMergePreview
 
 STRATEGIES = {
     "merge": "Merge commit — keeps the session's commits",
@@ -37,7 +38,7 @@ def _commits(count: int) -> str:
     return f"{count} commit{'' if count == 1 else 's'}"
 
 
-class MergeScreen(ModalScreen[dict[str, Any] | None]):
+class MergeScreen(ModalScreen[Merged | None]):
     """Choose a strategy and merge `session` into its base, once nothing conflicts."""
 
     CSS_PATH = "merge.tcss"
@@ -48,11 +49,11 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
                 tooltip="Close without merging"),
     ]  # fmt: skip
 
-    def __init__(self, session: dict[str, Any]) -> None:
+    def __init__(self, session: SessionInfo) -> None:
         super().__init__()
         self.session = session
-        self.session_id = str(session["id"])
-        self.preview: dict[str, Any] | None = None
+        self.session_id = session["id"]
+        self.preview: MergePreview | None = None
         self.busy = False
 
     @property
@@ -64,7 +65,7 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
         return self.query_one("#merge-strategy", OptionList)
 
     def compose(self) -> ComposeResult:
-        base = str(self.session.get("base", ""))
+        base = self.session["base"]
         with Vertical(id="merge"):
             yield Static(
                 Content.assemble(
@@ -89,15 +90,15 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
     @work(exclusive=True, group="merge-preview")
     async def load_preview(self) -> None:
         try:
-            preview = await self.ptui.client.call(Method.SESSION_MERGE_PREVIEW, id=self.session_id)
+            preview = await self.ptui.client.request(SessionMergePreview(id=self.session_id))
         except PtuiError as exc:
             self._status(f"Cannot merge: {exc}", error=True)
             return
         self.preview = preview
         self.show_preview(preview)
 
-    def show_preview(self, preview: dict[str, Any]) -> None:
-        base, branch = str(preview["base"]), str(preview["branch"])
+    def show_preview(self, preview: MergePreview) -> None:
+        base, branch = preview["base"], preview["branch"]
         self.query_one("#merge-summary", Static).update(
             Content.assemble(
                 (branch, "$text-secondary"),
@@ -107,7 +108,7 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
                 ".",
             )
         )
-        reasons: dict[str, str | None] = preview.get("strategies", {})
+        reasons = preview["strategies"]
         options = []
         for key, label in STRATEGIES.items():
             reason = reasons.get(key)
@@ -120,17 +121,17 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
         self.strategies.set_options(options)
         possible = [i for i, key in enumerate(STRATEGIES) if reasons.get(key) is None]
         self.strategies.highlighted = possible[0] if possible else None
-        conflicts = list(preview.get("conflicts", []))
+        conflicts = preview["conflicts"]
         sections = []
         if conflicts:
             note = f"changed on {base} too"
             sections.append(path_section("Conflicts", conflicts, note, style="bold $text-error"))
-        sections.append(path_section("Files that land", list(preview.get("files", []))))
-        uncommitted = list(preview.get("uncommitted", []))
+        sections.append(path_section("Files that land", preview["files"]))
+        uncommitted = preview["uncommitted"]
         if uncommitted:
             sections.append(path_section("Uncommitted", uncommitted, "committed first"))
         self.query_one("#merge-lists", Static).update(Content("\n").join(sections))
-        if preview.get("merged"):
+        if preview["merged"]:
             self._status(f"Nothing to merge: {branch} is already in {base}.")
         elif conflicts:
             self._status(
@@ -163,7 +164,7 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
             return
         strategy = self.chosen
         if strategy is None:
-            reasons = self.preview.get("strategies", {})
+            reasons = self.preview["strategies"]
             reason = next((r for r in reasons.values() if r), "no strategy is possible")
             self.notify(f"Cannot merge: {reason}", severity="error")
             return
@@ -174,15 +175,15 @@ class MergeScreen(ModalScreen[dict[str, Any] | None]):
     @work(exclusive=True, group="merge")
     async def merge(self, strategy: str) -> None:
         try:
-            result = await self.ptui.client.call(
-                Method.SESSION_MERGE, id=self.session_id, strategy=strategy
+            result = await self.ptui.client.request(
+                SessionMerge(id=self.session_id, strategy=strategy)
             )
         except PtuiError as exc:
             self.busy = False
             self._status(f"Not merged: {exc}", error=True)
             return
-        files = len(result.get("files", []))
-        self.notify(f"Merged {self.session_id} into {result.get('base')} ({files} file(s))")
+        files = len(result["files"])
+        self.notify(f"Merged {self.session_id} into {result['base']} ({files} file(s))")
         self.dismiss(result)
 
     def action_cancel(self) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, TypedDict, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -30,7 +30,8 @@ from textual.widgets.option_list import Option
 
 from tui.errors import PtuiError
 from tui.git.names import NAME_MAX, slugify_task, validate_name
-from tui.protocol import Method, SessionInfo, decode_session_info
+from tui.protocol import SessionInfo
+from tui.protocol.messages import RepoBranches, SessionCreate
 
 if TYPE_CHECKING:
     from tui.app.app import PtuiApp
@@ -76,6 +77,16 @@ def local_branches(repo: str) -> tuple[str | None, list[str]]:
         refs.remove(current)
         refs.insert(0, current)
     return current, refs
+
+
+class FormValues(TypedDict):
+    """What the form holds, trimmed (`count` is -1 when it is no number)."""
+
+    task: str
+    agent: str
+    base: str
+    name: str
+    count: int
 
 
 class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
@@ -158,9 +169,9 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         if not self.repo:
             return
         try:
-            answer = await self.ptui.call_optional(Method.REPO_BRANCHES, repo=self.repo)
-            if isinstance(answer, dict):
-                current, names = answer.get("current"), list(answer.get("branches") or [])
+            answer = await self.ptui.request_optional(RepoBranches(repo=self.repo))
+            if answer is not None:
+                current, names = answer["current"], answer["branches"]
             elif self.ptui.host is None:
                 current, names = await asyncio.to_thread(local_branches, self.repo)
             else:
@@ -230,7 +241,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         self.query_one("#name", Input).focus()
 
     # ---------------------------------------------------------- checking
-    def values(self) -> dict[str, Any]:
+    def values(self) -> FormValues:
         count_text = self.query_one("#count", Input).value.strip()
         agent = self.query_one("#agent", Select).value
         return {
@@ -264,7 +275,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
 
     def refresh_preview(self) -> None:
         v = self.values()
-        taken = {str(s.get("name")) for s in self.ptui.sessions.values() if not s.get("archived")}
+        taken = {s["name"] for s in self.ptui.sessions.values() if not s["archived"]}
         prefix = self.ptui.config.git.branch_prefix
         taken |= {b[len(prefix) :] for b in self.branches or [] if b.startswith(prefix)}
         names = preview_names(v["task"], v["name"], max(1, min(v["count"], MAX_COUNT)), taken)
@@ -333,17 +344,15 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         status.display = bool(text)
 
     @work(exclusive=True, group="create")
-    async def create(self, v: dict[str, Any]) -> None:
+    async def create(self, v: FormValues) -> None:
         self._creating = True
         self.set_status("Creating…")
         cols, rows = self.view_size or Size(120, 36)
         try:
-            created = await self.ptui.client.call(
-                Method.SESSION_CREATE, task=v["task"], repo=self.repo, agent=v["agent"],
-                base=v["base"] or None, name=v["name"] or None, count=v["count"],
-                cols=max(cols, 20), rows=max(rows, 5),
-            )  # fmt: skip
-            sessions = [decode_session_info(info) for info in created]
+            sessions = await self.ptui.client.request(SessionCreate(
+                task=v["task"], repo=self.repo, agent=v["agent"], base=v["base"] or None,
+                name=v["name"] or None, count=v["count"], cols=max(cols, 20), rows=max(rows, 5),
+            ))  # fmt: skip
         except PtuiError as exc:  # a refusal, or an answer that is no list of sessions
             self.set_status(str(exc))
             return

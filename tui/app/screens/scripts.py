@@ -8,7 +8,7 @@ opens the trust prompt, which shows the file. Dismisses with the script's name
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,7 +23,8 @@ from tui.app.protocols import PtuiAppProtocol
 from tui.app.screens.trust import TrustScreen
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol import SessionInfo
+from tui.protocol.messages import TrustShow
 
 
 def script_label(name: str, command: str, origin: str, width: int) -> Content:
@@ -49,7 +50,7 @@ class ScriptPicker(ModalScreen[str | None]):
                 tooltip="Close without running anything"),
     ]  # fmt: skip
 
-    def __init__(self, session: dict[str, Any]) -> None:
+    def __init__(self, session: SessionInfo) -> None:
         super().__init__()
         self.session = session
         self.scripts: dict[str, str] = {}
@@ -86,19 +87,19 @@ class ScriptPicker(ModalScreen[str | None]):
     @work(exclusive=True, group="scripts-load")
     async def load(self) -> None:
         scripts = dict(self.ptui.config.scripts)
+        request = TrustShow(repo=self.session["repo"], base=self.session["base"])
         try:
-            shown = await self.ptui.client.call(
-                Method.TRUST_SHOW, repo=str(self.session["repo"]), base=str(self.session["base"])
-            )
+            shown = await self.ptui.client.request(request)
         except PtuiError as exc:
             self._status(f"Repository scripts unavailable: {exc}", error=True)
-            shown = {"scripts": {}, "trusted": True}
-        repo_scripts: dict[str, str] = dict(shown.get("scripts") or {})
+            repo_scripts: dict[str, str] = {}
+            self.trusted, self.local_changes = True, False
+        else:
+            repo_scripts = shown["scripts"]
+            self.trusted, self.local_changes = shown["trusted"], bool(shown["local_changes"])
         scripts.update(repo_scripts)
         self.scripts = dict(sorted(scripts.items()))
         self.repo_scripts = set(repo_scripts)
-        self.trusted = bool(shown.get("trusted"))
-        self.local_changes = bool(shown.get("local_changes"))
         self.show()
 
     def show(self) -> None:

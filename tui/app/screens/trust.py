@@ -7,7 +7,7 @@ the server refuses if the file changed since. Dismisses with True once trusted.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -20,7 +20,7 @@ from textual.widgets import Static
 from tui.app.protocols import PtuiAppProtocol
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
-from tui.protocol import Method
+from tui.protocol.messages import TrustAdd, TrustShow, TrustShown
 
 
 class TrustScreen(ModalScreen[bool]):
@@ -38,7 +38,7 @@ class TrustScreen(ModalScreen[bool]):
         super().__init__()
         self.repo = repo
         self.base = base
-        self.shown: dict[str, Any] | None = None
+        self.shown: TrustShown | None = None
         self.busy = False
 
     @property
@@ -65,7 +65,7 @@ class TrustScreen(ModalScreen[bool]):
     @work(exclusive=True, group="trust-show")
     async def load(self) -> None:
         try:
-            shown = await self.ptui.client.call(Method.TRUST_SHOW, repo=self.repo, base=self.base)
+            shown = await self.ptui.client.request(TrustShow(repo=self.repo, base=self.base))
         except PtuiError as exc:
             self._status(f"Cannot read .ptui.toml: {exc}", error=True)
             return
@@ -76,14 +76,14 @@ class TrustScreen(ModalScreen[bool]):
                 (f"{shown['repo']}/.ptui.toml", "bold $text-primary"),
                 " on ",
                 (str(shown["base"]), "$text-secondary"),
-                ("  sha256 " + str(shown.get("digest", ""))[:12], "$text-muted"),
+                ("  sha256 " + shown["digest"][:12], "$text-muted"),
             )
         )
         # Content(...) is literal text: nothing in the file is read as markup.
-        self.query_one("#trust-text", Static).update(Content(shown.get("text") or ""))
-        if not shown.get("digest"):
+        self.query_one("#trust-text", Static).update(Content(shown["text"]))
+        if not shown["digest"]:
             self._status(f"There is no .ptui.toml on {shown['base']}: nothing to trust.")
-        elif shown.get("trusted"):
+        elif shown["trusted"]:
             self._status("You already trust this exact file. y continues.")
         else:
             self._status("y trusts this exact file; Escape leaves it untrusted.")
@@ -96,18 +96,16 @@ class TrustScreen(ModalScreen[bool]):
         shown = self.shown
         if shown is None or self.busy:
             return
-        if shown.get("trusted"):
+        if shown["trusted"]:
             self.dismiss(True)
             return
         self.busy = True
-        self.trust(str(shown["digest"]))
+        self.trust(shown["digest"])
 
     @work(exclusive=True, group="trust-add")
     async def trust(self, digest: str) -> None:
         try:
-            await self.ptui.client.call(
-                Method.TRUST_ADD, repo=self.repo, base=self.base, digest=digest
-            )
+            await self.ptui.client.request(TrustAdd(repo=self.repo, base=self.base, digest=digest))
         except PtuiError as exc:
             self.busy = False
             self._status(f"Not trusted: {exc}", error=True)

@@ -14,13 +14,15 @@ import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 # Pygments ships no type information (Textual and Rich depend on it, untyped too).
 from pygments.lexer import Lexer  # type: ignore[import-untyped]
 from pygments.lexers import get_lexer_for_filename  # type: ignore[import-untyped]
 from pygments.token import Token, _TokenType  # type: ignore[import-untyped]
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+
+from tui.protocol.messages import DiffFileDetail
 
 Layout = Literal["split", "unified"]
 TokenRun = tuple[str, str]
@@ -142,7 +144,7 @@ def _offsets(tokens: list[str]) -> list[int]:
     return at
 
 
-def prepare_rows(detail: dict[str, Any], layout: Layout) -> FileRows:
+def prepare_rows(detail: DiffFileDetail, layout: Layout) -> FileRows:
     """A file's rows in `layout`, lexer found: the slow part, for a worker thread."""
     rows = FileRows(detail)
     rows.rows(layout)
@@ -153,23 +155,23 @@ def prepare_rows(detail: dict[str, Any], layout: Layout) -> FileRows:
 class FileRows:
     """One file's diff laid out for the view; tokens and word marks computed lazily."""
 
-    def __init__(self, detail: dict[str, Any]) -> None:
-        self.path: str = detail["path"]
-        self.old_path: str | None = detail.get("old_path")
-        self.status: str = detail.get("status", "M")
-        self.binary: bool = bool(detail.get("binary"))
-        self.truncated: bool = bool(detail.get("truncated"))
-        self.added: int = int(detail.get("added", 0))
-        self.removed: int = int(detail.get("removed", 0))
+    def __init__(self, detail: DiffFileDetail) -> None:
+        self.path = detail["path"]
+        self.old_path = detail["old_path"]
+        self.status = detail["status"]
+        self.binary = detail["binary"]
+        self.truncated = detail["truncated"]
+        self.added = detail["added"]
+        self.removed = detail["removed"]
         self.hunks = [
             _Hunk(
                 header=h["header"],
-                new_start=int(h.get("new_start", 0)),
+                new_start=h["new_start"],
                 lines=tuple(
-                    (str(o), old, new, display_text(str(text))) for o, old, new, text in h["lines"]
+                    (origin, old, new, display_text(text)) for origin, old, new, text in h["lines"]
                 ),
             )
-            for h in detail.get("hunks", [])
+            for h in detail["hunks"]
         ]
         self._layouts: dict[Layout, list[Row]] = {}
         self._partners: list[dict[int, int]] = [self._pair(h) for h in self.hunks]

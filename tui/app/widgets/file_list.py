@@ -6,13 +6,15 @@ lists at once; the diff view asks for a file's hunks only when it is chosen.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+from tui.protocol.messages import DiffFile
 
 # Status letter -> (label, theme variable of its colour).
 _STATUS: dict[str, tuple[str, str]] = {
@@ -24,20 +26,20 @@ _STATUS: dict[str, tuple[str, str]] = {
 }
 
 
-def file_label(file: dict[str, Any], count_width: int = 4) -> Content:
+def file_label(file: DiffFile, count_width: int = 4) -> Content:
     """One row: status letter, counts (or `bin`), and the path (`old → new` for renames)."""
-    status = str(file.get("status", "M"))
+    status = file["status"]
     letter, colour = _STATUS.get(status, (status, "$text-muted"))
-    if file.get("binary"):
+    if file["binary"]:
         counts: list[tuple[str, str] | str] = [(f"{'bin':>{2 * count_width + 1}}", "$text-muted")]
     else:
         counts = [
-            (f"{'+' + str(file.get('added', 0)):>{count_width}}", "$text-success"),
+            (f"{'+' + str(file['added']):>{count_width}}", "$text-success"),
             " ",
-            (f"{'-' + str(file.get('removed', 0)):<{count_width}}", "$text-error"),
+            (f"{'-' + str(file['removed']):<{count_width}}", "$text-error"),
         ]
-    path = str(file.get("path", ""))
-    old = file.get("old_path")
+    path = file["path"]
+    old = file["old_path"]
     shown = f"{old} → {path}" if old else path
     return Content.assemble((letter, f"bold {colour}"), " ", *counts, " ", shown)
 
@@ -72,21 +74,21 @@ class FileList(OptionList):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.files: list[dict[str, Any]] = []
+        self.files: list[DiffFile] = []
 
-    def set_files(self, files: list[dict[str, Any]], keep: str | None = None) -> None:
+    def set_files(self, files: list[DiffFile], keep: str | None = None) -> None:
         """Show `files`; highlight the one at path `keep` if still there, else the first."""
         self.files = files
-        widest = max([3, *(len(str(f.get(k, 0))) + 1 for f in files for k in ("added", "removed"))])
+        widest = max([3, *(len(str(n)) + 1 for f in files for n in (f["added"], f["removed"]))])
         self.set_options(
             Option(file_label(f, widest), id=str(index)) for index, f in enumerate(files)
         )
-        paths = [f.get("path") for f in files]
+        paths = [f["path"] for f in files]
         self.highlighted = paths.index(keep) if keep in paths else (0 if files else None)
         self.post_message(self.FilesShown(self, len(files)))
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> DiffFile | None:
         """The highlighted file."""
         index = self.highlighted
         return self.files[index] if index is not None and index < len(self.files) else None

@@ -8,7 +8,7 @@ is held, 1003 any motion. SGR form (`?1006`) when asked, else the legacy
 
 from __future__ import annotations
 
-from typing import Any
+from tui.protocol.events import ScreenModes
 
 LEFT, MIDDLE, RIGHT = 0, 1, 2
 WHEEL_UP, WHEEL_DOWN = 64, 65
@@ -19,7 +19,7 @@ _SHIFT, _META, _CTRL = 4, 8, 16
 PRESS, RELEASE, MOTION = "press", "release", "motion"
 
 
-def wants(modes: dict[str, Any], kind: str, held: bool = False) -> bool:
+def wants(modes: ScreenModes, kind: str, held: bool = False) -> bool:
     """Whether the program's mouse mode reports this kind of event."""
     tracking = int(modes.get("mouse_tracking") or 0)
     if not tracking:
@@ -32,7 +32,7 @@ def wants(modes: dict[str, Any], kind: str, held: bool = False) -> bool:
 
 
 def encode_mouse(
-    modes: dict[str, Any],
+    modes: ScreenModes,
     button: int,
     x: int,
     y: int,

@@ -8,13 +8,15 @@ Line 3: the task.
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
 from tui.app.widgets.session_list import STATUS_ICONS
-from tui.protocol import SessionInfo
+from tui.protocol import Activity, SessionInfo
+from tui.protocol.messages import Summary
 
 
 def short_path(path: str) -> str:
@@ -68,11 +70,11 @@ class SessionHeader(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.info: SessionInfo | None = None
-        self.summary: dict[str, Any] = {}
+        self.summary: Summary | None = None
 
-    def show(self, info: SessionInfo | None, summary: dict[str, Any] | None = None) -> None:
+    def show(self, info: SessionInfo | None, summary: Summary | None = None) -> None:
         self.info = info
-        self.summary = summary or {}
+        self.summary = summary
         self.refresh()
 
     def render(self) -> Text:
@@ -82,35 +84,34 @@ class SessionHeader(Widget):
             return Text("No session selected", style("session-header--label"))
         label = style("session-header--label")
         first = Text(no_wrap=True, overflow="ellipsis")
-        first.append(short_path(str(info.get("repo", ""))))
+        first.append(short_path(info["repo"]))
         first.append(" → ", label)
-        first.append(worktree_path(str(info.get("repo", "")), str(info.get("worktree", ""))))
-        if info.get("worktree_missing"):
+        first.append(worktree_path(info["repo"], info["worktree"]))
+        if info["worktree_missing"]:
             first.append(" (missing)", style("session-header--warning"))
 
-        status = str(info.get("status", ""))
+        status = info["status"]
         status_style = style(f"session-header--{status}") if status in STATUS_ICONS else None
         second = Text(no_wrap=True, overflow="ellipsis")
-        second.append(str(info.get("branch", "")), style("session-header--branch"))
+        second.append(info["branch"], style("session-header--branch"))
         second.append(" ← ", label)
-        second.append(str(info.get("base", "")))
-        parts: list[tuple[str, Any]] = [
-            (str(info.get("agent", "")), None),
+        second.append(info["base"])
+        parts: list[tuple[str, Style | None]] = [
+            (info["agent"], None),
             (f"{STATUS_ICONS.get(status, '?')} {status}", status_style),
         ]
-        if status == "exited" and info.get("exit_code") is not None:
+        if status == Activity.EXITED and info["exit_code"] is not None:
             parts[-1] = (f"{parts[-1][0]} ({info['exit_code']})", status_style)
-        if "ahead" in summary or "behind" in summary:
-            parts.append((f"↑{summary.get('ahead', 0)} ↓{summary.get('behind', 0)}", None))
-        if summary.get("dirty"):
-            parts.append((f"{summary['dirty']} dirty", style("session-header--warning")))
-        if summary.get("test_running"):
-            parts.append(("tests running", None))
-        elif summary.get("test_exit") not in (None, 0):
-            parts.append(
-                (f"tests failed ({summary['test_exit']})", style("session-header--exited"))
-            )
-        if info.get("port"):
+        if summary is not None:
+            parts.append((f"↑{summary['ahead']} ↓{summary['behind']}", None))
+            if summary["dirty"]:
+                parts.append((f"{summary['dirty']} dirty", style("session-header--warning")))
+            if summary["test_running"]:
+                parts.append(("tests running", None))
+            elif summary["test_exit"] not in (None, 0):
+                failed = f"tests failed ({summary['test_exit']})"
+                parts.append((failed, style("session-header--exited")))
+        if info["port"]:
             parts.append((f":{info['port']}", None))
         for text, part_style in parts:
             second.append(" · ", label)

@@ -9,7 +9,7 @@ Waiting sessions are highlighted: they need you. Colours come from the theme's
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -21,17 +21,18 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.protocol import SessionInfo
+from tui.protocol import Activity, LifecycleState, SessionInfo
+from tui.protocol.messages import Summary
 
 _BOLD = Style(bold=True)
 
 STATUS_ICONS: dict[str, str] = {
-    "busy": "●",
-    "waiting": "◆",
-    "idle": "○",
-    "exited": "✕",
-    "stopped": "■",
-    "archived": "▪",
+    Activity.BUSY: "●",
+    Activity.WAITING: "◆",
+    Activity.IDLE: "○",
+    Activity.EXITED: "✕",
+    Activity.STOPPED: "■",
+    Activity.ARCHIVED: "▪",
 }
 """The sidebar's icon per session status (also used by the header and help)."""
 
@@ -58,7 +59,7 @@ class SessionRow(Widget):
     def __init__(self, info: SessionInfo) -> None:
         super().__init__()
         self.info = info
-        self.summary: dict[str, Any] = {}
+        self.summary: Summary | None = None
         self.unseen = False
         # Drawn by `render`, not a CSS class: toggling a class re-applies the
         # stylesheet to the row, a few ms on every session switch.
@@ -70,18 +71,18 @@ class SessionRow(Widget):
 
     def update_info(self, info: SessionInfo) -> None:
         self.info = info
-        self.set_class(info.get("status") == "waiting", "-waiting")
+        self.set_class(info["status"] == Activity.WAITING, "-waiting")
         self.refresh()
 
     def on_mount(self) -> None:
-        self.set_class(self.info.get("status") == "waiting", "-waiting")
+        self.set_class(self.info["status"] == Activity.WAITING, "-waiting")
 
     def render(self) -> Text:
         info, summary = self.info, self.summary
-        status = str(info.get("status", "idle"))
+        status = info["status"]
         owner = self.parent
         if not isinstance(owner, SessionList):
-            return Text(str(info.get("name", info["id"])))
+            return Text(info["name"])
         background = self.background_colors[1]
 
         def style(name: str) -> Style:
@@ -89,7 +90,7 @@ class SessionRow(Widget):
 
         base: Style | str = ""
         if self.highlighted:
-            waiting = status == "waiting"
+            waiting = status == Activity.WAITING
             base = style("session-row--highlight-waiting" if waiting else "session-row--highlight")
             over = Style(bgcolor=base.bgcolor)
 
@@ -97,31 +98,31 @@ class SessionRow(Widget):
                 return owner.row_style(name, background) + over
 
         status_style = style(f"session-row--{status}") if status in STATUS_ICONS else None
-        if status == "waiting" and status_style is not None:
+        if status == Activity.WAITING and status_style is not None:
             status_style += _BOLD  # waiting sessions need you
         # A bar marks the highlighted row: backgrounds vanish in 16-colour terminals.
         marker = ("▌", style("session-row--marker")) if self.highlighted else (" ",)
         first = Text(no_wrap=True, overflow="ellipsis", style=base)
         first.append(*marker)
         first.append(STATUS_ICONS.get(status, "?") + " ", status_style)
-        first.append(str(info.get("name", info["id"])))
-        lifecycle = str(info.get("lifecycle", "ready"))
-        if lifecycle not in ("ready", "archived"):
+        first.append(info["name"])
+        lifecycle = info["lifecycle"]
+        if lifecycle not in (LifecycleState.READY, LifecycleState.ARCHIVED):
             # What ptui is doing with the session's work (setting-up, merging ...).
             first.append(f" {lifecycle}", style("session-row--dim"))
         if self.unseen:
             first.append(" •", style("session-row--unseen"))
-        overlaps = summary.get("overlaps") or []
+        overlaps = summary["overlaps"] if summary else []
         if overlaps:
             first.append(f" ⚠{len(overlaps)}", style("session-row--badge"))
         second = Text(no_wrap=True, overflow="ellipsis", style=base)
         second.append(*marker)
         second.append("  ")
-        second.append(str(info.get("branch", "")), style("session-row--dim"))
-        if summary.get("added") or summary.get("removed"):
-            second.append(f" +{summary.get('added', 0)}", style("session-row--added"))
-            second.append(f" -{summary.get('removed', 0)}", style("session-row--removed"))
-        if info.get("port"):
+        second.append(info["branch"], style("session-row--dim"))
+        if summary and (summary["added"] or summary["removed"]):
+            second.append(f" +{summary['added']}", style("session-row--added"))
+            second.append(f" -{summary['removed']}", style("session-row--removed"))
+        if info["port"]:
             second.append(f" :{info['port']}", style("session-row--dim"))
         # A blank last column keeps text off the scrollbar; a highlight spans it too.
         width = max(self.content_size.width - 1, 0)
@@ -250,7 +251,7 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
 
         With nothing highlighted yet, `prefer` (if listed) is highlighted, else the first.
         """
-        wanted = [s for s in sessions if not s.get("archived")]
+        wanted = [s for s in sessions if not s["archived"]]
         ids = [str(s["id"]) for s in wanted]
         for sid in list(self.rows):
             if sid not in ids:
@@ -274,9 +275,9 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
         else:
             self._mark_highlight()
 
-    def set_summaries(self, summaries: dict[str, dict[str, Any]]) -> None:
+    def set_summaries(self, summaries: dict[str, Summary]) -> None:
         for sid, row in self.rows.items():
-            summary = summaries.get(sid, {})
+            summary = summaries.get(sid)
             if summary != row.summary:
                 row.summary = summary
                 row.refresh()

@@ -16,7 +16,6 @@ terminal: Textual owns it.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import time
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -39,9 +38,18 @@ from tui.app.widgets.terminal_render import (
     draw_cursor,
     overlay,
 )
+from tui.client.connection import input_request
+from tui.client.mirror import ScreenMirror
 from tui.errors import PtuiError
-from tui.protocol import Method, decode_runs
-from tui.server.mirror import ScreenMirror
+from tui.protocol import decode_runs
+from tui.protocol.events import ScreenUpdate
+from tui.protocol.messages import (
+    SessionAttach,
+    SessionDetach,
+    SessionPaste,
+    SessionResize,
+    SessionScrollback,
+)
 from tui.term.keys import KeyModes, encode_key
 
 if TYPE_CHECKING:
@@ -200,7 +208,7 @@ class TerminalView(ScrollView, can_focus=True):
             del self._recent[next(iter(self._recent))]
         client = self.ptui.client_or_none
         if client is not None:
-            client.notify(Method.SESSION_DETACH, id=self.session, tab=self.tab)
+            client.notify(SessionDetach(id=self.session, tab=self.tab))
         self.session = None
 
     @work(exclusive=True, group="attach")
@@ -210,23 +218,21 @@ class TerminalView(ScrollView, can_focus=True):
             return
         cols, rows = self._cells()
         try:
-            result = await client.call(
-                Method.SESSION_ATTACH, id=session, tab=tab, cols=cols, rows=rows
-            )
+            result = await client.request(SessionAttach(id=session, tab=tab, cols=cols, rows=rows))
         except PtuiError as exc:
             if (session, tab) == (self.session, self.tab):
                 self._release_frames()
                 self.notify(str(exc), title="Cannot show the session", severity="error")
             return
         if (session, tab) == (self.session, self.tab):
-            self.alive = bool(result.get("alive", True))
+            self.alive = result["alive"]
 
     def _cells(self) -> tuple[int, int]:
         width, height = self.size
         return (width if width > 1 else 80), (height if height > 1 else 24)
 
     # ---------------------------------------------------------- updates
-    def feed(self, data: dict[str, Any]) -> None:
+    def feed(self, data: ScreenUpdate) -> None:
         """Apply one screen event (called by the app as it arrives) and ask for a repaint."""
         mirror = self.mirror
         old_rows, old_cols, old_cursor = mirror.rows, mirror.cols, mirror.cursor
@@ -321,7 +327,7 @@ class TerminalView(ScrollView, can_focus=True):
         client = self.ptui.client_or_none
         if self.session is not None and client is not None:
             cols, rows = self._cells()
-            client.notify(Method.SESSION_RESIZE, id=self.session, cols=cols, rows=rows)
+            client.notify(SessionResize(id=self.session, cols=cols, rows=rows))
 
     # -------------------------------------------------------- rendering
     def render_line(self, y: int) -> Strip:
@@ -447,15 +453,7 @@ class TerminalView(ScrollView, can_focus=True):
             return
         self._unfreeze()
         self._last_input = time.monotonic()
-        try:
-            client.notify(Method.SESSION_INPUT, id=self.session, tab=self.tab, text=data.decode())
-        except UnicodeDecodeError:
-            client.notify(
-                Method.SESSION_INPUT,
-                id=self.session,
-                tab=self.tab,
-                b64=base64.b64encode(data).decode(),
-            )
+        client.notify(input_request(self.session, data, self.tab))
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
@@ -464,7 +462,7 @@ class TerminalView(ScrollView, can_focus=True):
             return
         self._unfreeze()
         # The server wraps it in bracketed-paste markers when the program asked for them.
-        client.notify(Method.SESSION_PASTE, id=self.session, tab=self.tab, text=event.text)
+        client.notify(SessionPaste(id=self.session, tab=self.tab, text=event.text))
 
     def on_focus(self) -> None:
         self.refresh_line(self.mirror.cursor[1])
@@ -581,12 +579,14 @@ class TerminalView(ScrollView, can_focus=True):
         try:
             stop = frozen.history_start
             if stop is None:
-                probe = await client.call(Method.SESSION_SCROLLBACK, id=session, tab=tab,
-                                          start=2**53, count=0)  # fmt: skip
-                stop = int(probe["total"])
+                probe = await client.request(
+                    SessionScrollback(id=session, tab=tab, start=2**53, count=0)
+                )
+                stop = probe["total"]
             start = max(0, stop - HISTORY_PAGE)
-            page = await client.call(Method.SESSION_SCROLLBACK, id=session, tab=tab,
-                                     start=start, count=stop - start)  # fmt: skip
+            page = await client.request(
+                SessionScrollback(id=session, tab=tab, start=start, count=stop - start)
+            )
         except PtuiError as exc:
             self.notify(str(exc), title="Cannot read the history", severity="error")
             return

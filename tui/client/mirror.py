@@ -6,9 +6,8 @@ it to check that the stream of line updates rebuilds exactly the server's screen
 
 from __future__ import annotations
 
-from typing import Any
-
 from tui.protocol import decode_runs
+from tui.protocol.events import ScreenModes, ScreenUpdate
 from tui.term.lines import EMPTY_LINE, Line
 
 
@@ -20,12 +19,12 @@ class ScreenMirror:
         self.rows = rows
         self.lines: list[Line] = [EMPTY_LINE] * rows
         self.cursor = (0, 0)
-        self.modes: dict[str, Any] = {}
+        self.modes: ScreenModes = {}
         self.title = ""
         self.exit_code: int | None = None
         self.updates = 0
 
-    def apply(self, data: dict[str, Any]) -> set[int]:
+    def apply(self, data: ScreenUpdate) -> set[int]:
         """Apply one screen event's data; returns the rows that changed (all on scroll)."""
         self.updates += 1
         cols, rows = int(data.get("cols", self.cols)), int(data.get("rows", self.rows))
@@ -50,7 +49,7 @@ class ScreenMirror:
         if cursor:
             self.cursor = (int(cursor[0]), int(cursor[1]))
         if "modes" in data:
-            self.modes = dict(data["modes"])
+            self.modes = data["modes"].copy()
         if "title" in data:
             self.title = str(data["title"])
         if "exit_code" in data:

@@ -19,12 +19,13 @@ import signal
 import sys
 import termios
 import tty
-from typing import Any
 
+from tui.client.connection import Client
 from tui.errors import PtuiError, UsageError
-from tui.protocol import Method, decode_runs
-from tui.server.client import Client
-from tui.term.emulator import line_to_ansi
+from tui.protocol import decode_runs
+from tui.protocol.events import ErrorEvent, ScreenEvent, ScreenModes, ScreenUpdate, decode_event
+from tui.protocol.messages import SessionAttach, SessionResize
+from tui.term.lines import line_to_ansi
 
 _ENTER = "\x1b[?1049h\x1b[H\x1b[2J"
 # Everything a program may have switched on in the outer terminal through us.
@@ -53,14 +54,14 @@ class _Screen:
     def __init__(self, out_fd: int, cols: int, rows: int) -> None:
         self.out_fd = out_fd
         self.cols, self.rows = cols, rows
-        self.modes: dict[str, Any] = {}
+        self.modes: ScreenModes = {}
 
     def write(self, text: str) -> None:
         data = text.encode("utf-8", "replace")
         while data:
             data = data[os.write(self.out_fd, data) :]
 
-    def draw(self, data: dict[str, Any]) -> None:
+    def draw(self, data: ScreenUpdate) -> None:
         out: list[str] = []
         rows = min(int(data.get("rows", self.rows)), self.rows)
         if data.get("full"):
@@ -82,7 +83,7 @@ class _Screen:
         out.append(f"\x1b[{min(int(y), rows - 1) + 1};{int(x) + 1}H")
         self.write("".join(out))
 
-    def _modes(self, modes: dict[str, Any]) -> str:
+    def _modes(self, modes: ScreenModes) -> str:
         old, self.modes = self.modes, modes
         out = []
 
@@ -116,7 +117,7 @@ def attach(client: Client, session: str, tab: str = "agent", detach_key: str = "
     if not (os.isatty(in_fd) and os.isatty(out_fd)):
         raise PtuiError("attach needs a terminal (use `ptui show` to print the screen)")
     cols, rows = os.get_terminal_size(out_fd)
-    info = client.call(Method.SESSION_ATTACH, id=session, tab=tab, cols=cols, rows=rows)
+    info = client.request(SessionAttach(id=session, tab=tab, cols=cols, rows=rows))
     sid = info["id"]
     screen = _Screen(out_fd, cols, rows)
     wake_r, wake_w = os.pipe()
@@ -136,7 +137,7 @@ def attach(client: Client, session: str, tab: str = "agent", detach_key: str = "
                 os.read(wake_r, 512)
                 cols, rows = os.get_terminal_size(out_fd)
                 screen.cols, screen.rows = cols, rows
-                client.notify(Method.SESSION_RESIZE, id=sid, cols=cols, rows=rows)
+                client.notify(SessionResize(id=sid, cols=cols, rows=rows))
             if in_fd in ready:
                 data = os.read(in_fd, 65536)
                 cut = min((data.find(k) for k in keys if k in data), default=-1)
@@ -165,14 +166,15 @@ def attach(client: Client, session: str, tab: str = "agent", detach_key: str = "
 
 
 def _drain(client: Client, screen: _Screen, sid: str, tab: str) -> str:
-    for event in client.poll_events():
-        kind, data = event.get("event"), event.get("data", {})
-        if kind == "screen" and data.get("session") == sid and data.get("tab") == tab:
+    for message in client.poll_events():
+        event = decode_event(message)
+        if isinstance(event, ScreenEvent) and (event.session, event.tab) == (sid, tab):
+            data = event.data
             screen.draw(data)
             if "exit_code" in data and not data.get("full"):
                 return f"exited with code {data['exit_code']}"
-        elif kind == "error":
-            return f"error: {data.get('message')}"
+        elif isinstance(event, ErrorEvent):
+            return f"error: {event.message}"
     return ""
 
 

@@ -12,7 +12,7 @@ import select
 import socket
 import sys
 
-from tui.server.client import connect_socket
+from tui.client.connection import connect_socket
 
 _CHUNK = 1 << 16
 

@@ -6,7 +6,7 @@ Two front ends over the same frames (`tui.protocol`):
   reads until its answer, keeping events that arrive meanwhile; `notify()` sends
   without waiting (keystrokes); `next_event()` waits for a pushed event; `fileno()`
   lets a caller `select` on it next to a terminal.
-- `AsyncClient` (in `tui.server.async_client`, so the CLI never imports asyncio:
+- `AsyncClient` (in `tui.client.async_client`, so the CLI never imports asyncio:
   ~55 ms of every `ptui ls`): asyncio, for the Textual app.
 - `EarlyConnection`: a local `Client` that connects, says hello and subscribes
   to events on a thread, so the server answers while the app is still importing
@@ -32,12 +32,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from tui import paths, protocol
+from tui.client import spawn
 from tui.errors import PtuiError
-from tui.protocol import Method
-from tui.server import daemon
+from tui.protocol.messages import Hello, HelloRequest, Request, SessionInput, Subscribe, Subscribed
+from tui.protocol.shapes import ShapeError
+
+R = TypeVar("R")
 
 SSH_ENV = "PTUI_SSH"
 REMOTE_ENV = "PTUI_REMOTE_PTUI"
@@ -56,16 +59,14 @@ class OtherStateServer(PtuiError):
     """The local server keeps its sessions in another state file (another HOME)."""
 
 
-def check_same_state(server: dict[str, Any]) -> None:
+def check_same_state(server: Hello) -> None:
     """Refuse a local server whose `hello` names another state file than ours.
 
     The socket is per user (like tmux's), the state per HOME / XDG_STATE_HOME: a
     ptui run with another HOME would otherwise join the first one's server and
     its sessions would be saved in that HOME's state.
     """
-    theirs = server.get("state")
-    if not isinstance(theirs, str):
-        return  # a server from before the check
+    theirs = server["state"]
     ours = paths.state_file()
     if os.path.realpath(theirs) != os.path.realpath(ours):
         raise OtherStateServer(
@@ -98,12 +99,12 @@ def connect_socket(start: bool = True) -> socket.socket:
             return sock
         except OSError as exc:
             sock.close()
-            if not daemon.is_missing_socket(exc):
+            if not spawn.is_missing_socket(exc):
                 raise PtuiError(f"{path}: cannot connect to the ptui server: {exc}") from None
             if not start:
                 raise ServerNotRunning("the ptui server is not running") from None
         if attempt < 2:
-            daemon.start_server()
+            spawn.start_server()
     raise PtuiError(f"{path}: the ptui server started but does not accept connections")
 
 
@@ -111,13 +112,13 @@ def local_server_serving() -> bool:
     """Whether the local server's socket is in place.
 
     A stopping server removes its socket before it stops its sessions and keeps
-    its lock (`daemon.running_pid`) until it has exited: a held lock without a
+    its lock (`spawn.running_pid`) until it has exited: a held lock without a
     socket is a server on its way out, not one that still runs.
     """
     return paths.socket_path().exists()
 
 
-def lost_reason(message: dict[str, Any]) -> str | None:
+def lost_reason(message: dict[str, object]) -> str | None:
     """The server's reason for dropping this connection, if `message` is one.
 
     A client that stopped reading is sent `{"id": null, "error": {"code":
@@ -127,6 +128,24 @@ def lost_reason(message: dict[str, Any]) -> str | None:
     if message.get("id") is not None or not isinstance(error, dict):
         return None
     return str(error.get("message")) if error.get("code") == protocol.STALLED else None
+
+
+def checked(request: Request[R], raw: object) -> R:
+    """The answer to `request`, checked against its type (ProtocolError if it does not fit)."""
+    try:
+        return request.result(raw)
+    except ShapeError as exc:
+        raise protocol.ProtocolError(
+            protocol.BAD_FRAME, f"the server's answer to {request.METHOD}: {exc}"
+        ) from None
+
+
+def input_request(session: str, data: bytes, tab: str = "agent") -> SessionInput:
+    """Keystrokes as a request: UTF-8 text when they are, base64 otherwise."""
+    try:
+        return SessionInput(id=session, tab=tab, text=data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return SessionInput(id=session, tab=tab, b64=base64.b64encode(data).decode())
 
 
 class _Pipe:
@@ -197,12 +216,12 @@ class Client:
         self.host = host
         self._pipe = _open_pipe(host, start, ssh_config)
         self._decoder = protocol.FrameDecoder()
-        self._events: deque[dict[str, Any]] = deque()
-        self._responses: dict[int, dict[str, Any]] = {}
+        self._events: deque[dict[str, object]] = deque()
+        self._responses: dict[int, dict[str, object]] = {}
         self._next_id = 1
         self.closed = False
         try:
-            self.server = self.call(Method.HELLO, version=protocol.VERSION, client=name)
+            self.server: Hello = self.request(HelloRequest(version=protocol.VERSION, client=name))
             if host is None and check_state:
                 check_same_state(self.server)
         except BaseException:
@@ -224,7 +243,9 @@ class Client:
         """The fd to `select` on for incoming frames (then call `poll_events`)."""
         return self._pipe.rfd
 
-    def detach(self) -> tuple[socket.socket, protocol.FrameDecoder, list[dict[str, Any]], int]:
+    def detach(
+        self,
+    ) -> tuple[socket.socket, protocol.FrameDecoder, list[dict[str, object]], int]:
         """Give up the local connection: its socket, the decoder holding any partly
         read frame, the events read but not taken, and the next request id.
 
@@ -239,14 +260,30 @@ class Client:
         return sock, self._decoder, events, self._next_id
 
     # --------------------------------------------------------------- sending
-    def _send(self, method: str, params: dict[str, Any], request_id: int | None) -> None:
-        message: dict[str, Any] = {"method": method, "params": params}
+    def _send(self, method: str, params: dict[str, object], request_id: int | None) -> None:
+        message: dict[str, object] = {"method": method, "params": params}
         if request_id is not None:
             message["id"] = request_id
         self._pipe.write(protocol.encode(message))
 
-    def call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
-        """Send a request and wait for its result; a server error raises RemoteError."""
+    def request(self, request: Request[R], timeout: float | None = None) -> R:
+        """Send `request` and wait for its answer, checked against its type.
+
+        A server error raises RemoteError; an answer that does not fit its type is
+        a ProtocolError (bad-frame) naming the field.
+        """
+        raw = self._call(request.METHOD, request.params(), timeout)
+        return checked(request, raw)
+
+    def call(self, method: str, timeout: float | None = None, **params: object) -> object:
+        """Send any method with any params and return the raw, unchecked answer.
+
+        For tests of the wire and for debugging only: the app and the CLI send
+        typed requests (`request`), and a test holds them to it.
+        """
+        return self._call(method, params, timeout)
+
+    def _call(self, method: str, params: dict[str, object], timeout: float | None) -> object:
         request_id = self._next_id
         self._next_id += 1
         self._send(method, params, request_id)
@@ -259,21 +296,16 @@ class Client:
         response = self._responses.pop(request_id)
         error = response.get("error")
         if error is not None:
-            raise protocol.RemoteError(str(error.get("code")), str(error.get("message")))
+            raise protocol.RemoteError.from_frame(error)
         return response.get("result")
 
-    def notify(self, method: str, **params: Any) -> None:
+    def notify(self, request: Request[object]) -> None:
         """Send a request without waiting (errors come back as `error` events)."""
-        self._send(method, params, None)
+        self._send(request.METHOD, request.params(), None)
 
     def send_input(self, session: str, data: bytes, tab: str = "agent") -> None:
         """Keystrokes for a session's tab, without waiting for an answer."""
-        try:
-            self.notify(Method.SESSION_INPUT, id=session, tab=tab, text=data.decode("utf-8"))
-        except UnicodeDecodeError:
-            self.notify(
-                Method.SESSION_INPUT, id=session, tab=tab, b64=base64.b64encode(data).decode()
-            )
+        self.notify(input_request(session, data, tab))
 
     # -------------------------------------------------------------- receiving
     def _read(self, timeout: float | None) -> bool:
@@ -292,14 +324,13 @@ class Client:
         for message in self._decoder.feed(data):
             if "event" in message:
                 self._events.append(message)
-            elif isinstance(message.get("id"), int):
-                self._responses[message["id"]] = message
+            elif isinstance(request_id := message.get("id"), int):
+                self._responses[request_id] = message
             elif (lost := lost_reason(message)) is not None:
                 self.close()
                 raise ConnectionLost(lost)
             elif "error" in message:
-                error = message["error"]
-                raise protocol.RemoteError(str(error.get("code")), str(error.get("message")))
+                raise protocol.RemoteError.from_frame(message["error"])
         return True
 
     @property
@@ -307,7 +338,7 @@ class Client:
         """Events already read and waiting (select on `fileno()` would not show them)."""
         return bool(self._events)
 
-    def poll_events(self) -> list[dict[str, Any]]:
+    def poll_events(self) -> list[dict[str, object]]:
         """Events already received, reading whatever is available without waiting."""
         while self._read(0):
             pass
@@ -315,7 +346,7 @@ class Client:
         self._events.clear()
         return events
 
-    def next_event(self, timeout: float | None = None) -> dict[str, Any] | None:
+    def next_event(self, timeout: float | None = None) -> dict[str, object] | None:
         """The next pushed event, waiting up to `timeout` seconds (None: forever)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._events:
@@ -336,8 +367,8 @@ class EarlyConnection:
     def __init__(self, name: str = "app") -> None:
         self._name = name
         self.client: Client | None = None
-        self.subscribed: dict[str, Any] = {}
-        """The `events.subscribe` answer: {"sessions": [...]}."""
+        self.subscribed: Subscribed = {"sessions": []}
+        """The `events.subscribe` answer."""
         self.error: PtuiError | OSError | None = None
         self._done = threading.Event()
         threading.Thread(target=self._connect, name="ptui-connect", daemon=True).start()
@@ -346,11 +377,10 @@ class EarlyConnection:
         try:
             client = Client(None, name=self._name)
             try:
-                answer = client.call(Method.EVENTS_SUBSCRIBE)
+                self.subscribed = client.request(Subscribe())
             except BaseException:
                 client.close()
                 raise
-            self.subscribed = answer if isinstance(answer, dict) else {}
             self.client = client
         except (PtuiError, OSError) as exc:
             self.error = exc

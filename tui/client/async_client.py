@@ -1,9 +1,10 @@
 """`AsyncClient`: the asyncio connection to the session host, for the Textual app.
 
-`await call()` sends a request and waits for its answer; events go to a callback
-(or the `events()` async iterator) from one reader task. `adopt` takes over an
-`EarlyConnection`'s socket, bytes and all. It lives apart from `tui.server.client`
-so the blocking CLI client never imports asyncio.
+`await request(SessionStop(id=...))` sends a request and waits for its answer,
+typed and checked as the request says; events, decoded (`tui.protocol.events`),
+go to a callback (or the `events()` async iterator) from one reader task. `adopt`
+takes over an `EarlyConnection`'s socket, bytes and all. It lives apart from
+`tui.client.connection` so the blocking CLI client never imports asyncio.
 """
 
 from __future__ import annotations
@@ -11,34 +12,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TypeVar
 
 from tui import protocol
-from tui.protocol import Method
-from tui.server.client import (
+from tui.client.connection import (
     READ_SIZE,
     Client,
     ConnectionLost,
     check_same_state,
+    checked,
     connect_socket,
     lost_reason,
     ssh_command,
 )
+from tui.protocol.events import ServerEvent, decode_event
+from tui.protocol.messages import Hello, HelloRequest, Request
+
+R = TypeVar("R")
+EventSink = Callable[[ServerEvent], None]
 
 
 class AsyncClient:
     """An asyncio connection to the ptui server, for the app."""
 
-    def __init__(self, on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, on_event: EventSink | None = None) -> None:
         self._on_event = on_event
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._queue: asyncio.Queue[ServerEvent] = asyncio.Queue()
+        self._pending: dict[int, asyncio.Future[object]] = {}
         self._next_id = 1
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
-        self.server: dict[str, Any] = {}
+        self.server: Hello = {"version": protocol.VERSION, "ptui": "", "pid": 0, "state": ""}
+        """The server's `hello` answer (set by `connect` and `adopt`)."""
         self.lost_reason: str | None = None
         """Why the server dropped this connection, when it said (see `lost_reason()`)."""
 
@@ -47,7 +54,7 @@ class AsyncClient:
         cls,
         host: str | None = None,
         *,
-        on_event: Callable[[dict[str, Any]], None] | None = None,
+        on_event: EventSink | None = None,
         ssh_config: str | None = None,
         name: str = "app",
     ) -> AsyncClient:
@@ -67,7 +74,9 @@ class AsyncClient:
             client._reader, client._writer = proc.stdout, proc.stdin
         client._task = asyncio.get_running_loop().create_task(client._read_loop())
         try:
-            client.server = await client.call(Method.HELLO, version=protocol.VERSION, client=name)
+            client.server = await client.request(
+                HelloRequest(version=protocol.VERSION, client=name)
+            )
             if host is None:
                 check_same_state(client.server)
         except BaseException:
@@ -77,9 +86,7 @@ class AsyncClient:
         return client
 
     @classmethod
-    async def adopt(
-        cls, early: Client, *, on_event: Callable[[dict[str, Any]], None] | None = None
-    ) -> AsyncClient:
+    async def adopt(cls, early: Client, *, on_event: EventSink | None = None) -> AsyncClient:
         """Take over a connected local `Client` (see `EarlyConnection`), losing nothing
         it had read: its pending events are delivered first, in order."""
         server = early.server
@@ -116,44 +123,62 @@ class AsyncClient:
                     future.set_exception(error)
             self._pending.clear()
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
+    def _dispatch(self, message: dict[str, object]) -> None:
         if (lost := lost_reason(message)) is not None:
             self.lost_reason = lost
             return
         if "event" in message:
+            try:
+                event = decode_event(message)
+            except protocol.ProtocolError:
+                # Nothing to answer: an event that does not fit is not delivered.
+                return
             if self._on_event is not None:
-                self._on_event(message)
+                self._on_event(event)
             else:
-                self._queue.put_nowait(message)
+                self._queue.put_nowait(event)
             return
-        future = self._pending.pop(message.get("id", -1), None) if "id" in message else None
+        request_id = message.get("id")
+        future = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
         if future is None or future.done():
             return
         error = message.get("error")
         if error is not None:
-            future.set_exception(
-                protocol.RemoteError(str(error.get("code")), str(error.get("message")))
-            )
+            future.set_exception(protocol.RemoteError.from_frame(error))
         else:
             future.set_result(message.get("result"))
 
-    async def call(self, method: str, **params: Any) -> Any:
-        """Send a request and await its result (RemoteError on a server error)."""
+    async def request(self, request: Request[R]) -> R:
+        """Send `request` and await its answer, checked against its type.
+
+        RemoteError on a server error; ProtocolError (bad-frame) on an answer that
+        does not fit.
+        """
+        raw = await self._call(request.METHOD, request.params())
+        return checked(request, raw)
+
+    async def call(self, method: str, **params: object) -> object:
+        """Any method with any params, the raw answer unchecked: for tests of the
+        wire only (the app sends typed requests, `request`)."""
+        return await self._call(method, params)
+
+    async def _call(self, method: str, params: dict[str, object]) -> object:
         if self._writer is None or self._task is None or self._task.done():
             raise ConnectionLost(self.lost_reason or "the connection to the ptui server closed")
         request_id = self._next_id
         self._next_id += 1
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         self._writer.write(protocol.encode({"id": request_id, "method": method, "params": params}))
         return await future
 
-    def notify(self, method: str, **params: Any) -> None:
+    def notify(self, request: Request[object]) -> None:
         """Send without waiting for an answer (keystrokes, resize)."""
         if self._writer is not None:
-            self._writer.write(protocol.encode({"method": method, "params": params}))
+            message = {"method": request.METHOD, "params": request.params()}
+            self._writer.write(protocol.encode(message))
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
+    async def events(self) -> AsyncIterator[ServerEvent]:
         """Pushed events, when no `on_event` callback was given."""
         while True:
             yield await self._queue.get()
