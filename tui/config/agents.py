@@ -1,0 +1,166 @@
+"""Agent profiles: what `[agents.<name>]` becomes, and the profiles ptui ships.
+
+`BUILTIN_AGENTS` are kept in TOML shape so the user's tables merge onto them key by
+key (`tui.config.load` does the merge and reports a missing command at its line);
+`AgentProfile.from_table` turns one merged table into the profile the server runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.patterns import NO_PATTERNS, PatternSet, compile_patterns
+
+
+@dataclass(frozen=True)
+class AgentProfile:
+    """`[agents.<name>]`: how to start, resume and read one kind of agent."""
+
+    name: str
+    command: tuple[str, ...]
+    """Argument vector that starts the agent (never a shell string)."""
+    prompt: str = "arg"
+    """How the task reaches it: arg, flag:<flag>, stdin (typed after start) or none."""
+    resume: tuple[str, ...] = ()
+    """Argument vector that resumes its last conversation; empty: rerun `command`."""
+    busy_patterns: PatternSet = NO_PATTERNS
+    """Patterns (RE2 syntax) that, found in the screen text, mean it is working."""
+    waiting_patterns: PatternSet = NO_PATTERNS
+    """Patterns that mean it is waiting for the user (checked before busy)."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment variables for the agent."""
+
+    @classmethod
+    def from_table(cls, name: str, table: Mapping[str, Any]) -> AgentProfile:
+        """The profile a validated TOML table describes; every key must be present
+        (the loader fills the schema's defaults in first)."""
+        return cls(
+            name=name,
+            command=tuple(table["command"]),
+            prompt=table["prompt"],
+            resume=tuple(table["resume"]),
+            busy_patterns=compile_patterns(table["busy_patterns"]),
+            waiting_patterns=compile_patterns(table["waiting_patterns"]),
+            env=dict(table["env"]),
+        )
+
+    def argv_for(self, task: str) -> list[str]:
+        """The argument vector that starts this agent on `task`."""
+        argv = list(self.command)
+        if not task or self.prompt in ("stdin", "none"):
+            return argv
+        # A task starting with "-" would be parsed as an option; a leading space
+        # changes nothing for the model and everything for the argument parser.
+        text = f" {task}" if task.startswith("-") else task
+        if self.prompt.startswith("flag:"):
+            argv.append(self.prompt.removeprefix("flag:"))
+        argv.append(text)
+        return argv
+
+    def resume_argv(self) -> list[str]:
+        """The argument vector that resumes the agent's last conversation."""
+        return list(self.resume or self.command)
+
+    @property
+    def types_prompt(self) -> bool:
+        """Whether the task is typed into the PTY after start (prompt = "stdin")."""
+        return self.prompt == "stdin"
+
+
+# Built-in agent profiles, in the same shape as TOML so user tables merge onto them.
+# Flags were checked against each tool's documentation; screen texts drift between
+# releases, so patterns are deliberately short and users can override them.
+BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
+    "claude": {
+        "command": ["claude"],
+        "prompt": "arg",  # `claude "task"` starts an interactive session on it
+        "resume": ["claude", "--continue"],
+        "busy_patterns": [r"(?i)esc to interrupt"],
+        "waiting_patterns": [r"Do you want to", r"Would you like to proceed", r"❯ 1\. Yes"],
+        "env": {},
+    },
+    "codex": {
+        "command": ["codex"],
+        "prompt": "arg",
+        "resume": ["codex", "resume", "--last"],
+        "busy_patterns": [r"(?i)esc to interrupt", r"Working \(\d+s"],
+        # Older releases asked "Allow command?", newer ones "Would you like to ...".
+        "waiting_patterns": [
+            r"Allow command\?",
+            r"Would you like to (run|make|apply)",
+            r"Yes, proceed",
+        ],
+        "env": {},
+    },
+    "aider": {
+        "command": ["aider"],
+        # `--message` sends one message and then exits, so the task is typed instead.
+        "prompt": "stdin",
+        "resume": ["aider", "--restore-chat-history"],
+        # aider shows no steady "working" marker; status falls back to output activity.
+        "busy_patterns": [],
+        "waiting_patterns": [r"\(Y\)es/\(N\)o", r"(?m)^(\w+ )?> ?$"],
+        "env": {},
+    },
+    "gemini": {
+        "command": ["gemini"],
+        "prompt": "flag:--prompt-interactive",  # -i: run the prompt, stay interactive
+        "resume": ["gemini", "--resume", "latest"],
+        # Unverified against a live gemini: texts from its source and docs.
+        "busy_patterns": [r"(?i)esc to cancel"],
+        "waiting_patterns": [r"Allow execution", r"Apply this change\?", r"Yes, allow once"],
+        "env": {},
+    },
+    "opencode": {
+        "command": ["opencode"],
+        # Some 1.0 releases only prefill the prompt box with --prompt (needs Enter).
+        "prompt": "flag:--prompt",
+        "resume": ["opencode", "--continue"],
+        # Unverified against a live opencode.
+        "busy_patterns": [r"(?i)esc (to )?interrupt"],
+        "waiting_patterns": [r"Allow once", r"Permission required"],
+        "env": {},
+    },
+    "demo": {
+        # ptui's own demo agent (tui.demo.agent), so `ptui demo` needs nothing installed;
+        # command and resume are filled with this Python at load time (see _demo_argv).
+        "command": [],
+        "prompt": "arg",
+        "resume": [],
+        "busy_patterns": [r"ctrl\+c to interrupt"],
+        "waiting_patterns": [r"Apply these changes\? \[y/n\]"],
+        "env": {},
+    },
+    "shell": {
+        "command": [],  # filled with $SHELL (else /bin/sh) at load time
+        "prompt": "none",  # a task is a description, never a command to run
+        "resume": [],
+        "busy_patterns": [],
+        "waiting_patterns": [],
+        "env": {},
+    },
+}
+
+
+def _demo_argv() -> list[str]:
+    """The demo agent run by this very Python (it ships inside ptui).
+
+    `-P`: the worktree the agent runs in is not put on `sys.path`, so a project
+    with its own `tui` package cannot stand in for ptui's.
+    """
+    return [sys.executable, "-P", "-m", "tui.demo.agent"]
+
+
+def builtin_tables() -> dict[str, dict[str, Any]]:
+    """A fresh copy of `BUILTIN_AGENTS` with the commands only known at run time filled
+    in: the shell from `$SHELL` (else /bin/sh), the demo agent from this Python."""
+    tables = copy.deepcopy(BUILTIN_AGENTS)
+    tables["shell"]["command"] = [os.environ.get("SHELL") or "/bin/sh"]
+    tables["demo"]["command"] = _demo_argv()
+    tables["demo"]["resume"] = [*_demo_argv(), "--resume"]
+    return tables
