@@ -19,9 +19,9 @@ from tui.config import (
     ConfigError,
     UiConfig,
     load_config,
-    normalize_key,
     schema_keys,
 )
+from tui.term.keys import normalize_key
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 

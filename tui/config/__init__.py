@@ -30,5 +30,4 @@ from tui.config.model import UiConfig as UiConfig
 from tui.config.schema import NOTIFY_CHOICES as NOTIFY_CHOICES
 from tui.config.schema import PROMPT_MODES as PROMPT_MODES
 from tui.config.schema import Check as Check
-from tui.config.schema import normalize_key as normalize_key
 from tui.config.schema import schema_keys as schema_keys

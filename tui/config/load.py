@@ -43,8 +43,8 @@ from tui.config.schema import (
     Check,
     Key,
     key_at,
-    normalize_key,
 )
+from tui.term.keys import normalize_key
 
 TRUST_FREE_KEYS: frozenset[str] = frozenset({"terminal.sync_timeout_ms"})
 """Repository keys read even from an untrusted `.ptui.toml`.

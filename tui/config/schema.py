@@ -13,14 +13,13 @@ loader puts the file, line and key in front of it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tui.config.model import PORTS_PER_SESSION, Config
 from tui.patterns import PatternError, compile_patterns
-from tui.term.keys import is_key_name
+from tui.term.keys import is_key_name, normalize_key
 
 NOTIFY_CHOICES = ("toast", "bell", "osc9", "none")
 PROMPT_MODES = ("arg", "stdin", "none")  # plus "flag:<flag>"
@@ -257,33 +256,3 @@ def key_at(path: tuple[str, ...]) -> Key | None:
     if len(path) == 2 and path[0] == "scripts":
         return SCRIPT_KEY
     return KEYS.get(".".join(path))
-
-
-# ---------------------------------------------------------------- key spelling
-_KEY_NAME_REPLACEMENTS = {  # Textual's friendlier names for a few characters
-    "solidus": "slash",
-    "reverse_solidus": "backslash",
-    "commercial_at": "at",
-    "hyphen_minus": "minus",
-    "plus_sign": "plus",
-    "low_line": "underscore",
-}
-
-
-def normalize_key(keys: str) -> str:
-    """Textual's spelling of a key list: `ctrl+]` -> `ctrl+right_square_bracket`.
-
-    Textual names punctuation by its Unicode name and would never match `ctrl+]`.
-    """
-    out = []
-    for item in (k.strip() for k in keys.split(",")):
-        if item.endswith("++") or item == "+":  # the plus key itself
-            prefix, char = item[:-1], "+"
-        else:
-            head, plus, char = item.rpartition("+")
-            prefix = head + plus
-        if len(char) == 1 and not char.isalnum():
-            name = unicodedata.name(char, char).lower().replace(" ", "_").replace("-", "_")
-            char = _KEY_NAME_REPLACEMENTS.get(name, name)
-        out.append(prefix + char)
-    return ",".join(out)

@@ -37,6 +37,7 @@ __all__ = [
     "encode_key",
     "encode_paste",
     "is_key_name",
+    "normalize_key",
 ]
 
 ESC: Final = "\x1b"
@@ -197,6 +198,38 @@ def is_key_name(key: str) -> bool:
     character. Unicode names outside ASCII (`banana` is U+1F34C) are not keys."""
     parsed = _parse(key)
     return parsed is not None and (bool(parsed.name) or parsed.char.isascii())
+
+
+# Textual's friendlier names for a few characters (textual/keys.py: KEY_NAME_REPLACEMENTS);
+# _NAMED_CHARS above reads them back.
+_KEY_NAME_REPLACEMENTS: Final = {
+    "solidus": "slash",
+    "reverse_solidus": "backslash",
+    "commercial_at": "at",
+    "hyphen_minus": "minus",
+    "plus_sign": "plus",
+    "low_line": "underscore",
+}
+
+
+def normalize_key(keys: str) -> str:
+    """Textual's spelling of a key list: `ctrl+]` -> `ctrl+right_square_bracket`.
+
+    Textual names punctuation by its Unicode name and would never match `ctrl+]`;
+    `is_key_name` and the encoder take names in this spelling.
+    """
+    out = []
+    for item in (k.strip() for k in keys.split(",")):
+        if item.endswith("++") or item == "+":  # the plus key itself
+            prefix, char = item[:-1], "+"
+        else:
+            head, plus, char = item.rpartition("+")
+            prefix = head + plus
+        if len(char) == 1 and not char.isalnum():
+            name = unicodedata.name(char, char).lower().replace(" ", "_").replace("-", "_")
+            char = _KEY_NAME_REPLACEMENTS.get(name, name)
+        out.append(prefix + char)
+    return ",".join(out)
 
 
 def _ctrl_char(char: str) -> str | None:
