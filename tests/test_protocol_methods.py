@@ -77,7 +77,7 @@ def test_a_request_decodes_its_params_once_with_the_field_rules() -> None:
     assert create == messages.SessionCreate(task="fix", count=2)
     assert create.params() == {"task": "fix", "repo": ".", "count": 2, "cols": 120, "rows": 36}
     assert messages.SessionScreen.decode({"id": "s", "tab": ""}).tab == "agent"
-    assert messages.Doctor.decode({}).repos == []
+    assert messages.Doctor.decode({}).repos is None
     with pytest.raises(ShapeError, match=r"^count must be an integer, not True$"):
         messages.SessionCreate.decode({"count": True})
     with pytest.raises(ShapeError, match=r"^message is required$"):
@@ -94,7 +94,7 @@ def test_an_answer_is_checked_against_its_type() -> None:
     assert branches.result(answer) == answer
     with pytest.raises(ShapeError, match=r"^result: missing 'branches'$"):
         branches.result({"repo": "/r", "current": "main"})
-    with pytest.raises(ShapeError, match=r"^result.current: unexpected 3$"):
+    with pytest.raises(ShapeError, match=r"^result.current must be a string, not 3$"):
         branches.result({**answer, "current": 3})
     summary = messages.SessionSummary()
     entry = {"added": 1, "removed": 0, "files": 1, "ahead": 1, "behind": 0, "dirty": 0,
@@ -126,3 +126,16 @@ def test_the_app_and_the_cli_send_typed_requests_only() -> None:
                 ):
                     found.append(f"{path.relative_to(root.parent)}:{node.lineno}")
     assert found == []
+
+
+def test_a_request_is_a_frozen_keyword_only_record() -> None:
+    stop = messages.SessionStop(id="s")
+    assert stop == messages.SessionStop(id="s") != messages.SessionRestore(id="s")
+    assert hash(stop) == hash(messages.SessionStop(id="s"))
+    assert repr(messages.SessionScreen(id="s")) == "SessionScreen(id='s', tab='agent', ansi=False)"
+    with pytest.raises(AttributeError, match="frozen"):
+        stop.id = "t"  # type: ignore[misc]
+    with pytest.raises(TypeError, match=r"needs id"):
+        messages.SessionStop()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"has no colour"):
+        messages.SessionStop(id="s", colour="red")  # type: ignore[call-arg]

@@ -55,7 +55,11 @@ def check(hint: object, value: object, where: str) -> object:
         raise ShapeError(f"{where}: expected null, got {_describe(value)}")
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
-        for option in get_args(hint):
+        options = get_args(hint)
+        others = [option for option in options if option is not type(None)]
+        if value is not None and len(others) == 1:
+            return check(others[0], value, where)  # `X | None`: say what X wanted
+        for option in options:
             try:
                 return check(option, value, where)
             except ShapeError:
