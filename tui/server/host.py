@@ -19,7 +19,7 @@ import signal
 import socket
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +186,7 @@ class Connection(asyncio.Protocol):
         self.outbox.put(frame)
         self._check_owed()
 
-    def publish(self, event: str, data: dict[str, Any], frame: bytes) -> None:
+    def publish(self, event: protocol.Event, data: Mapping[str, object], frame: bytes) -> None:
         """A published event (`frame` encodes it); merged with its kind while behind."""
         if self.closed or self.transport is None:
             return
@@ -343,7 +343,9 @@ class Connection(asyncio.Protocol):
         text = " ".join(text.split())
         if request_id is None:
             self.send_reply(
-                protocol.encode({"event": "error", "data": {"code": code, "message": text}})
+                protocol.encode(
+                    {"event": protocol.Event.ERROR, "data": {"code": code, "message": text}}
+                )
             )
         else:
             self.send_reply(protocol.error_frame(request_id, code, text))
@@ -644,14 +646,9 @@ class Host:
         self.review: review.Review
         self._stop = asyncio.Event()
 
-    def broadcast(self, event: str, data: dict[str, Any]) -> None:
-        """Publish an event to every subscribed client.
-
-        Only the kinds in `protocol.PUBLISHED_EVENTS` leave the server: the
-        emulator also reports things for its own use (modify-other-keys ...).
-        """
-        if event not in protocol.PUBLISHED_EVENTS:
-            return
+    def broadcast(self, event: protocol.Event, data: Mapping[str, object]) -> None:
+        """Publish an event to every subscribed client (the emulator's own kinds,
+        modify-other-keys ..., never get this far: `SessionManager.term_event`)."""
         targets = [conn for conn in self.connections if conn.subscribed]
         if not targets:
             return

@@ -18,9 +18,9 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Concatenate
+from typing import Any, Concatenate, Final
 
 from tui import paths
 from tui.config import AgentProfile, Config, TerminalConfig, load_config
@@ -28,7 +28,7 @@ from tui.errors import PtuiError
 from tui.git import merge as git_merge
 from tui.git.worktree import plan_session, session_description
 from tui.naming import NAME_MAX
-from tui.protocol import SessionInfo
+from tui.protocol import Event, SessionInfo
 from tui.protocol.states import LIVE, Activity
 from tui.server import operations as ops
 from tui.server.journal import Faults, Run
@@ -54,6 +54,12 @@ SCREEN_SAVE_DELAY = 2.0
 """Seconds after a screen change before its snapshot is written (coalesces bursts)."""
 
 
+_TERMINAL_EVENTS: Final = frozenset(
+    {Event.BELL, Event.TITLE, Event.NOTIFICATION, Event.CLIPBOARD, Event.CWD, Event.PROGRESS}
+)
+"""What a program in a tab may tell clients (`TermEvent` kinds that are published)."""
+
+
 class NotFound(PtuiError):
     """No session (or tab, or script) by that name."""
 
@@ -64,7 +70,7 @@ OpFn = Callable[Concatenate["SessionManager", Session, ...], Awaitable[Any]]
 class SessionManager:
     """Every session of this user, live or stopped, and the operations on them."""
 
-    def __init__(self, broadcast: Callable[[str, dict[str, Any]], None]) -> None:
+    def __init__(self, broadcast: Callable[[Event, Mapping[str, object]], None]) -> None:
         self.broadcast = broadcast
         self.sessions: dict[str, Session] = {}
         self.scheduler = ParseScheduler()
@@ -183,7 +189,7 @@ class SessionManager:
     def changed(self) -> None:
         if self.broken is not None:
             return
-        self.broadcast("sessions-changed", {"sessions": self.list_info(include_archived=True)})
+        self.broadcast(Event.SESSIONS_CHANGED, {"sessions": self.list_info(include_archived=True)})
 
     def ports_taken(self) -> list[int]:
         return [s.record.port for s in self.sessions.values() if not s.record.archived]
@@ -217,7 +223,7 @@ class SessionManager:
     # ---------------------------------------------------- SessionEvents
     def status_changed(self, session: Session) -> None:
         session.record.status = session.status
-        self.broadcast("status-changed", {"session": session.id, "status": session.status})
+        self.broadcast(Event.STATUS_CHANGED, {"session": session.id, "status": session.status})
 
     def tab_exited(self, session: Session, tab: Tab) -> None:
         if tab.name == AGENT_TAB:
@@ -230,7 +236,7 @@ class SessionManager:
                 session.tracker = None
             session.save_screen()
             self.broadcast(
-                "status-changed",
+                Event.STATUS_CHANGED,
                 {"session": session.id, "status": Activity.EXITED, "exit_code": tab.exit_code},
             )
             if session.id in self.sessions:
@@ -242,10 +248,14 @@ class SessionManager:
         self.changed()
 
     def term_event(self, session: Session, tab: Tab, event: TermEvent) -> None:
+        # Only what clients are told of: the emulator also reports things for its
+        # own use (modify-other-keys, scrollback-cleared ...), which stay here.
+        if event.kind not in _TERMINAL_EVENTS:
+            return
         value = event.value
         if isinstance(value, tuple):
             value = list(value)
-        self.broadcast(event.kind, {"session": session.id, "tab": tab.name, "value": value})
+        self.broadcast(Event(event.kind), {"session": session.id, "tab": tab.name, "value": value})
 
     def screen_changed(self, session: Session) -> None:
         if session.id in self._screen_timers:
@@ -426,7 +436,7 @@ class SessionManager:
                     log.warning("session %s: %s", session.id, exc)
                     self._agent_not_started(session, exc, tab)
                     self.broadcast(
-                        "notification",
+                        Event.NOTIFICATION,
                         {"session": session.id, "tab": tab.name,
                          "value": ["agent not started", str(exc)]},
                     )  # fmt: skip

@@ -24,8 +24,8 @@ write and when to give up on a client.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any, Final
+from collections.abc import Hashable, Mapping
+from typing import Final
 
 from tui import protocol
 from tui.protocol import Event
@@ -36,7 +36,7 @@ MAX_CLIPBOARD: Final = 1 << 20
 _PER_TAB: Final = frozenset({Event.TITLE, Event.NOTIFICATION, Event.CWD, Event.PROGRESS})
 
 
-def merge_key(event: str, data: dict[str, Any]) -> Hashable | None:
+def merge_key(event: Event, data: Mapping[str, object]) -> Hashable | None:
     """What a waiting `event` replaces (None: it is kept whatever else waits)."""
     if event in _PER_TAB or event == Event.BELL:
         return (event, data.get("session"), data.get("tab"))
@@ -52,7 +52,7 @@ class _Bells:
 
     __slots__ = ("count", "data")
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: Mapping[str, object]) -> None:
         self.data = data
         self.count = 0
 
@@ -83,7 +83,7 @@ class Outbox:
         self._entries[self._next] = frame
         self.size += len(frame)
 
-    def put_event(self, event: str, data: dict[str, Any], frame: bytes) -> None:
+    def put_event(self, event: Event, data: Mapping[str, object], frame: bytes) -> None:
         """A published event; replaces (or, for a bell, adds to) what it makes stale."""
         key = merge_key(event, data)
         if key is None:

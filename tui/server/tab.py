@@ -350,7 +350,7 @@ class Tab:
                 self._sent_title = title
         if self.exit_code is not None:
             data["exit_code"] = self.exit_code
-        return protocol.encode({"event": "screen", "data": data})
+        return protocol.encode({"event": protocol.Event.SCREEN, "data": data})
 
     # ------------------------------------------------------------ reading
     def screen_text(self) -> str:
