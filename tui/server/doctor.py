@@ -331,7 +331,7 @@ async def _recover_tar(mgr: SessionManager, tar: Path, repos: list[Path]) -> str
     )
     fields = {"task": task, "base": ref.base, "base_commit": ref.base_commit}
     record = _record_for(mgr, ref, fields, LifecycleState.READY)
-    session = Session(record, mgr.scheduler, mgr)
+    session = mgr.new_session(record)
     async with session.lock:
         run = mgr.begin("new", session, {"ref": ops.ref_fields(ref)})
         mgr.sessions[record.id] = session
@@ -397,7 +397,7 @@ async def _adopt(mgr: SessionManager, problem: Problem) -> str:
         # The branch's work comes back where a session's is: in its own worktree.
         await asyncio.to_thread(git_worktree.make_worktree, ref)
     record = _record_for(mgr, ref, fields, lifecycle)
-    mgr.sessions[record.id] = Session(record, mgr.scheduler, mgr)
+    mgr.sessions[record.id] = mgr.new_session(record)
     await mgr.save_async(mgr.sessions[record.id])
     return f"kept as session {record.id!r} ({lifecycle})"
 

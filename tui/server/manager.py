@@ -102,20 +102,38 @@ class SessionManager:
         # [terminal] from the user's file: reading every repository's committed file
         # here would put git work on start-up. A trusted repository's own values
         # come back with the session's next resume, which reads it (as create does).
-        terminal = self.terminal_settings(_global_terminal_config())
+        terminal = _global_terminal_config()
         for record in records:
             if record.status in LIVE:
                 record.status = Activity.STOPPED
             self._kill_leftovers(record)
-            self.sessions[record.id] = Session(record, self.scheduler, self, terminal=terminal)
+            self.sessions[record.id] = self.new_session(record, terminal)
         self.save()
         if pending:
             self.recovery = asyncio.get_running_loop().create_task(self._recover_all())
 
     def terminal_settings(self, config: TerminalConfig) -> TerminalSettings:
         """How a session's emulators are built: `config` (`[terminal]`) and the last
-        client's colours. Used by create and load alike."""
+        client's colours."""
         return TerminalSettings.from_config(config, self.colors)
+
+    def new_session(
+        self,
+        record: SessionRecord,
+        terminal: TerminalConfig | None = None,
+        *,
+        size: tuple[int, int] | None = None,
+    ) -> Session:
+        """The live session of `record` (load, create and doctor's adoptions alike):
+        its emulators built from `terminal` (the user's `[terminal]` when None) and
+        the last client's colours. Not added to `sessions`: create journals the
+        session first, so it is never listed without a record."""
+        if terminal is None:
+            terminal = _global_terminal_config()
+        session = Session(record, self.scheduler, self, terminal=self.terminal_settings(terminal))
+        if size is not None:
+            session.size = size
+        return session
 
     def set_colors(self, foreground: str, background: str) -> None:
         """A client's theme colours (`#rrggbb`): colour queries (OSC 10/11) of every
@@ -313,10 +331,7 @@ class SessionManager:
                 )
                 port = allocate_port(config.server.port_base, self.ports_taken())
                 record = ops.new_record(self, ref, task=task, agent=agent_name, port=port)
-                session = Session(
-                    record, self.scheduler, self, terminal=self.terminal_settings(config.terminal)
-                )
-                session.size = (cols, rows)
+                session = self.new_session(record, config.terminal, size=(cols, rows))
                 description = session_description(
                     task,
                     {"id": record.id, "task": task, "agent": agent_name, "base": ref.base,
