@@ -17,10 +17,10 @@ import os
 import shutil
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tui import paths
 from tui.config import load_config
@@ -28,6 +28,7 @@ from tui.errors import PtuiError
 from tui.git import worktree as git_worktree
 from tui.git.inventory import RepoInventory, repo_inventory
 from tui.git.model import GitError, SessionRef
+from tui.protocol import messages
 from tui.server.ports import allocate_port
 from tui.server.session import Session
 from tui.state import LifecycleState, SessionRecord, StateStore
@@ -62,8 +63,15 @@ class Problem:
     fixed: str = ""
     """What `repair` did about it ("" when it was not repaired)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> messages.Problem:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "session": self.session,
+            "repo": self.repo,
+            "path": self.path,
+            "fixed": self.fixed,
+        }
 
 
 async def examine(mgr: SessionManager, repos: list[Path]) -> list[Problem]:

@@ -21,9 +21,9 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from tui.errors import PtuiError
 from tui.state import JournalEntry, LifecycleState, SessionRecord, StateStore
@@ -133,7 +133,7 @@ class Run:
         faults: Faults,
         op: str,
         record: SessionRecord,
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, object] | None = None,
     ) -> Run:
         """Write the intent (and the record in its transitional state) in one transaction."""
         operation = OPERATIONS[op]
@@ -144,7 +144,9 @@ class Run:
         return cls(store, faults, entry)
 
     @property
-    def params(self) -> dict[str, Any]:
+    def params(self) -> Mapping[str, object]:
+        """What the steps so far recorded (JSON read back from the journal: a reader
+        checks what it gets, the entry may come from an older ptui)."""
         return self.entry.params
 
     def done(self, step: str) -> bool:
@@ -152,12 +154,16 @@ class Run:
         return step in self.entry.done
 
     def record_step(
-        self, step: str, data: dict[str, Any] | None = None, record: SessionRecord | None = None
+        self,
+        step: str,
+        data: Mapping[str, object] | None = None,
+        record: SessionRecord | None = None,
     ) -> None:
-        """The step's work is done: the fault point, then make it durable."""
+        """The step's work is done: the fault point, then make it durable (`data` is
+        added to the params)."""
         self._check(step)
         self.faults.step_done(self.op.name, step)
-        self.store.step(self.entry, step, data, record=record)
+        self.store.step(self.entry, step, dict(data or {}), record=record)
 
     def progress(self, step: str) -> Callable[[], None]:
         self._check(step)

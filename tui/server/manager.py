@@ -20,7 +20,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Concatenate, Final
+from typing import Any, Final, TypeVar
 
 from tui import paths
 from tui.config import AgentProfile, Config, TerminalConfig, load_config
@@ -28,7 +28,7 @@ from tui.errors import PtuiError
 from tui.git import merge as git_merge
 from tui.git.worktree import plan_session, session_description
 from tui.naming import NAME_MAX
-from tui.protocol import Event, SessionInfo
+from tui.protocol import Event, SessionInfo, messages
 from tui.protocol.states import LIVE, Activity
 from tui.server import operations as ops
 from tui.server.journal import Faults, Run
@@ -64,7 +64,7 @@ class NotFound(PtuiError):
     """No session (or tab, or script) by that name."""
 
 
-OpFn = Callable[Concatenate["SessionManager", Session, ...], Awaitable[Any]]
+T = TypeVar("T")
 
 
 class SessionManager:
@@ -200,7 +200,7 @@ class SessionManager:
     async def save_async(self, session: Session) -> None:
         await asyncio.to_thread(self.store.put, session.record)
 
-    def begin(self, op: str, session: Session, params: dict[str, Any] | None = None) -> Run:
+    def begin(self, op: str, session: Session, params: Mapping[str, object] | None = None) -> Run:
         """Journal the intent of `op` on `session` (its transitional state with it)."""
         return Run.begin(self.store, self.faults, op, session.record, params)
 
@@ -484,7 +484,14 @@ class SessionManager:
         session.record.exit_code = None
 
     # ----------------------------------------------------------- lifecycle
-    async def _operate(self, key: str, verb: str, fn: OpFn, *args: Any, exact: bool = False) -> Any:
+    async def _operate(
+        self,
+        key: str,
+        verb: str,
+        fn: Callable[[SessionManager, Session], Awaitable[T]],
+        *,
+        exact: bool = False,
+    ) -> T:
         """Lock the session, recover it, check the verb fits, then run `fn`."""
         session = self.find(key, exact=exact)
         try:
@@ -493,7 +500,7 @@ class SessionManager:
                 if session.id not in self.sessions:
                     raise NotFound(f"no session {key!r} (see ptui ls)")
                 require(session.record, verb)
-                return await fn(self, session, *args)
+                return await fn(self, session)
         finally:
             self.changed()
 
@@ -502,8 +509,7 @@ class SessionManager:
             await mgr.stop_processes(session)
             return session.info()
 
-        result: SessionInfo = await self._operate(key, "stop", stop)
-        return result
+        return await self._operate(key, "stop", stop)
 
     async def stop_processes(self, session: Session) -> None:
         """Stop every program of the session (a setup never finishes: the agent
@@ -552,17 +558,14 @@ class SessionManager:
                 info["warnings"] = warnings
             return info
 
-        result: SessionInfo = await self._operate(key, "resume", resume)
-        return result
+        return await self._operate(key, "resume", resume)
 
-    async def archive(self, key: str) -> dict[str, Any]:
-        async def archive(mgr: SessionManager, session: Session) -> dict[str, Any]:
+    async def archive(self, key: str) -> messages.Archived:
+        async def archive(mgr: SessionManager, session: Session) -> messages.Archived:
             await mgr._drop_setup(session)
-            saved = await ops.run_archive(mgr, session, ops.new_archive(mgr, session))
-            return {**session.info(), **saved}
+            return await ops.run_archive(mgr, session, ops.new_archive(mgr, session))
 
-        result: dict[str, Any] = await self._operate(key, "archive", archive)
-        return result
+        return await self._operate(key, "archive", archive)
 
     async def _drop_setup(self, session: Session) -> None:
         """Archive or rm during setup: the setup is cancelled, its agent never starts."""
@@ -576,11 +579,10 @@ class SessionManager:
             await ops.run_restore(mgr, session, mgr.begin("restore", session))
             return session.info()
 
-        result: SessionInfo = await self._operate(key, "restore", restore)
-        return result
+        return await self._operate(key, "restore", restore)
 
-    async def remove(self, key: str, force: bool = False) -> dict[str, Any]:
-        async def remove(mgr: SessionManager, session: Session) -> dict[str, Any]:
+    async def remove(self, key: str, force: bool = False) -> messages.Removed:
+        async def remove(mgr: SessionManager, session: Session) -> messages.Removed:
             risk = await asyncio.to_thread(ops.work_at_risk, session)
             if risk and not force:
                 raise PtuiError(
@@ -593,35 +595,32 @@ class SessionManager:
             run = mgr.begin("rm", session, {"tar": tar, "lost": risk, "force": force})
             return await ops.run_remove(mgr, session, run)
 
-        result: dict[str, Any] = await self._operate(key, "rm", remove, exact=True)
-        return result
+        return await self._operate(key, "rm", remove, exact=True)
 
-    async def commit(self, key: str, message: str) -> dict[str, Any]:
-        async def commit(mgr: SessionManager, session: Session) -> dict[str, Any]:
+    async def commit(self, key: str, message: str) -> messages.Committed:
+        async def commit(mgr: SessionManager, session: Session) -> messages.Committed:
             if not message.strip():
                 raise PtuiError(f"session {session.id!r}: a commit message is required")
             head = await asyncio.to_thread(ops.branch_head, session.ref)
             run = mgr.begin("commit", session, {"old_head": head})
             return {"id": session.id, "commit": await ops.run_commit(mgr, session, run, message)}
 
-        result: dict[str, Any] = await self._operate(key, "commit", commit)
-        return result
+        return await self._operate(key, "commit", commit)
 
-    async def merge(self, key: str, strategy: str, message: str | None) -> dict[str, Any]:
+    async def merge(self, key: str, strategy: str, message: str | None) -> messages.Merged:
         try:
             chosen = git_merge.MergeStrategy(strategy)
         except ValueError:
             raise PtuiError(f"unknown merge strategy {strategy!r} (ff, merge, squash)") from None
 
-        async def merge(mgr: SessionManager, session: Session) -> dict[str, Any]:
+        async def merge(mgr: SessionManager, session: Session) -> messages.Merged:
             run = mgr.begin("merge", session)
             return await ops.run_merge(mgr, session, run, chosen, message)
 
-        result: dict[str, Any] = await self._operate(key, "merge", merge)
-        return result
+        return await self._operate(key, "merge", merge)
 
-    async def run_script(self, key: str, script: str) -> dict[str, Any]:
-        async def run(mgr: SessionManager, session: Session) -> dict[str, Any]:
+    async def run_script(self, key: str, script: str) -> messages.TabOpened:
+        async def run(mgr: SessionManager, session: Session) -> messages.TabOpened:
             self._require_worktree(session)
             loaded = await asyncio.to_thread(
                 load_repo_config, session.record.repo, session.record.base, self.trust
@@ -633,11 +632,10 @@ class SessionManager:
             session.spawn(script, ["/bin/sh", "-c", command], session_env(session.record))
             return {"id": session.id, "tab": script}
 
-        result: dict[str, Any] = await self._operate(key, "run", run)
-        return result
+        return await self._operate(key, "run", run)
 
-    async def open_shell(self, key: str) -> dict[str, Any]:
-        async def shell(mgr: SessionManager, session: Session) -> dict[str, Any]:
+    async def open_shell(self, key: str) -> messages.TabOpened:
+        async def shell(mgr: SessionManager, session: Session) -> messages.TabOpened:
             self._require_worktree(session)
             name = "shell"
             number = 1
@@ -648,8 +646,7 @@ class SessionManager:
             session.spawn(name, [sh], session_env(session.record))
             return {"id": session.id, "tab": name}
 
-        result: dict[str, Any] = await self._operate(key, "shell", shell)
-        return result
+        return await self._operate(key, "shell", shell)
 
     def _require_worktree(self, session: Session) -> None:
         if session.worktree_missing:

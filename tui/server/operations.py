@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui import paths
 from tui.config import load_config
@@ -25,6 +26,7 @@ from tui.git import merge as git_merge
 from tui.git import worktree as git_worktree
 from tui.git.model import GitError, SessionRef
 from tui.git.status import session_status
+from tui.protocol import messages
 from tui.protocol.states import Activity
 from tui.server.journal import Run
 from tui.server.ports import allocate_port
@@ -121,7 +123,7 @@ def new_archive(mgr: SessionManager, session: Session) -> Run:
     return mgr.begin("archive", session, {"tar": tar})
 
 
-async def run_archive(mgr: SessionManager, session: Session, run: Run) -> dict[str, Any]:
+async def run_archive(mgr: SessionManager, session: Session, run: Run) -> messages.Archived:
     """Stop every process, snapshot, remove only what the snapshot holds, record."""
     if not run.done("stop"):
         await mgr.stop_processes(session)
@@ -134,9 +136,15 @@ async def run_archive(mgr: SessionManager, session: Session, run: Run) -> dict[s
     session.close_dead_tabs()
     run.finish(record)
     return {
-        "files_saved": run.params.get("files_saved", 0),
-        "ignored_saved": run.params.get("ignored_saved", 0),
+        **session.info(),
+        "files_saved": _count(run.params.get("files_saved")),
+        "ignored_saved": _count(run.params.get("ignored_saved")),
     }
+
+
+def _count(value: object) -> int:
+    """A number of files a step journaled (0 when an older entry has none)."""
+    return value if isinstance(value, int) else 0
 
 
 async def _snapshot_and_remove(
@@ -147,10 +155,10 @@ async def _snapshot_and_remove(
     ref, archive_dir = session.ref, paths.archive_dir()
     try:
         if not run.done("snapshot"):
-            saved: dict[str, Any] = {}
+            saved: dict[str, int] = {}
             if worktree:
                 result = await asyncio.to_thread(
-                    git_archive.snapshot_session, ref, archive_dir, tar_name=run.params["tar"]
+                    git_archive.snapshot_session, ref, archive_dir, tar_name=str(run.params["tar"])
                 )
                 saved = {"files_saved": result.files_saved, "ignored_saved": result.ignored_saved}
             run.record_step("snapshot", saved)
@@ -172,11 +180,12 @@ async def _snapshot_and_remove(
 
 async def _abandon_archive(mgr: SessionManager, session: Session, run: Run) -> None:
     """The worktree is whole (never touched, or put back): the snapshot goes, ready again."""
+    tar = run.params.get("tar")  # journaled before the tar was written
     await asyncio.to_thread(
         git_archive.discard_snapshot,
         session.ref,
         paths.archive_dir(),
-        tar_name=run.params.get("tar"),  # journaled before the tar was written
+        tar_name=tar if isinstance(tar, str) else None,
     )
     session.record.lifecycle = LifecycleState.READY
     run.abort(session.record)
@@ -215,7 +224,7 @@ async def run_merge(
     run: Run,
     strategy: git_merge.MergeStrategy,
     message: str | None,
-) -> dict[str, Any]:
+) -> messages.Merged:
     """Plan (objects only), commit the session's work, update the base checkout, move base."""
     ref = session.ref
     if not run.done("plan"):
@@ -229,7 +238,7 @@ async def run_merge(
             run.abort(session.record)
             raise
         run.record_step("plan", {"plan": plan.to_dict()})
-    plan = git_merge.MergePlan.from_dict(run.params["plan"])
+    plan = _merge_plan(run)
     try:
         if not run.done("commit"):
             await asyncio.to_thread(git_merge.commit_work, plan, ref)
@@ -262,7 +271,7 @@ async def recover_merge(mgr: SessionManager, session: Session, run: Run) -> None
         session.record.lifecycle = LifecycleState.READY
         run.abort(session.record)
         return
-    plan = git_merge.MergePlan.from_dict(run.params["plan"])
+    plan = _merge_plan(run)
     moved = await asyncio.to_thread(_base_at, session.ref, plan.base, plan.new_base)
     if run.done("base") or moved:
         try:
@@ -275,6 +284,14 @@ async def recover_merge(mgr: SessionManager, session: Session, run: Run) -> None
         return
     await _undo_merge(session, run, plan)
     mgr.notes.append(f"session {session.id!r}: an interrupted merge was undone")
+
+
+def _merge_plan(run: Run) -> git_merge.MergePlan:
+    """The plan the `plan` step journaled."""
+    data = run.params["plan"]
+    if not isinstance(data, Mapping):
+        raise GitError(f"journal entry {run.entry.id}: the merge plan is not an object")
+    return git_merge.MergePlan.from_dict(data)
 
 
 def _base_at(ref: SessionRef, base: str, commit: str) -> bool:
@@ -313,8 +330,7 @@ async def recover_commit(mgr: SessionManager, session: Session, run: Run) -> Non
         if tip is None:
             run.abort(session.record)
             return
-        run.params["commit"] = tip
-        run.record_step("commit", {"commit": tip})
+        run.record_step("commit", {"commit": tip})  # into run.params too
     await run_commit(mgr, session, run, "")
 
 
@@ -362,7 +378,7 @@ def work_at_risk(session: Session) -> list[str]:
     return risk
 
 
-async def run_remove(mgr: SessionManager, session: Session, run: Run) -> dict[str, Any]:
+async def run_remove(mgr: SessionManager, session: Session, run: Run) -> messages.Removed:
     """Stop, snapshot and remove the worktree (if any), delete branch and archive, forget."""
     ref, archive_dir = session.ref, paths.archive_dir()
     if not run.done("stop"):
@@ -377,10 +393,15 @@ async def run_remove(mgr: SessionManager, session: Session, run: Run) -> dict[st
     session.drop_screen()
     run.finish(delete=session.id)
     mgr.sessions.pop(session.id, None)
-    return {"id": session.id, "removed": True, "lost": run.params.get("lost", [])}
+    lost = run.params.get("lost")
+    return {
+        "id": session.id,
+        "removed": True,
+        "lost": [str(what) for what in lost] if isinstance(lost, list) else [],
+    }
 
 
-def _delete(ref: SessionRef, archive_dir: Any, force: bool) -> None:
+def _delete(ref: SessionRef, archive_dir: Path, force: bool) -> None:
     status = git_archive.archive_status(ref, archive_dir)
     repo = git_merge.open_main_repo(ref)
     if not status.has_ref and repo.lookup_branch(ref.branch) is None:
@@ -393,7 +414,7 @@ async def _setup_waits(mgr: SessionManager, session: Session, run: Run) -> None:
     """A setup cut off by a crash runs again when the agent is next started (resume)."""
 
 
-_RECOVER: dict[str, Callable[[SessionManager, Session, Run], Awaitable[Any]]] = {
+_RECOVER: dict[str, Callable[[SessionManager, Session, Run], Awaitable[object]]] = {
     "new": recover_new,
     "setup": _setup_waits,
     "archive": run_archive,

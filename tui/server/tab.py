@@ -29,7 +29,8 @@ from dataclasses import asdict
 from typing import Any, Final, Protocol
 
 from tui import protocol
-from tui.term.emulator import Emulator, TermEvent
+from tui.protocol import messages
+from tui.term.emulator import Emulator, TermEvent, TermModes
 from tui.term.lines import Line
 from tui.term.pty import PtyProcess
 
@@ -115,7 +116,7 @@ class Tab:
         self._last_flush = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
         self._sync_handle: asyncio.TimerHandle | None = None
-        self._sent_modes: dict[str, Any] | None = None
+        self._sent_modes: TermModes | None = None
         self._sent_title: str | None = None
 
     # ------------------------------------------------------------ lifecycle
@@ -326,7 +327,7 @@ class Tab:
         self, lines: dict[int, Line], scrolled: int, *, full: bool, force_meta: bool = False
     ) -> bytes:
         emulator = self.emulator
-        data: dict[str, Any] = {
+        data: dict[str, object] = {
             "session": self.session_id,
             "tab": self.name,
             "cols": emulator.cols,
@@ -338,9 +339,9 @@ class Tab:
             data["full"] = True
         if scrolled:
             data["scrolled"] = scrolled
-        modes = asdict(emulator.modes)
+        modes = emulator.modes
         if force_meta or modes != self._sent_modes:
-            data["modes"] = modes
+            data["modes"] = asdict(modes)
             if not force_meta:
                 self._sent_modes = modes
         title = emulator.title
@@ -356,7 +357,7 @@ class Tab:
     def screen_text(self) -> str:
         return self.emulator.render_text()
 
-    def scrollback(self, start: int, count: int) -> dict[str, Any]:
+    def scrollback(self, start: int, count: int) -> messages.Scrollback:
         """A page of scrollback lines (0 = oldest) plus the total."""
         total = self.emulator.history_size
         start = max(0, min(start, total))

@@ -19,7 +19,6 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pygit2
 
@@ -28,6 +27,7 @@ from tui.config import Config, ConfigError, load_config, repo_digest
 from tui.errors import PtuiError
 from tui.git.model import GitError
 from tui.git.repo import open_repo, resolve_base, workdir_of
+from tui.protocol import messages
 
 TRUST_FILE = "trusted.json"
 _NOTICE_KEYS = 20  # ignored keys named in one notice; a longer list would hide the advice
@@ -140,31 +140,34 @@ def local_changes(loaded: RepoConfig, limit: int = 40) -> str | None:
     )
 
 
-def describe(repo_path: Path, base: str | None, store: TrustStore) -> dict[str, Any]:
+def describe(repo_path: Path, base: str | None, store: TrustStore) -> messages.TrustShown:
     """What `trust.show` answers: the committed file, its digest, whether it is
     trusted, its scripts, the keys ignored until it is, and any uncommitted copy."""
     loaded = load_repo_config(repo_path, base, store)
-    result: dict[str, Any] = {
+    scripts: dict[str, str] = {}
+    ignored: list[str] = []
+    problem: str | None = None
+    if loaded.text is not None:
+        ignored = list(load_config(loaded.workdir, repo_text=loaded.text, trusted=False).ignored)
+        # The file's own scripts (it was checked just now: a table of strings).
+        scripts = dict(sorted(tomllib.loads(loaded.text).get("scripts", {}).items()))
+        try:
+            # What trusting would enable: the file read as trusted. A problem that only
+            # shows then (a worktrees_dir others can write to) is shown before trusting.
+            load_config(loaded.workdir, repo_text=loaded.text, trusted=True)
+        except ConfigError as exc:
+            problem = str(exc)
+    return {
         "repo": str(loaded.workdir),
         "base": loaded.base,
         "text": loaded.text or "",
         "digest": loaded.config.repo_digest,
         "trusted": loaded.trusted,
         "local_changes": local_changes(loaded),
+        "scripts": scripts,
+        "ignored": ignored,
+        "problem": problem,
     }
-    if loaded.text is None:
-        return {**result, "scripts": {}, "ignored": [], "problem": None}
-    ignored = load_config(loaded.workdir, repo_text=loaded.text, trusted=False).ignored
-    # The file's own scripts (it was checked just now: a table of strings).
-    scripts = dict(sorted(tomllib.loads(loaded.text).get("scripts", {}).items()))
-    problem: str | None = None
-    try:
-        # What trusting would enable: the file read as trusted. A problem that only
-        # shows then (a worktrees_dir others can write to) is shown before trusting.
-        load_config(loaded.workdir, repo_text=loaded.text, trusted=True)
-    except ConfigError as exc:
-        problem = str(exc)
-    return {**result, "scripts": scripts, "ignored": list(ignored), "problem": problem}
 
 
 class TrustStore:
