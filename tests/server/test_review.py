@@ -129,7 +129,7 @@ def test_diff_files_on_a_thousand_files_computes_no_patch(
     monkeypatch.setattr(FileDiff, "hunks", counted_hunks)
     monkeypatch.setattr(FileDiff, "patch_text", counted_patch)
     ref = ref_of(info)
-    listing = review.files_listing(ref, DiffScope.ALL)
+    listing = review.files_listing(ref, DiffScope.ALL, info["id"])
     assert len(listing["files"]) == 1000 and listing["added"] == 20 * 1000
     assert calls == []
 

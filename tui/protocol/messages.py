@@ -15,6 +15,7 @@ client may send more.
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Mapping
 from typing import (
@@ -37,6 +38,7 @@ R = TypeVar("R", covariant=True)
 
 AGENT_TAB = "agent"
 """The tab every session has: its agent."""
+_HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 class NoSessionGiven(ShapeError):
@@ -421,6 +423,17 @@ class ClientColors(Request[bool]):
     RESULT = bool
     foreground: str
     background: str
+    """Each `#rrggbb`."""
+
+    @classmethod
+    def decode(cls, params: Mapping[str, object]) -> Self:
+        # The format is the contract: a colour left out or of another type is told
+        # how to write one, as a malformed string is.
+        for name in ("foreground", "background"):
+            value = params.get(name)
+            if not isinstance(value, str) or not _HEX_COLOR.fullmatch(value):
+                raise ShapeError(f"{name} must be a colour written #rrggbb, not {value!r:.40}")
+        return super().decode(params)
 
 
 # Sessions.

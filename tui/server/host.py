@@ -4,9 +4,11 @@ One asyncio loop serves every client and every PTY. Connections are asyncio
 `Protocol`s (callbacks, no per-message task), so a keystroke goes from the socket
 to the PTY inside one callback. Requests that do git work or stop processes run
 as tasks whose blocking parts sit in worker threads. A client whose frame cannot
-be used gets an error frame and is disconnected; nobody else notices. What a
-client is sent is bounded: a client that falls behind has its events merged in
-an outbox (`tui.server.outbox`), and one that stops reading is disconnected.
+be used gets an error frame and is disconnected; nobody else notices. A request's
+params are decoded once, by its `tui.protocol.messages` type, before its handler
+runs (`handles`); handlers take and answer the typed messages. What a client is
+sent is bounded: a client that falls behind has its events merged in an outbox
+(`tui.server.outbox`), and one that stops reading is disconnected.
 """
 
 from __future__ import annotations
@@ -20,17 +22,17 @@ import socket
 import struct
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Never, Protocol, TypeAlias, TypeVar
 
 from tui import __version__, paths, protocol
 from tui.errors import PtuiError
 from tui.git.model import GitError
-from tui.protocol import Method
+from tui.protocol import Method, SessionInfo, messages
 from tui.server import review
 from tui.server.manager import NotFound, SessionManager
 from tui.server.outbox import MAX_CLIPBOARD, Outbox
-from tui.server.session import AGENT_TAB
 from tui.server.tab import decode_input
 from tui.server.trust import describe
 from tui.term.keys import KeyModes, encode_paste
@@ -46,8 +48,6 @@ QUEUE_LIMIT = 32 << 20
 _STALL_CHECK = 1.0  # seconds between looks at a client that is behind
 _STALLED_LINGER = 10.0  # seconds a dropped client has to read its reason before the close
 _PEERCRED = struct.Struct("3i")  # struct ucred {pid, uid, gid}
-
-Handler = Callable[["Connection", dict[str, Any]], Awaitable[Any] | Any]
 
 
 class Connection(asyncio.Protocol):
@@ -208,7 +208,7 @@ class Connection(asyncio.Protocol):
         self.outbox.clear()  # nothing it was owed is worth more than the reason
         self.fail(None, protocol.STALLED, message, linger=_STALLED_LINGER)
 
-    def fail(self, request_id: Any, code: str, message: str, *, linger: float = 2.0) -> None:
+    def fail(self, request_id: object, code: str, message: str, *, linger: float = 2.0) -> None:
         """Send an error frame after what the client is owed, and close this connection."""
         if self.closed:
             return
@@ -249,7 +249,7 @@ class Connection(asyncio.Protocol):
         return None
 
     # -------------------------------------------------------------- dispatch
-    def handle(self, message: dict[str, Any]) -> None:
+    def handle(self, message: Mapping[str, object]) -> None:
         request_id = message.get("id")
         method = message.get("method")
         params = message.get("params", {})
@@ -268,12 +268,13 @@ class Connection(asyncio.Protocol):
         if not self.greeted:
             self.hello(request_id, method, params)
             return
-        handler = HANDLERS.get(method)
-        if handler is None:
+        try:
+            route = HANDLERS[Method(method)]
+        except (ValueError, KeyError):  # hello too: it is the connection's own, and only once
             self.fail(request_id, protocol.UNKNOWN_METHOD, f"unknown method {method[:80]!r}")
             return
         try:
-            result = handler(self, params)
+            result = route(self, params)
         except Exception as exc:  # every failure becomes one line for the client
             self.reply_error(request_id, method, exc)
             return
@@ -284,7 +285,7 @@ class Connection(asyncio.Protocol):
         else:
             self.reply(request_id, result)
 
-    def hello(self, request_id: Any, method: str, params: dict[str, Any]) -> None:
+    def hello(self, request_id: object, method: str, params: Mapping[str, object]) -> None:
         version = params.get("version")
         if method != Method.HELLO:
             self.fail(request_id, protocol.BAD_REQUEST, "the first request must be hello")
@@ -306,7 +307,7 @@ class Connection(asyncio.Protocol):
                 "methods": sorted([Method.HELLO, *HANDLERS]),
             })  # fmt: skip
 
-    def finish(self, task: asyncio.Task[Any], request_id: Any, method: str) -> None:
+    def finish(self, task: asyncio.Task[object], request_id: object, method: str) -> None:
         self.host.tasks.discard(task)
         if task.cancelled():
             self.reply_error(request_id, method, PtuiError("cancelled: the server is stopping"))
@@ -315,12 +316,13 @@ class Connection(asyncio.Protocol):
         else:
             self.reply(request_id, task.result())
 
-    def reply(self, request_id: Any, result: Any) -> None:
+    def reply(self, request_id: object, result: object) -> None:
         if request_id is None:
             return  # a notification: no answer wanted
-        post = None
+        post: Callable[[], None] | None = None
         if isinstance(result, _After):
-            result, post = result.result, result.then
+            post = result.then
+            result = result.result
         try:
             frame = protocol.encode({"id": request_id, "result": result})
         except (TypeError, ValueError) as exc:  # a bug here must not leave the client waiting
@@ -330,8 +332,10 @@ class Connection(asyncio.Protocol):
         if post is not None:
             post()
 
-    def reply_error(self, request_id: Any, method: str, exc: BaseException) -> None:
-        if isinstance(exc, NotFound | KeyError):
+    def reply_error(self, request_id: object, method: str, exc: BaseException) -> None:
+        # No session named is answered as a wrong one is: not-found, with the same
+        # hint (a ShapeError otherwise, and the ValueErrors below say "bad parameters").
+        if isinstance(exc, NotFound | KeyError | messages.NoSessionGiven):
             code, text = protocol.NOT_FOUND, str(exc.args[0] if exc.args else exc)
         elif isinstance(exc, PtuiError | GitError):
             code, text = protocol.FAILED, str(exc)
@@ -351,30 +355,77 @@ class Connection(asyncio.Protocol):
             self.send_reply(protocol.error_frame(request_id, code, text))
 
 
-class _After:
+R = TypeVar("R")
+Q = TypeVar("Q")
+_Q_co = TypeVar("_Q_co", covariant=True)
+_R_co = TypeVar("_R_co", covariant=True)
+
+
+class _After(Generic[R]):
     """A result plus something to do once it has been sent (attach: then the screen)."""
 
-    def __init__(self, result: Any, then: Callable[[], None]) -> None:
+    def __init__(self, result: R, then: Callable[[], None]) -> None:
         self.result = result
         self.then = then
 
 
+Answer: TypeAlias = R | Awaitable[R] | _After[R]
+"""What a handler gives for an answer `R`: it, a coroutine making it, or it and a
+follow-up."""
+Handler: TypeAlias = Callable[[Connection, Q], Answer[R]]
+"""A handler of request type `Q` (decoded) answered with `R`."""
+
+
+class RequestType(Protocol[_Q_co, _R_co]):
+    """A request class of `tui.protocol.messages` as the handler table sees it: what
+    its `decode` makes and what its `result` reads (`SessionStop`: a SessionStop,
+    answered with a SessionInfo). Matching a class against this ties a handler to
+    both its request type and its answer type, so mypy checks each handler builds
+    the answer its clients decode."""
+
+    @property
+    def METHOD(self) -> Method: ...
+
+    def decode(self, params: Mapping[str, object], /) -> _Q_co: ...
+
+    # Never: each class's own `result` takes only its own instances, and fits.
+    def result(self, request: Never, raw: object, /) -> _R_co: ...
+
+
+@dataclass(frozen=True)
+class _Route(Generic[Q]):
+    """One method's decoder and handler: the request is decoded once, here."""
+
+    decode: Callable[[Mapping[str, object]], Q]
+    handler: Callable[[Connection, Q], object]
+
+    def __call__(self, conn: Connection, params: Mapping[str, object]) -> object:
+        return self.handler(conn, self.decode(params))
+
+
+HANDLERS: dict[Method, _Route[Any]] = {}
+"""Method -> its route; every method but hello, which is the connection's own. (A
+route pairs one request type's decoder with its handler, so `Any` hides nothing.)"""
+
+
+def handles(request_type: RequestType[Q, R]) -> Callable[[Handler[Q, R]], Handler[Q, R]]:
+    """Register the decorated function as the handler of `request_type`'s method."""
+
+    def register(handler: Handler[Q, R]) -> Handler[Q, R]:
+        method = request_type.METHOD
+        # The params are checked by the protocol's own request type, nothing else.
+        protocol_type: object = messages.REQUESTS[method]
+        if protocol_type is not request_type or method in HANDLERS:
+            raise TypeError(f"{handler.__name__}: a second handler, or the wrong request type")
+        HANDLERS[method] = _Route(request_type.decode, handler)
+        return handler
+
+    return register
+
+
 # ------------------------------------------------------------------ handlers
-def _id(params: dict[str, Any]) -> str:
-    value = params.get("id")
-    if not isinstance(value, str) or not value:
-        raise NotFound("a session id is required (see ptui ls)")
-    return value
-
-
-def _tab_name(params: dict[str, Any]) -> str:
-    value = params.get("tab") or AGENT_TAB
-    if not isinstance(value, str):
-        raise ValueError("tab must be a string")
-    return value
-
-
-def h_status(conn: Connection, params: dict[str, Any]) -> Any:
+@handles(messages.ServerStatusRequest)
+def h_status(conn: Connection, request: messages.ServerStatusRequest) -> messages.ServerStatus:
     host = conn.host
     sessions = host.manager.sessions.values()
     return {
@@ -391,28 +442,33 @@ def h_status(conn: Connection, params: dict[str, Any]) -> Any:
     }
 
 
-def h_stop_server(conn: Connection, params: dict[str, Any]) -> Any:
+@handles(messages.ServerStop)
+def h_stop_server(conn: Connection, request: messages.ServerStop) -> _After[messages.Stopping]:
     return _After({"stopping": True}, conn.host.request_stop)
 
 
-def h_subscribe(conn: Connection, params: dict[str, Any]) -> Any:
+@handles(messages.Subscribe)
+def h_subscribe(conn: Connection, request: messages.Subscribe) -> messages.Subscribed:
     conn.subscribed = True
     return {"sessions": conn.host.manager.list_info(include_archived=True)}
 
 
-def h_list(conn: Connection, params: dict[str, Any]) -> Any:
-    return conn.host.manager.list_info(include_archived=bool(params.get("all")))
+@handles(messages.SessionList)
+def h_list(conn: Connection, request: messages.SessionList) -> list[SessionInfo]:
+    return conn.host.manager.list_info(include_archived=request.all)
 
 
-def h_info(conn: Connection, params: dict[str, Any]) -> Any:
-    return conn.host.manager.find(_id(params)).info()
+@handles(messages.SessionInfoRequest)
+def h_info(conn: Connection, request: messages.SessionInfoRequest) -> SessionInfo:
+    return conn.host.manager.find(request.id).info()
 
 
-def h_screen(conn: Connection, params: dict[str, Any]) -> Any:
-    session = conn.host.manager.find(_id(params))
-    tab = session.tab(_tab_name(params))
+@handles(messages.SessionScreen)
+def h_screen(conn: Connection, request: messages.SessionScreen) -> messages.Screen:
+    session = conn.host.manager.find(request.id)
+    tab = session.tab(request.tab)
     emulator = tab.emulator
-    if params.get("ansi"):
+    if request.ansi:
         text = "".join(line_to_ansi(line) + "\n" for line in emulator.visible_lines())
     else:
         text = emulator.render_text()
@@ -429,50 +485,48 @@ def h_screen(conn: Connection, params: dict[str, Any]) -> Any:
     }
 
 
-def h_scrollback(conn: Connection, params: dict[str, Any]) -> Any:
-    session = conn.host.manager.find(_id(params))
-    start, count = params.get("start", 0), params.get("count", 100)
-    if not isinstance(start, int) or not isinstance(count, int):
-        raise ValueError("start and count must be integers")
-    return session.tab(_tab_name(params)).scrollback(start, min(count, 10_000))
+@handles(messages.SessionScrollback)
+def h_scrollback(conn: Connection, request: messages.SessionScrollback) -> messages.Scrollback:
+    session = conn.host.manager.find(request.id)
+    return session.tab(request.tab).scrollback(request.start, min(request.count, 10_000))
 
 
-def h_input(conn: Connection, params: dict[str, Any]) -> Any:
-    session = conn.host.manager.find(_id(params))
-    name = _tab_name(params)
-    tab = session.tab(name)
-    if not tab.alive:
-        raise PtuiError(f"session {session.id!r} tab {name!r} is not running (resume it first)")
-    session.input(name, decode_input(params))
+@handles(messages.SessionInput)
+def h_input(conn: Connection, request: messages.SessionInput) -> bool:
+    session = conn.host.manager.find(request.id)
+    if not session.tab(request.tab).alive:
+        raise PtuiError(
+            f"session {session.id!r} tab {request.tab!r} is not running (resume it first)"
+        )
+    session.input(request.tab, decode_input(request))
     return True
 
 
-def h_paste(conn: Connection, params: dict[str, Any]) -> Any:
-    session = conn.host.manager.find(_id(params))
-    name = _tab_name(params)
-    text = params.get("text")
-    if not isinstance(text, str):
-        raise ValueError("text must be a string")
-    modes = session.tab(name).emulator.modes
-    session.input(name, encode_paste(text, KeyModes(bracketed_paste=modes.bracketed_paste)))
+@handles(messages.SessionPaste)
+def h_paste(conn: Connection, request: messages.SessionPaste) -> bool:
+    session = conn.host.manager.find(request.id)
+    modes = session.tab(request.tab).emulator.modes
+    keys = KeyModes(bracketed_paste=modes.bracketed_paste)
+    session.input(request.tab, encode_paste(request.text, keys))
     return True
 
 
-def h_resize(conn: Connection, params: dict[str, Any]) -> Any:
-    session = conn.host.manager.find(_id(params))
-    cols, rows = params.get("cols"), params.get("rows")
-    if not (isinstance(cols, int) and isinstance(rows, int) and cols > 0 and rows > 0):
+@handles(messages.SessionResize)
+def h_resize(conn: Connection, request: messages.SessionResize) -> bool:
+    session = conn.host.manager.find(request.id)
+    if request.cols <= 0 or request.rows <= 0:
         raise ValueError("cols and rows must be positive integers")
-    session.resize(cols, rows)
+    session.resize(request.cols, request.rows)
     return True
 
 
-def h_attach(conn: Connection, params: dict[str, Any]) -> Any:
-    session = conn.host.manager.find(_id(params))
-    name = _tab_name(params)
+@handles(messages.SessionAttach)
+def h_attach(conn: Connection, request: messages.SessionAttach) -> _After[messages.Attached]:
+    session = conn.host.manager.find(request.id)
+    name = request.tab
     tab = session.tab(name)
-    cols, rows = params.get("cols"), params.get("rows")
-    if isinstance(cols, int) and isinstance(rows, int) and cols > 0 and rows > 0:
+    cols, rows = request.cols, request.rows
+    if cols is not None and rows is not None and cols > 0 and rows > 0:
         session.resize(cols, rows)
     key = (session.id, name)
 
@@ -485,69 +539,78 @@ def h_attach(conn: Connection, params: dict[str, Any]) -> Any:
     return _After({"id": session.id, "tab": name, "alive": tab.alive}, start)
 
 
-def h_detach(conn: Connection, params: dict[str, Any]) -> Any:
-    session = conn.host.manager.find(_id(params))
-    name = _tab_name(params)
+@handles(messages.SessionDetach)
+def h_detach(conn: Connection, request: messages.SessionDetach) -> bool:
+    session = conn.host.manager.find(request.id)
+    name = request.tab
     conn.viewing.discard((session.id, name))
     if name in session.tabs:
         session.tabs[name].remove_viewer(conn)
     return True
 
 
-def h_create(conn: Connection, params: dict[str, Any]) -> Any:
-    return conn.host.manager.create(params)
+@handles(messages.SessionCreate)
+async def h_create(conn: Connection, request: messages.SessionCreate) -> list[SessionInfo]:
+    return await conn.host.manager.create(request)
 
 
-def _simple(method: str) -> Handler:
-    def handler(conn: Connection, params: dict[str, Any]) -> Any:
-        return getattr(conn.host.manager, method)(_id(params))
-
-    return handler
+@handles(messages.SessionStop)
+async def h_stop(conn: Connection, request: messages.SessionStop) -> SessionInfo:
+    return await conn.host.manager.stop(request.id)
 
 
-def h_remove(conn: Connection, params: dict[str, Any]) -> Any:
-    return conn.host.manager.remove(_id(params), force=params.get("force") is True)
+@handles(messages.SessionResume)
+async def h_resume(conn: Connection, request: messages.SessionResume) -> SessionInfo:
+    return await conn.host.manager.resume(request.id, request.cols, request.rows)
 
 
-def h_resume(conn: Connection, params: dict[str, Any]) -> Any:
-    return conn.host.manager.resume(_id(params), params)
+@handles(messages.SessionArchive)
+async def h_archive(conn: Connection, request: messages.SessionArchive) -> messages.Archived:
+    return await conn.host.manager.archive(request.id)
 
 
-def h_commit(conn: Connection, params: dict[str, Any]) -> Any:
-    message = params.get("message")
-    if not isinstance(message, str):
-        raise ValueError("message must be a string")
-    return conn.host.manager.commit(_id(params), message)
+@handles(messages.SessionRestore)
+async def h_restore(conn: Connection, request: messages.SessionRestore) -> SessionInfo:
+    return await conn.host.manager.restore(request.id)
 
 
-def h_merge(conn: Connection, params: dict[str, Any]) -> Any:
-    strategy = params.get("strategy") or "merge"
-    message = params.get("message")
-    if not isinstance(strategy, str) or not (message is None or isinstance(message, str)):
-        raise ValueError("strategy and message must be strings")
-    return conn.host.manager.merge(_id(params), strategy, message)
+@handles(messages.SessionRemove)
+async def h_remove(conn: Connection, request: messages.SessionRemove) -> messages.Removed:
+    return await conn.host.manager.remove(request.id, force=request.force)
 
 
-def h_run(conn: Connection, params: dict[str, Any]) -> Any:
-    script = params.get("script")
-    if not isinstance(script, str) or not script:
+@handles(messages.SessionCommit)
+async def h_commit(conn: Connection, request: messages.SessionCommit) -> messages.Committed:
+    return await conn.host.manager.commit(request.id, request.message)
+
+
+@handles(messages.SessionMerge)
+async def h_merge(conn: Connection, request: messages.SessionMerge) -> messages.Merged:
+    return await conn.host.manager.merge(request.id, request.strategy, request.message)
+
+
+@handles(messages.SessionRun)
+async def h_run(conn: Connection, request: messages.SessionRun) -> messages.TabOpened:
+    if not request.script:
         raise ValueError("script must be a name from [scripts]")
-    return conn.host.manager.run_script(_id(params), script)
+    return await conn.host.manager.run_script(request.id, request.script)
 
 
-def h_shell(conn: Connection, params: dict[str, Any]) -> Any:
-    return conn.host.manager.open_shell(_id(params))
+@handles(messages.SessionShell)
+async def h_shell(conn: Connection, request: messages.SessionShell) -> messages.TabOpened:
+    return await conn.host.manager.open_shell(request.id)
 
 
-async def h_doctor(conn: Connection, params: dict[str, Any]) -> Any:
+@handles(messages.Doctor)
+async def h_doctor(conn: Connection, request: messages.Doctor) -> messages.DoctorReport:
     from tui.server import doctor
 
     manager = conn.host.manager
-    repos = [Path(str(r)) for r in params.get("repos") or [] if isinstance(r, str) and r]
+    repos = [Path(r) for r in request.repos if r]
     if manager.recovery is not None and not manager.recovery.done():
         await asyncio.shield(manager.recovery)  # what start-up recovery fixes is no problem
     problems = await doctor.examine(manager, repos)
-    if params.get("fix") is True and problems:
+    if request.fix and problems:
         await doctor.repair(manager, problems, repos)
         remaining = await doctor.examine(manager, repos)
     else:
@@ -559,19 +622,22 @@ async def h_doctor(conn: Connection, params: dict[str, Any]) -> Any:
     }
 
 
-async def h_trust_show(conn: Connection, params: dict[str, Any]) -> Any:
-    repo = Path(str(params.get("repo") or ".")).expanduser()
-    base = params.get("base") or None
+async def _trust_shown(conn: Connection, repo: str, base: str | None) -> messages.TrustShown:
     store = conn.host.manager.trust
-    return await asyncio.to_thread(describe, repo, base if isinstance(base, str) else None, store)
+    return await asyncio.to_thread(describe, Path(repo).expanduser(), base, store)
 
 
-async def h_trust_add(conn: Connection, params: dict[str, Any]) -> Any:
-    shown = await h_trust_show(conn, params)
-    digest = params.get("digest")
+@handles(messages.TrustShow)
+async def h_trust_show(conn: Connection, request: messages.TrustShow) -> messages.TrustShown:
+    return await _trust_shown(conn, request.repo, request.base)
+
+
+@handles(messages.TrustAdd)
+async def h_trust_add(conn: Connection, request: messages.TrustAdd) -> messages.TrustShown:
+    shown = await _trust_shown(conn, request.repo, request.base)
     if not shown["digest"]:
         raise PtuiError(f"{shown['repo']} has no .ptui.toml on {shown['base']}: nothing to trust")
-    if digest != shown["digest"]:
+    if request.digest != shown["digest"]:
         raise PtuiError(
             f"{shown['repo']}/.ptui.toml on {shown['base']} changed since it was shown; "
             "review it again"
@@ -581,54 +647,37 @@ async def h_trust_add(conn: Connection, params: dict[str, Any]) -> Any:
     return shown
 
 
-def h_client_colors(conn: Connection, params: dict[str, Any]) -> Any:
+@handles(messages.ClientColors)
+def h_client_colors(conn: Connection, request: messages.ClientColors) -> bool:
     """The client's theme colours answer every program's colour queries (last client wins)."""
     from tui.term.emulator import check_hex_color
 
-    foreground = check_hex_color(params.get("foreground"), "foreground")
-    background = check_hex_color(params.get("background"), "background")
+    # Checked as colours by the request already; this lower-cases them.
+    foreground = check_hex_color(request.foreground, "foreground")
+    background = check_hex_color(request.background, "background")
     conn.host.manager.set_colors(foreground, background)
     return True
 
 
-HANDLERS: dict[str, Handler] = {
-    Method.SERVER_STATUS: h_status,
-    Method.SERVER_STOP: h_stop_server,
-    Method.EVENTS_SUBSCRIBE: h_subscribe,
-    Method.SESSION_LIST: h_list,
-    Method.SESSION_INFO: h_info,
-    Method.SESSION_CREATE: h_create,
-    Method.SESSION_STOP: _simple("stop"),
-    Method.SESSION_RESUME: h_resume,
-    Method.SESSION_ARCHIVE: _simple("archive"),
-    Method.SESSION_RESTORE: _simple("restore"),
-    Method.SESSION_REMOVE: h_remove,
-    Method.SESSION_COMMIT: h_commit,
-    Method.SESSION_MERGE: h_merge,
-    Method.SESSION_RUN: h_run,
-    Method.SESSION_SHELL: h_shell,
-    Method.SESSION_SCREEN: h_screen,
-    Method.SESSION_SCROLLBACK: h_scrollback,
-    Method.SESSION_INPUT: h_input,
-    Method.SESSION_PASTE: h_paste,
-    Method.SESSION_RESIZE: h_resize,
-    Method.SESSION_ATTACH: h_attach,
-    Method.SESSION_DETACH: h_detach,
-    Method.SERVER_DOCTOR: h_doctor,
-    Method.TRUST_SHOW: h_trust_show,
-    Method.TRUST_ADD: h_trust_add,
-    Method.CLIENT_COLORS: h_client_colors,
-}
+def _review(
+    request_type: RequestType[Q, R], method: Callable[[review.Review, Q], Awaitable[R]]
+) -> None:
+    """A review method (`tui.server.review`) as the handler of `request_type`."""
+
+    def handler(conn: Connection, request: Q) -> Awaitable[R]:
+        return method(conn.host.review, request)
+
+    handles(request_type)(handler)
 
 
-def _review(method: review.ReviewMethod) -> Handler:
-    def handler(conn: Connection, params: dict[str, Any]) -> Any:
-        return method(conn.host.review, params)
-
-    return handler
-
-
-HANDLERS.update({name: _review(method) for name, method in review.METHODS.items()})
+_review(messages.SessionDiff, review.Review.diff)
+_review(messages.SessionDiffFiles, review.Review.diff_files)
+_review(messages.SessionDiffFile, review.Review.diff_file)
+_review(messages.SessionArchivePlan, review.Review.archive_plan)
+_review(messages.SessionMergePreview, review.Review.merge_preview)
+_review(messages.SessionSummary, review.Review.summary)
+_review(messages.SessionSendTestFailure, review.Review.send_test_failure)
+_review(messages.RepoBranches, review.Review.branches)
 
 
 class Host:
@@ -640,7 +689,7 @@ class Host:
         self.connections: set[Connection] = set()
         self.partials = protocol.PartialBudget()
         """Unfinished frames of every connection together (`protocol.MAX_PARTIAL_TOTAL`)."""
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.tasks: set[asyncio.Task[object]] = set()
         self.started = time.monotonic()
         self.manager: SessionManager
         self.review: review.Review

@@ -20,7 +20,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 from tui import paths
 from tui.config import AgentProfile, Config, TerminalConfig, load_config
@@ -34,7 +34,7 @@ from tui.server import operations as ops
 from tui.server.journal import Faults, Run
 from tui.server.lifecycle import require
 from tui.server.ports import allocate_port
-from tui.server.session import AGENT_TAB, Session, TerminalSettings, session_env
+from tui.server.session import AGENT_TAB, DEFAULT_SIZE, Session, TerminalSettings, session_env
 from tui.server.tab import ParseScheduler, Tab
 from tui.server.trust import (
     RepoConfig,
@@ -296,20 +296,17 @@ class SessionManager:
         reap_orphans()
 
     # -------------------------------------------------------------- create
-    async def create(self, params: dict[str, Any]) -> list[SessionInfo]:
+    async def create(self, request: messages.SessionCreate) -> list[SessionInfo]:
         """Make `count` sessions on one task; returns their info (and warnings)."""
         self._usable()
-        task = _str(params, "task", "")
-        repo = Path(_str(params, "repo", os.getcwd())).expanduser()
-        base = _opt_str(params, "base")
-        name = _opt_str(params, "name")
-        count = params.get("count", 1)
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 50:
+        task, name, count = request.task, request.name, request.count
+        repo = Path(request.repo).expanduser()
+        if not 1 <= count <= 50:
             raise PtuiError("count must be a number from 1 to 50")
-        cols, rows = _size(params)
-        loaded = await asyncio.to_thread(load_repo_config, repo, base, self.trust)
+        size = _checked_size(request.cols, request.rows)
+        loaded = await asyncio.to_thread(load_repo_config, repo, request.base, self.trust)
         config, base = loaded.config, loaded.base
-        agent_name = _opt_str(params, "agent") or config.default_agent
+        agent_name = request.agent or config.default_agent
         profile = self._agent(loaded, agent_name)
         # Told once per request, not per session: what the repository's file could
         # not do untrusted, and that an uncommitted copy of it does not count.
@@ -331,7 +328,7 @@ class SessionManager:
                 )
                 port = allocate_port(config.server.port_base, self.ports_taken())
                 record = ops.new_record(self, ref, task=task, agent=agent_name, port=port)
-                session = self.new_session(record, config.terminal, size=(cols, rows))
+                session = self.new_session(record, config.terminal, size=size)
                 description = session_description(
                     task,
                     {"id": record.id, "task": task, "agent": agent_name, "base": ref.base,
@@ -525,7 +522,12 @@ class SessionManager:
         session.save_screen()
         await self.save_async(session)
 
-    async def resume(self, key: str, params: dict[str, Any]) -> SessionInfo:
+    async def resume(
+        self, key: str, cols: int | None = None, rows: int | None = None
+    ) -> SessionInfo:
+        """Start the agent again with its resume command; `cols`, `rows`: the client's
+        terminal (the last size is kept when neither is given)."""
+
         async def resume(mgr: SessionManager, session: Session) -> SessionInfo:
             if session.running:
                 raise PtuiError(f"session {session.id!r} is already running")
@@ -540,8 +542,11 @@ class SessionManager:
                     f"session {session.id!r}: worktree {session.record.worktree} is missing; "
                     "it is not recreated (rm the session, or put the checkout back)"
                 )
-            if "cols" in params or "rows" in params:
-                session.size = _size(params)
+            if cols is not None or rows is not None:
+                default_cols, default_rows = DEFAULT_SIZE
+                session.size = _checked_size(
+                    default_cols if cols is None else cols, default_rows if rows is None else rows
+                )
             loaded = await asyncio.to_thread(
                 load_repo_config, session.record.repo, session.record.base, self.trust
             )
@@ -705,26 +710,8 @@ def _global_terminal_config() -> TerminalConfig:
         return TerminalConfig()
 
 
-def _str(params: dict[str, Any], key: str, default: str) -> str:
-    value = params.get(key, default)
-    if not isinstance(value, str):
-        raise PtuiError(f"{key} must be a string")
-    return value
-
-
-def _opt_str(params: dict[str, Any], key: str) -> str | None:
-    value = params.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise PtuiError(f"{key} must be a string")
-    return value
-
-
-def _size(params: dict[str, Any]) -> tuple[int, int]:
-    cols, rows = params.get("cols", 120), params.get("rows", 36)
-    if not all(
-        isinstance(v, int) and not isinstance(v, bool) and 0 < v < 10_000 for v in (cols, rows)
-    ):
+def _checked_size(cols: int, rows: int) -> tuple[int, int]:
+    """A terminal size as create and resume take it: each 1 to 9999."""
+    if not (0 < cols < 10_000 and 0 < rows < 10_000):
         raise PtuiError("cols and rows must be positive numbers")
-    return int(cols), int(rows)
+    return cols, rows

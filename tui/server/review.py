@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from tui import paths
 from tui.errors import PtuiError
@@ -24,7 +22,7 @@ from tui.git.model import SessionRef
 from tui.git.overlap import session_overlaps
 from tui.git.preview import local_branches, merge_preview, worktree_changes
 from tui.git.status import session_status
-from tui.protocol import Method
+from tui.protocol import messages
 from tui.server.manager import NotFound, SessionManager
 from tui.server.session import AGENT_TAB, Session
 from tui.term.keys import KeyModes, encode_paste
@@ -38,71 +36,71 @@ MAX_FILE_LINES = 20_000
 """Diff lines `session.diff_file` sends at most for one file (the rest is cut)."""
 TEST_TAB = "test"
 
-ReviewMethod = Callable[["Review", dict[str, Any]], Awaitable[Any]]
-
 
 class Review:
     """The review methods of one server, and the summary cache they share."""
 
     def __init__(self, manager: SessionManager) -> None:
         self.manager = manager
-        self._summary: tuple[float, frozenset[str], dict[str, dict[str, Any]]] | None = None
+        self._summary: tuple[float, frozenset[str], dict[str, messages.Summary]] | None = None
         self._summary_ttl = SUMMARY_TTL
-        self._summary_task: asyncio.Task[dict[str, dict[str, Any]]] | None = None
+        self._summary_task: asyncio.Task[dict[str, messages.Summary]] | None = None
 
     # ------------------------------------------------------------------ diff
-    async def diff(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def diff(self, request: messages.SessionDiff) -> messages.Diff:
         """`session.diff`: the file list, stat text, and (unless `stat`) the whole patch."""
-        session = self._session(params)
-        scope = _scope(params)
-        stat_only = bool(params.get("stat"))
+        session = self.manager.find(request.id)
+        scope = _scope(request.scope)
 
-        def build() -> dict[str, Any]:
+        def build() -> messages.Diff:
             model = session_diff(session.ref, scope)
-            out = {"id": session.id, **_listing(model)}
-            out["stat"] = model.stat_text()
-            if not stat_only:
-                out["patch"] = "".join(f.patch_text() for f in model.files)
-            return out
+            listing, stat = _listing(session.id, model), model.stat_text()
+            # `patch` is named here, not left to the ** item: mypy requires that of
+            # an optional key, as another DiffListing might carry one.
+            diff: messages.Diff = {**listing, "stat": stat, "patch": ""}
+            if request.stat:
+                del diff["patch"]  # the listing and stat only
+            else:
+                diff["patch"] = "".join(f.patch_text() for f in model.files)
+            return diff
 
         return await asyncio.to_thread(build)
 
-    async def diff_files(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def diff_files(self, request: messages.SessionDiffFiles) -> messages.DiffListing:
         """`session.diff_files`: changed files with status and counts, no patches."""
-        session = self._session(params)
-        scope = _scope(params)
-        result = await asyncio.to_thread(files_listing, session.ref, scope)
-        return {"id": session.id, **result}
+        session = self.manager.find(request.id)
+        scope = _scope(request.scope)
+        return await asyncio.to_thread(files_listing, session.ref, scope, session.id)
 
-    async def diff_file(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def diff_file(self, request: messages.SessionDiffFile) -> messages.DiffFileDetail:
         """`session.diff_file`: one file's hunks with numbered lines."""
-        session = self._session(params)
-        scope = _scope(params)
-        path = params.get("path")
-        if not isinstance(path, str) or not path:
+        session = self.manager.find(request.id)
+        scope = _scope(request.scope)
+        path = request.path
+        if not path:
             raise ValueError("path must be a file path from session.diff_files")
-        limit = params.get("max_lines", MAX_FILE_LINES)
-        if not isinstance(limit, int) or limit < 1:
+        if request.max_lines < 1:
             raise ValueError("max_lines must be a positive integer")
+        limit = min(request.max_lines, MAX_FILE_LINES)
 
-        def build() -> dict[str, Any]:
+        def build() -> messages.DiffFileDetail:
             model = session_diff(session.ref, scope)
             for file in model.files:
                 if path in (file.path, file.old_path):
-                    return _file_detail(file, min(limit, MAX_FILE_LINES))
+                    return _file_detail(file, limit)
             raise NotFound(f"session {session.id!r}: {path} is not changed ({scope.value})")
 
         return await asyncio.to_thread(build)
 
     # ------------------------------------------------------- archive, merge
-    async def archive_plan(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def archive_plan(self, request: messages.SessionArchivePlan) -> messages.ArchivePlan:
         """`session.archive_plan`: what `session.archive` would save."""
-        session = self._session(params)
+        session = self.manager.find(request.id)
         if session.record.archived:
             raise PtuiError(f"session {session.id!r} is already archived")
         ref = session.ref
 
-        def build() -> dict[str, Any]:
+        def build() -> messages.ArchivePlan:
             plan = git_archive.archive_plan(ref, paths.archive_dir())
             untracked = {p for p, kind in worktree_changes(ref).items() if kind == "untracked"}
             return {
@@ -118,9 +116,9 @@ class Review:
 
         return await asyncio.to_thread(build)
 
-    async def merge_preview(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def merge_preview(self, request: messages.SessionMergePreview) -> messages.MergePreview:
         """`session.merge_preview`: strategies possible, files, conflicts, uncommitted."""
-        session = self._session(params)
+        session = self.manager.find(request.id)
         if session.record.archived:
             raise PtuiError(f"session {session.id!r} is archived; restore it first")
         preview = await asyncio.to_thread(merge_preview, session.ref)
@@ -138,7 +136,7 @@ class Review:
         }
 
     # --------------------------------------------------------------- summary
-    async def summary(self, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    async def summary(self, request: messages.SessionSummary) -> dict[str, messages.Summary]:
         """`session.summary`: per live session, diff size, position, overlaps, test status."""
         live = [s for s in self.manager.sessions.values() if not s.record.archived]
         ids = frozenset(s.id for s in live)
@@ -153,18 +151,19 @@ class Review:
             git_part = await asyncio.shield(task)
         else:
             git_part = cached[2]
-        result: dict[str, dict[str, Any]] = {}
+        result: dict[str, messages.Summary] = {}
         for session in live:
-            entry = dict(git_part.get(session.id) or _empty_summary("worktree is missing"))
             tab = session.tabs.get(TEST_TAB)
-            entry["test_running"] = tab is not None and tab.alive
-            entry["test_exit"] = tab.exit_code if tab is not None and not tab.alive else None
-            result[session.id] = entry
+            result[session.id] = {
+                **(git_part.get(session.id) or _empty_summary("worktree is missing")),
+                "test_running": tab is not None and tab.alive,
+                "test_exit": tab.exit_code if tab is not None and not tab.alive else None,
+            }
         return result
 
     async def _compute(
         self, ids: frozenset[str], refs: dict[str, SessionRef]
-    ) -> dict[str, dict[str, Any]]:
+    ) -> dict[str, messages.Summary]:
         started = time.monotonic()
         result = await asyncio.to_thread(_summarize, refs)
         done = time.monotonic()
@@ -173,18 +172,19 @@ class Review:
         return result
 
     # ---------------------------------------------------------------- others
-    async def branches(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def branches(self, request: messages.RepoBranches) -> messages.Branches:
         """`repo.branches`: local branches of a repository, the current one first."""
-        repo = Path(str(params.get("repo") or ".")).expanduser()
+        repo = Path(request.repo).expanduser()
         workdir, current, names = await asyncio.to_thread(local_branches, repo)
         return {"repo": str(workdir), "current": current, "branches": names}
 
-    async def send_test_failure(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def send_test_failure(
+        self, request: messages.SessionSendTestFailure
+    ) -> messages.TestFailureSent:
         """`session.send_test_failure`: paste the tail of a script tab's output to the agent."""
-        session = self._session(params)
-        name = params.get("tab") or TEST_TAB
-        count = params.get("lines", 40)
-        if not isinstance(name, str) or not isinstance(count, int) or not 1 <= count <= 1000:
+        session = self.manager.find(request.id)
+        name, count = request.tab, request.lines
+        if not 1 <= count <= 1000:
             raise ValueError("tab must be a string and lines a number from 1 to 1000")
         source = session.tabs.get(name)
         if source is None:
@@ -204,12 +204,6 @@ class Review:
         session.input(AGENT_TAB, b"\r")
         return {"id": session.id, "tab": name, "lines": len(tail), "text": message}
 
-    def _session(self, params: dict[str, Any]) -> Session:
-        key = params.get("id")
-        if not isinstance(key, str) or not key:
-            raise NotFound("a session id is required (see ptui ls)")
-        return self.manager.find(key)
-
 
 def output_tail(session: Session, tab_name: str, count: int) -> list[str]:
     """The last `count` non-blank-ended lines a tab printed (scrollback, then screen)."""
@@ -226,15 +220,14 @@ def output_tail(session: Session, tab_name: str, count: int) -> list[str]:
     return lines[-count:]
 
 
-def _scope(params: dict[str, Any]) -> DiffScope:
-    value = params.get("scope") or "all"
+def _scope(value: str) -> DiffScope:
     try:
         return DiffScope(value)
     except ValueError:
         raise ValueError(f"scope must be all, committed or uncommitted, not {value!r}") from None
 
 
-def _file_entry(file: FileDiff) -> dict[str, Any]:
+def _file_entry(file: FileDiff) -> messages.DiffFile:
     return {
         "path": file.path,
         "old_path": file.old_path,
@@ -245,14 +238,15 @@ def _file_entry(file: FileDiff) -> dict[str, Any]:
     }
 
 
-def files_listing(ref: SessionRef, scope: DiffScope) -> dict[str, Any]:
+def files_listing(ref: SessionRef, scope: DiffScope, session_id: str) -> messages.DiffListing:
     """The changed files with status and +/- counts; never a file's hunks or patch text."""
-    return _listing(session_diff(ref, scope))
+    return _listing(session_id, session_diff(ref, scope))
 
 
-def _listing(model: DiffModel) -> dict[str, Any]:
+def _listing(session_id: str, model: DiffModel) -> messages.DiffListing:
     files = [_file_entry(f) for f in model.files]
     return {
+        "id": session_id,
         "scope": model.scope.value,
         "merge_base": model.merge_base,
         "files": files,
@@ -262,9 +256,8 @@ def _listing(model: DiffModel) -> dict[str, Any]:
     }
 
 
-def _file_detail(file: FileDiff, limit: int) -> dict[str, Any]:
-    out = _file_entry(file)
-    hunks: list[dict[str, Any]] = []
+def _file_detail(file: FileDiff, limit: int) -> messages.DiffFileDetail:
+    hunks: list[messages.Hunk] = []
     sent = 0
     truncated = False
     if not file.binary:
@@ -285,12 +278,10 @@ def _file_detail(file: FileDiff, limit: int) -> dict[str, Any]:
                     "lines": [[ln.origin, ln.old_lineno, ln.new_lineno, ln.text] for ln in lines],
                 }
             )
-    out["hunks"] = hunks
-    out["truncated"] = truncated
-    return out
+    return {**_file_entry(file), "hunks": hunks, "truncated": truncated}
 
 
-def _empty_summary(error: str) -> dict[str, Any]:
+def _empty_summary(error: str) -> messages.Summary:
     return {
         "added": 0,
         "removed": 0,
@@ -300,12 +291,15 @@ def _empty_summary(error: str) -> dict[str, Any]:
         "dirty": 0,
         "overlaps": [],
         "error": error,
+        # The test fields are filled in per request (`Review.summary`), never cached.
+        "test_running": False,
+        "test_exit": None,
     }
 
 
-def _summarize(refs: dict[str, SessionRef]) -> dict[str, dict[str, Any]]:
+def _summarize(refs: dict[str, SessionRef]) -> dict[str, messages.Summary]:
     """The git half of the summary (worker thread): one entry per session id."""
-    result: dict[str, dict[str, Any]] = {}
+    result: dict[str, messages.Summary] = {}
     for sid, ref in refs.items():
         try:
             model = session_diff(ref, DiffScope.ALL)
@@ -322,6 +316,8 @@ def _summarize(refs: dict[str, SessionRef]) -> dict[str, dict[str, Any]]:
             "behind": state.behind,
             "dirty": state.dirty + state.staged + state.untracked,
             "overlaps": [],
+            "test_running": False,
+            "test_exit": None,
         }
     by_name = {ref.name: sid for sid, ref in refs.items() if "error" not in result[sid]}
     try:
@@ -337,16 +333,3 @@ def _summarize(refs: dict[str, SessionRef]) -> dict[str, dict[str, Any]]:
     for entry in result.values():
         entry["overlaps"].sort()
     return result
-
-
-METHODS: dict[str, ReviewMethod] = {
-    Method.SESSION_DIFF: Review.diff,
-    Method.SESSION_DIFF_FILES: Review.diff_files,
-    Method.SESSION_DIFF_FILE: Review.diff_file,
-    Method.SESSION_ARCHIVE_PLAN: Review.archive_plan,
-    Method.SESSION_MERGE_PREVIEW: Review.merge_preview,
-    Method.SESSION_SUMMARY: Review.summary,
-    Method.SESSION_SEND_TEST_FAILURE: Review.send_test_failure,
-    Method.REPO_BRANCHES: Review.branches,
-}
-"""Protocol method name -> Review method; host.py dispatches them."""

@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from tui import protocol
 from tui.protocol import messages
@@ -370,14 +370,8 @@ class Tab:
         }
 
 
-def decode_input(params: dict[str, Any]) -> bytes:
-    """Input bytes from a request: `text` (UTF-8) or `b64` (any bytes)."""
-    if "b64" in params:
-        value = params["b64"]
-        if not isinstance(value, str):
-            raise ValueError("b64 must be a string")
-        return base64.b64decode(value, validate=True)
-    text = params.get("text", "")
-    if not isinstance(text, str):
-        raise ValueError("text must be a string")
-    return text.encode("utf-8", "surrogateescape")
+def decode_input(request: messages.SessionInput) -> bytes:
+    """Input bytes from a request: `b64` (any bytes) if given, else `text` (UTF-8)."""
+    if request.b64 is not None:
+        return base64.b64decode(request.b64, validate=True)
+    return (request.text or "").encode("utf-8", "surrogateescape")
