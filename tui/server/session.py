@@ -14,13 +14,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from tui.config import AgentProfile, TerminalConfig
 from tui.git.model import SessionRef
 from tui.protocol.session_info import SessionInfo
 from tui.protocol.states import Activity
 from tui.server import status as st
+from tui.server.journal import Run
 from tui.server.snapshot import load_snapshot, prefill, snapshot_data, snapshot_path
 from tui.server.tab import ParseScheduler, Tab
 from tui.state import SessionRecord
@@ -78,7 +79,7 @@ class Session:
         self.lock = asyncio.Lock()
         self.size = DEFAULT_SIZE
         self.pending_prompt = ""  # task typed in once the agent settles (prompt = "stdin")
-        self.setup_run: Any = None
+        self.setup_run: Run | None = None
         """The journaled setup whose end starts the agent; None once stopped or cancelled."""
         self._scheduler = scheduler
         self._events = events
