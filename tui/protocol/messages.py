@@ -119,8 +119,8 @@ class Merged(TypedDict):
     old_commit: str
     new_commit: str
     files: list[str]
-    committed: str | None
-    """The commit made of uncommitted work first, if there was any."""
+    committed: str
+    """The commit made of uncommitted work first; "" when there was none."""
 
 
 class Removed(TypedDict):
