@@ -606,7 +606,7 @@ async def h_doctor(conn: Connection, request: messages.Doctor) -> messages.Docto
     from tui.server import doctor
 
     manager = conn.host.manager
-    repos = [Path(r) for r in request.repos if r]
+    repos = [Path(r) for r in request.repos or () if r]
     if manager.recovery is not None and not manager.recovery.done():
         await asyncio.shield(manager.recovery)  # what start-up recovery fixes is no problem
     problems = await doctor.examine(manager, repos)

@@ -275,7 +275,7 @@ def _file_detail(file: FileDiff, limit: int) -> messages.DiffFileDetail:
                     "old_lines": hunk.old_lines,
                     "new_start": hunk.new_start,
                     "new_lines": hunk.new_lines,
-                    "lines": [[ln.origin, ln.old_lineno, ln.new_lineno, ln.text] for ln in lines],
+                    "lines": [(ln.origin, ln.old_lineno, ln.new_lineno, ln.text) for ln in lines],
                 }
             )
     return {**_file_entry(file), "hunks": hunks, "truncated": truncated}
