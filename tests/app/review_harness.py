@@ -1,6 +1,6 @@
 """A stand-in for the ptui app for the review screens' tests, and shared helpers.
 
-`ReviewApp` has what `PtuiAppProtocol` promises (client, config, repo), ptui's
+`ReviewApp` has what `PtuiAppProtocol` promises (client, repo, repo_settings), ptui's
 themes, and pushes one screen, keeping what it dismisses with. The server and
 the repository are real (`review_server`, used by each test module through
 `pytestmark`); sessions run test agents (`cat`, `sh`) and changes are written
@@ -9,6 +9,7 @@ straight into their worktrees.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from tests.server.conftest import CONFIG, git, stop_server
 from tui.app.themes import load_themes
 from tui.client.async_client import AsyncClient
 from tui.client.connection import Client
-from tui.config import Config, load_config
+from tui.protocol.messages import RepoSettings, Settings
 
 SIZE = (120, 32)
 
@@ -75,7 +76,6 @@ class ReviewApp(App[None]):
         super().__init__()
         self.make_screen = make_screen
         self.repo: Path | None = repo
-        self.config: Config = load_config(repo)
         self.client: RecordingClient
         self.results: list[Any] = []
 
@@ -90,6 +90,10 @@ class ReviewApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.client.close()
+
+    def repo_settings(self, repo: str, base: str | None = None) -> asyncio.Task[Settings]:
+        request = self.client.request(RepoSettings(repo=repo, base=base))
+        return asyncio.get_running_loop().create_task(request)
 
 
 def new_session(task: str, agent: str = "cat", **params: Any) -> dict[str, Any]:

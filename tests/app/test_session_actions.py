@@ -3,6 +3,7 @@ filter, help and the command palette."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from tui.app.commands import PtuiCommands
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.new_session import NewSessionScreen, preview_names
 from tui.app.widgets.footer import KeyFooter
+from tui.protocol.messages import Settings
 
 
 def error_text(screen: NewSessionScreen, field: str) -> str:
@@ -85,9 +87,9 @@ async def test_new_session_form_validates_then_creates_two() -> None:
 
 
 @pytest.mark.usefixtures("app_server")
-async def test_the_form_opened_at_once_offers_the_trusted_repositorys_agent() -> None:
-    # The app reads the repository's config after its first frames; a form opened
-    # before then must read it itself, not offer the user's default (`cat`).
+async def test_a_form_sent_at_once_starts_the_trusted_repositorys_agent() -> None:
+    # The form asks the server for the repository's settings; one sent before the
+    # answer arrives must not start the user's default agent (`cat`) instead.
     where = Path.cwd()
     (where / ".ptui.toml").write_text(
         'default_agent = "repo-agent"\n[agents.repo-agent]\ncommand = ["cat"]\nprompt = "none"\n'
@@ -98,11 +100,30 @@ async def test_the_form_opened_at_once_offers_the_trusted_repositorys_agent() ->
     server_call("trust.add", repo=str(where), base="main", digest=shown["digest"])
     app = PtuiApp(repo=where)
     async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 0)
+        # The server's answer, half a second late (a slow link): the form opens on
+        # the user's own file's agents, and is sent before the answer arrives.
+        asked = app.repo_settings
+
+        def late(repo: str, base: str | None = None) -> asyncio.Future[Settings]:
+            async def answer() -> Settings:
+                await asyncio.sleep(0.5)
+                return await asked(repo, base)
+
+            return asyncio.ensure_future(answer())
+
+        app.repo_settings = late  # type: ignore[assignment,method-assign]
+        app._settings.clear()
         await press(pilot, "new_session")
         form = await until(pilot, lambda: isinstance(app.screen, NewSessionScreen) and app.screen,
                            "the form")  # fmt: skip
         assert isinstance(form, NewSessionScreen)
-        assert form.query_one("#agent", Select).value == "repo-agent"
+        assert form.query_one("#agent", Select).value == "cat"  # the user's, for now
+        form.query_one(TextArea).text = "at once"
+        await press(pilot, "create_session")
+        await until(pilot, lambda: app.screen is app.main_screen, "the form to close")
+    [info] = server_call("session.list")
+    assert info["agent"] == "repo-agent"
 
 
 @pytest.mark.usefixtures("app_server")

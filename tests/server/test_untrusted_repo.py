@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import Runner, git, ptui_json, wait_for
-from tui.config import repo_digest
-from tui.server.trust import TrustStore, client_config
+from tui.client.connection import Client
+from tui.protocol.messages import RepoSettings, Settings, TrustAdd, TrustShow
 
 
 def commit_repo_config(repo: Path, text: str) -> None:
@@ -206,20 +206,38 @@ def test_hostile_patterns_cannot_freeze_the_server_trusted_or_not(
     assert slowest < 1.0, f"ptui ls took {slowest:.2f}s"
 
 
-def test_the_app_shows_the_config_the_server_applies(repo: Path, tmp_path: Path) -> None:
-    """Failing, the app's new-session form would offer an untrusted file's agents
-    and branch prefix (or an uncommitted copy's), which the server then refuses."""
+def test_new_session_settings_are_the_config_the_server_applies(
+    ptui: Runner, repo: Path, tmp_path: Path
+) -> None:
+    """`repo.settings` (the app's new-session form): failing, the form would offer an
+    untrusted file's agents and branch prefix (or an uncommitted copy's), which the
+    server then refuses."""
     text = '[git]\nbranch_prefix = "team/"\n[agents.mine]\ncommand = ["mine"]\n'
     commit_repo_config(repo, text)
     (repo / ".ptui.toml").write_text(text.replace("team/", "local/"))  # uncommitted edit
-    untrusted = client_config(repo)
-    assert "mine" not in untrusted.agents and untrusted.git.branch_prefix == "ptui/"
-    TrustStore().trust(repo.resolve(), repo_digest(text))
-    trusted = client_config(repo)
-    assert "mine" in trusted.agents and trusted.git.branch_prefix == "team/"
-    # A file refused even trusted leaves the app on the user's own config, not closed.
-    shared = world_writable(tmp_path / "shared")
-    bad = f'[git]\nworktrees_dir = "{shared}"\n'
-    commit_repo_config(repo, bad)
-    TrustStore().trust(repo.resolve(), repo_digest(bad))
-    assert client_config(repo).git.worktrees_dir == ""
+    with Client() as client:
+
+        def settings() -> Settings:
+            return client.request(RepoSettings(repo=str(repo)))
+
+        untrusted = settings()
+        assert "mine" not in [a["name"] for a in untrusted["agents"]]
+        assert untrusted["branch_prefix"] == "ptui/" and untrusted["repo"] == str(repo)
+        digest = client.request(TrustShow(repo=str(repo)))["digest"]
+        client.request(TrustAdd(repo=str(repo), digest=digest))
+        trusted = settings()
+        # `installed` is looked up on the server's PATH, where the agent would run.
+        assert {"name": "mine", "command": "mine", "installed": False} in trusted["agents"]
+        assert {"name": "sh", "command": "sh", "installed": True} in trusted["agents"]
+        assert trusted["branch_prefix"] == "team/"
+        # A file refused even trusted leaves the form on the user's own config.
+        shared = world_writable(tmp_path / "shared")
+        commit_repo_config(
+            repo, f'[agents.other]\ncommand = ["x"]\n[git]\nworktrees_dir = "{shared}"\n'
+        )
+        digest = client.request(TrustShow(repo=str(repo)))["digest"]
+        client.request(TrustAdd(repo=str(repo), digest=digest))
+        refused = settings()
+        assert "other" not in [a["name"] for a in refused["agents"]] and refused["repo"] == ""
+        # Outside a repository: the user's own file.
+        assert client.request(RepoSettings())["agents"] == refused["agents"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePath
@@ -38,7 +37,7 @@ from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
 from tui.app.widgets.terminal_view import TerminalView
 from tui.client.async_client import AsyncClient
 from tui.client.connection import ConnectionLost, EarlyConnection
-from tui.config import Config, load_config
+from tui.config import Config, load_config, settings_for
 from tui.errors import PtuiError
 from tui.protocol import Activity, Event, Method, SessionInfo, messages
 from tui.protocol.events import (
@@ -53,8 +52,6 @@ from tui.protocol.messages import Request
 
 SUMMARY_INTERVAL = 3.0
 """Seconds between two `session.summary` polls at most."""
-REPO_CONFIG_DELAY = 0.5
-"""Seconds after mount before the repository's config is read ahead (see on_mount)."""
 STARTUP_GC_PAUSE = 1.0
 """Seconds after mount that garbage collection stays off, if the CLI paused it."""
 
@@ -101,9 +98,8 @@ class PtuiApp(App[None]):
         self.repo = repo
         self.user_config: Config = load_config(None)
         """The user's own file: all `[ui]` is read from (a repository may not set it)."""
-        self._repo_config: Config | None = None
-        self._repo_config_error: str | None = None
-        self._repo_config_lock = threading.Lock()
+        self._settings: dict[tuple[str, str | None], asyncio.Task[messages.Settings]] = {}
+        """`repo.settings` answers (or their requests in flight), by (repo, base)."""
         self.keymap: dict[str, str] = {
             "leader": self.user_config.ui.leader,
             **self.user_config.ui.keys,
@@ -182,10 +178,6 @@ class PtuiApp(App[None]):
         self.main_screen = MainScreen()
         self.push_screen(self.main_screen)
         self.connect()
-        # Read ahead after the first frames: the read imports pygit2 (~40 ms), and a
-        # thread doing that holds the GIL the first frame needs. Anything that needs
-        # it sooner reads it itself (`config`).
-        self.set_timer(REPO_CONFIG_DELAY, self._read_repo_config_ahead)
         self.set_interval(SUMMARY_INTERVAL, self.request_summaries)
         if not gc.isenabled():  # paused for start-up by `tui.cli.app`
             self.set_timer(STARTUP_GC_PAUSE, self._resume_gc)
@@ -249,6 +241,10 @@ class PtuiApp(App[None]):
         self.client_or_none = client
         self.connected = self._ever_connected = True
         self.send_theme_colors()
+        # Asked now so the new-session form has them: this server's, this connection's.
+        self._settings.clear()
+        if self.repo is not None:
+            self.repo_settings(str(self.repo))
         self.server_pid = client.server["pid"] if self.host is None else None
         self.post_message(SessionsChanged(answer["sessions"]))
         self.on_main(lambda main: main.terminal.reattach())  # after a reconnect
@@ -265,38 +261,27 @@ class PtuiApp(App[None]):
                 reason = f"{reason}: {client.lost_reason}"
             self.push_screen(DisconnectedScreen(reason, self.host, self.server_pid))
 
-    @property
-    def config(self) -> Config:
-        """The config the server applies to this repository's sessions: its trusted,
-        committed `.ptui.toml` over the user's file (the user's alone if that is
-        refused, with the reason notified once). Read on first use, or ahead."""
-        config, error = self._read_repo_config()
-        if error is not None:
-            self.notify(error, severity="error")
-        return config
+    def repo_settings(self, repo: str, base: str | None = None) -> asyncio.Task[messages.Settings]:
+        """What a new session in `repo` would get, as the server says (`repo.settings`:
+        its config, the repository's trusted file included); asked once per connection.
+        A server too old to say gets the user's own file."""
+        key = (repo, base)
+        task = self._settings.get(key)
+        if task is None or (task.done() and (task.cancelled() or task.exception())):
+            task = asyncio.get_running_loop().create_task(self._ask_settings(repo, base))
+            self._settings[key] = task
+        return task
 
-    def _read_repo_config(self) -> tuple[Config, str | None]:
-        """The repository's config, read once from whichever thread asks first; the
-        error to notify, given to one caller only."""
-        with self._repo_config_lock:
-            if self._repo_config is None:
-                # Imported here: pygit2 is ~40 ms the first frame need not wait for.
-                from tui.server.trust import client_config
+    def known_settings(self, repo: str) -> messages.Settings:
+        """The settings for `repo` if they have arrived, else the user's own file's."""
+        task = self._settings.get((repo, None))
+        if task is not None and task.done() and not task.cancelled() and not task.exception():
+            return task.result()
+        return settings_for(self.user_config, repo)
 
-                try:
-                    self._repo_config = client_config(self.repo)
-                except PtuiError as exc:  # the repository's file is refused
-                    self._repo_config = self.user_config
-                    self._repo_config_error = str(exc)
-            error, self._repo_config_error = self._repo_config_error, None
-            return self._repo_config, error
-
-    @work(thread=True, exclusive=True, group="repo-config")
-    def _read_repo_config_ahead(self) -> None:
-        """Read the repository's config on a thread, before the form first asks."""
-        _config, error = self._read_repo_config()
-        if error is not None:
-            self.call_from_thread(self.notify, error, severity="error")
+    async def _ask_settings(self, repo: str, base: str | None) -> messages.Settings:
+        answer = await self.request_optional(messages.RepoSettings(repo=repo, base=base))
+        return answer if answer is not None else settings_for(self.user_config, repo)
 
     def _fail_to_connect(self, reason: PtuiError | OSError | str) -> None:
         """End the app: the CLI prints why (`exit_error`, one line) and exits 1."""

@@ -5,16 +5,17 @@ server connection and the settings from `self.app`. Typing it through this
 protocol keeps them independent of the app module (no import cycle):
 
     app = typing.cast(PtuiAppProtocol, self.app)
-    files = await app.client.call(Method.SESSION_DIFF, id=session["id"])
+    files = await app.client.request(SessionDiffFiles(id=session["id"]))
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Protocol
 
 from tui.client.async_client import AsyncClient
-from tui.config import Config
+from tui.protocol import messages
 
 
 class PtuiAppProtocol(Protocol):
@@ -25,9 +26,8 @@ class PtuiAppProtocol(Protocol):
         """The connection to the session host (connected before any screen is pushed)."""
         ...
 
-    @property
-    def config(self) -> Config:
-        """Global config merged with the repository's `.ptui.toml`."""
+    def repo_settings(self, repo: str, base: str | None = None) -> asyncio.Task[messages.Settings]:
+        """What a new session in `repo` would get, as the server says (asked once)."""
         ...
 
     @property

@@ -9,6 +9,8 @@ The package's parts, each owning one thing:
 - `model`: what a loaded config is: `Config` and its section dataclasses, with the
   defaults ptui runs with, and `ConfigError`.
 - `agents`: `AgentProfile` and the built-in profiles (`BUILTIN_AGENTS`).
+- `offer`: what a config offers a new session (`settings_for`: agents, defaults,
+  scripts), the answer of `repo.settings`.
 
 Import from here (`from tui.config import load_config`); the submodules are how the
 package is laid out, not an interface of their own.
@@ -27,6 +29,7 @@ from tui.config.model import GitConfig as GitConfig
 from tui.config.model import ServerConfig as ServerConfig
 from tui.config.model import TerminalConfig as TerminalConfig
 from tui.config.model import UiConfig as UiConfig
+from tui.config.offer import settings_for as settings_for
 from tui.config.schema import NOTIFY_CHOICES as NOTIFY_CHOICES
 from tui.config.schema import PROMPT_MODES as PROMPT_MODES
 from tui.config.schema import Check as Check

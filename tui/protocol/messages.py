@@ -251,6 +251,27 @@ class Branches(TypedDict):
     branches: list[str]
 
 
+class AgentChoice(TypedDict):
+    name: str
+    command: str
+    """The program it runs (its command's first word)."""
+    installed: bool
+    """Found on the server's PATH, where the agent would run."""
+
+
+class Settings(TypedDict):
+    """What a new session in `repo` would get: the server's config for it (the user's
+    file, and the repository's committed `.ptui.toml` as far as it is trusted)."""
+
+    repo: str
+    default_agent: str
+    agents: list[AgentChoice]
+    branch_prefix: str
+    default_base: str
+    """"" for the repository's current branch."""
+    scripts: dict[str, str]
+
+
 class TestFailureSent(TypedDict):
     id: str
     tab: str
@@ -674,6 +695,17 @@ class RepoBranches(Request[Branches]):
     repo: str = "."
 
 
+class RepoSettings(Request[Settings]):
+    """The settings a new-session form offers: agents, defaults, scripts."""
+
+    METHOD = Method.REPO_SETTINGS
+    RESULT = Settings
+    repo: str = ""
+    """A repository on the server's machine; "" for the user's file alone."""
+    base: str | None = None
+    """The base whose committed `.ptui.toml` counts (`git.default_base` without it)."""
+
+
 REQUESTS: dict[Method, type[Request[object]]] = {
     cls.METHOD: cls
     for cls in (
@@ -684,6 +716,7 @@ REQUESTS: dict[Method, type[Request[object]]] = {
         SessionPaste, SessionResize, SessionAttach, SessionDetach, TrustShow, TrustAdd,
         SessionDiff, SessionDiffFiles, SessionDiffFile, SessionArchivePlan,
         SessionMergePreview, SessionSummary, SessionSendTestFailure, RepoBranches,
+        RepoSettings,
     )
 }  # fmt: skip
 """Method -> its request type; every method of `Method` has one (a test holds it)."""

@@ -48,3 +48,4 @@ class Method(StrEnum):
     SESSION_SUMMARY = "session.summary"
     SESSION_SEND_TEST_FAILURE = "session.send_test_failure"
     REPO_BRANCHES = "repo.branches"
+    REPO_SETTINGS = "repo.settings"

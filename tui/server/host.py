@@ -34,7 +34,7 @@ from tui.server import review
 from tui.server.manager import NotFound, SessionManager
 from tui.server.outbox import MAX_CLIPBOARD, Outbox
 from tui.server.tab import decode_input
-from tui.server.trust import describe
+from tui.server.trust import describe, repo_settings
 from tui.term.keys import KeyModes, encode_paste
 from tui.term.lines import line_to_ansi
 
@@ -625,6 +625,13 @@ async def h_doctor(conn: Connection, request: messages.Doctor) -> messages.Docto
 async def _trust_shown(conn: Connection, repo: str, base: str | None) -> messages.TrustShown:
     store = conn.host.manager.trust
     return await asyncio.to_thread(describe, Path(repo).expanduser(), base, store)
+
+
+@handles(messages.RepoSettings)
+async def h_repo_settings(conn: Connection, request: messages.RepoSettings) -> messages.Settings:
+    repo = Path(request.repo).expanduser() if request.repo else None
+    store = conn.host.manager.trust
+    return await asyncio.to_thread(repo_settings, repo, request.base, store)
 
 
 @handles(messages.TrustShow)

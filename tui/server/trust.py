@@ -23,7 +23,7 @@ from pathlib import Path
 import pygit2
 
 from tui import paths
-from tui.config import Config, ConfigError, load_config, repo_digest
+from tui.config import Config, ConfigError, load_config, repo_digest, settings_for
 from tui.errors import PtuiError
 from tui.git.model import GitError
 from tui.git.repo import open_repo, resolve_base, workdir_of
@@ -92,18 +92,20 @@ def load_repo_config(repo_path: Path, base: str | None, store: TrustStore) -> Re
     return RepoConfig(config, workdir, base_name, text, trusted)
 
 
-def client_config(repo: Path | None) -> Config:
-    """The config a client on this machine shows for `repo` (its new-session form):
-    the user's own file plus what the server applies of the repository's committed
-    `.ptui.toml` — trust included. Outside a git repository, or when the repository's
-    file is refused (the server says why when a session is made), the user's file
-    alone: the app still opens on every session."""
-    if repo is None:
-        return load_config(None)
-    try:
-        return load_repo_config(repo, None, TrustStore()).config
-    except (GitError, ConfigError):
-        return load_config(None)
+def repo_settings(repo: Path | None, base: str | None, store: TrustStore) -> messages.Settings:
+    """What a new session in `repo` would get (`repo.settings`, for the new-session
+    form and the scripts picker): the user's own file plus what the server applies of
+    the repository's committed `.ptui.toml`, trust included. Outside a git repository,
+    or when the repository's file is refused (the server says why when a session is
+    made), the user's file alone."""
+    if repo is not None:
+        try:
+            loaded = load_repo_config(repo, base, store)
+        except (GitError, ConfigError):
+            pass
+        else:
+            return settings_for(loaded.config, str(loaded.workdir))
+    return settings_for(load_config(None), "")
 
 
 def local_changes(loaded: RepoConfig, limit: int = 40) -> str | None:

@@ -14,7 +14,6 @@ pure string logic, imported rather than copied so the preview cannot drift.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 from typing import TYPE_CHECKING, ClassVar, TypedDict, cast
 
@@ -31,7 +30,7 @@ from textual.widgets.option_list import Option
 from tui.errors import PtuiError
 from tui.git.names import NAME_MAX, slugify_task, validate_name
 from tui.protocol import SessionInfo
-from tui.protocol.messages import RepoBranches, SessionCreate
+from tui.protocol.messages import RepoBranches, SessionCreate, Settings
 
 if TYPE_CHECKING:
     from tui.app.app import PtuiApp
@@ -58,8 +57,12 @@ def preview_names(task: str, name: str, count: int, taken: set[str]) -> list[str
     return names
 
 
-def installed(command: str) -> bool:
-    return shutil.which(command) is not None
+def agent_options(settings: Settings) -> list[tuple[str, str]]:
+    """The agent picker's (label, name) pairs: one not on the server's PATH says so."""
+    return [
+        (a["name"] if a["installed"] else f"{a['name']}  (not installed)", a["name"])
+        for a in settings["agents"]
+    ]
 
 
 def local_branches(repo: str) -> tuple[str | None, list[str]]:
@@ -109,18 +112,16 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         self.branches: list[str] | None = None
         self.current_branch: str | None = None
         self._creating = False
+        self.settings: Settings = self.ptui.known_settings(repo)
+        """Agents, defaults and scripts for this repository: the server's once they
+        arrive (`load_settings`), the user's own file's until then."""
 
     @property
     def ptui(self) -> PtuiApp:
         return cast("PtuiApp", self.app)
 
     def compose(self) -> ComposeResult:
-        config = self.ptui.config
-        local = self.ptui.host is None
-        options = []
-        for name, profile in sorted(config.agents.items()):
-            missing = local and not installed(profile.command[0])
-            options.append((f"{name}  (not installed)" if missing else name, name))
+        settings = self.settings
         with Vertical(id="new-session"):
             if self.ptui.host is not None:
                 # Remote: the repository is a path on the server's machine.
@@ -133,15 +134,15 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
             with Horizontal(id="row-agent"):
                 with Vertical(classes="column"):
                     yield Label("Agent", classes="field-label")
-                    yield Select(options, value=config.default_agent, allow_blank=False,
-                                 id="agent")  # fmt: skip
+                    yield Select(agent_options(settings), value=settings["default_agent"],
+                                 allow_blank=False, id="agent")  # fmt: skip
                     yield Static("", id="agent-error", classes="field-error")
                 with Vertical(classes="column narrow"):
                     yield Label("Count", classes="field-label")
                     yield Input("1", type="integer", id="count")
                     yield Static("", id="count-error", classes="field-error")
             yield Label("Base branch", classes="field-label")
-            yield Input(config.git.default_base, placeholder="current branch", id="base")
+            yield Input(settings["default_base"], placeholder="current branch", id="base")
             yield OptionList(id="branch-list")
             yield Static("", id="base-error", classes="field-error")
             yield Label("Name (optional)", classes="field-label")
@@ -161,6 +162,30 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         for label in self.query(".field-error"):
             label.display = False
         self.load_branches()
+        self.load_settings()
+        self.refresh_preview()
+
+    # ---------------------------------------------------------- settings
+    @work(exclusive=True, group="settings")
+    async def load_settings(self) -> None:
+        self.apply_settings(await self.ptui.repo_settings(self.repo))
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Offer `settings`' agents and defaults; a choice the user made is kept."""
+        old, self.settings = self.settings, settings
+        if settings == old:
+            return
+        agent = self.query_one("#agent", Select)
+        chosen = agent.value
+        names = {a["name"] for a in settings["agents"]}
+        agent.set_options(agent_options(settings))
+        if chosen == old["default_agent"] or chosen not in names:
+            chosen = settings["default_agent"]
+        if chosen in names:
+            agent.value = chosen
+        base = self.query_one("#base", Input)
+        if base.value.strip() == old["default_base"]:
+            base.value = settings["default_base"]
         self.refresh_preview()
 
     # ---------------------------------------------------------- branches
@@ -205,6 +230,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         self.repo = event.value.strip()
         self.branches = None
         self.load_branches()
+        self.load_settings()
         self.query_one("#task", TextArea).focus()
 
     @on(Input.Changed, "#base")
@@ -269,14 +295,14 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
             found["count"] = f"1 to {MAX_COUNT}"
         if v["base"] and self.branches is not None and v["base"] not in self.branches:
             found["base"] = f"No branch {v['base']!r} here; pick one from the list."
-        if v["agent"] not in self.ptui.config.agents:
+        if v["agent"] not in {a["name"] for a in self.settings["agents"]}:
             found["agent"] = "Pick an agent."
         return found
 
     def refresh_preview(self) -> None:
         v = self.values()
         taken = {s["name"] for s in self.ptui.sessions.values() if not s["archived"]}
-        prefix = self.ptui.config.git.branch_prefix
+        prefix = self.settings["branch_prefix"]
         taken |= {b[len(prefix) :] for b in self.branches or [] if b.startswith(prefix)}
         names = preview_names(v["task"], v["name"], max(1, min(v["count"], MAX_COUNT)), taken)
         if not v["task"] and not v["name"]:
@@ -284,10 +310,11 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         shown = ", ".join(names[:3]) + (f", … ({len(names)} sessions)" if len(names) > 3 else "")
         self.query_one("#name", Input).placeholder = names[0] if names else "from the task"
         base = v["base"] or self.current_branch or "the current branch"
-        agent = self.ptui.config.agents.get(v["agent"])
+        agent = next((a for a in self.settings["agents"] if a["name"] == v["agent"]), None)
         note = ""
-        if agent is not None and self.ptui.host is None and not installed(agent.command[0]):
-            note = f"   ({agent.command[0]} is not installed here)"
+        if agent is not None and not agent["installed"]:
+            where = "here" if self.ptui.host is None else f"on {self.ptui.host}"
+            note = f"   ({agent['command']} is not installed {where})"
         if not names:
             self.query_one("#preview", Static).update(f"→ new sessions from {base}{note}")
             return
@@ -330,7 +357,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
             return
         if self.ptui.host is not None:
             self.repo = self.query_one("#repo", Input).value.strip()
-        self.create(self.values())
+        self.create()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -344,9 +371,18 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         status.display = bool(text)
 
     @work(exclusive=True, group="create")
-    async def create(self, v: FormValues) -> None:
+    async def create(self) -> None:
         self._creating = True
         self.set_status("Creating…")
+        # The server's defaults first (a form sent at once must not start the user
+        # file's default agent where the repository names another).
+        self.apply_settings(await self.ptui.repo_settings(self.repo))
+        if found := self.problems():
+            self._creating = False
+            self.set_status("")
+            self.show_problems(found)
+            return
+        v = self.values()
         cols, rows = self.view_size or Size(120, 36)
         try:
             sessions = await self.ptui.client.request(SessionCreate(

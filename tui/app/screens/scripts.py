@@ -86,8 +86,10 @@ class ScriptPicker(ModalScreen[str | None]):
 
     @work(exclusive=True, group="scripts-load")
     async def load(self) -> None:
-        scripts = dict(self.ptui.config.scripts)
-        request = TrustShow(repo=self.session["repo"], base=self.session["base"])
+        repo, base = self.session["repo"], self.session["base"]
+        # The user's scripts and the repository's trusted ones, as the server runs them.
+        scripts = dict((await self.ptui.repo_settings(repo, base))["scripts"])
+        request = TrustShow(repo=repo, base=base)
         try:
             shown = await self.ptui.client.request(request)
         except PtuiError as exc:
