@@ -58,6 +58,8 @@ MAX_STRING = 1 << 20
 # An unterminated CSI or escape longer than this is garbage: drop it.
 MAX_PENDING_SEQUENCE = 4096
 _MAX_PARAMS = 32
+_MAX_PARAM_VALUE = 65535
+"""xterm's clamp for one parameter (ctlseqs: "values above 65535 are clamped")."""
 
 # Two capture groups: `split` yields [text, run, sequence, text, run, sequence,
 # ..., text] where exactly one of run/sequence is set. A *run* is printable text
@@ -92,7 +94,8 @@ _PARAM_CACHE: dict[str, tuple[int, ...]] = {}
 
 
 def parse_params(text: str) -> tuple[int, ...]:
-    """`1;2;;4` -> (1, 2, 0, 4); colon sub-parameters keep only the first; clamped."""
+    """`1;2;;4` -> (1, 2, 0, 4); colon sub-parameters keep only the first; each value
+    clamped to 65535 after its leading zeros are dropped, as xterm does."""
     cached = _PARAM_CACHE.get(text)
     if cached is not None:
         return cached
@@ -100,11 +103,12 @@ def parse_params(text: str) -> tuple[int, ...]:
     for part in text.split(";")[:_MAX_PARAMS]:
         if ":" in part:
             part = part.split(":", 1)[0]
-        if part.isdigit():
-            values.append(min(int(part[:9]), 1 << 24))
-        else:
-            digits = "".join(c for c in part if c.isdigit())[:9]
-            values.append(int(digits) if digits else 0)
+        if not part.isdigit():
+            part = "".join(c for c in part if c.isdigit())
+        # Leading zeros go first: `00000000004` is 4. Then the clamp, on at most six
+        # digits, so a parameter a megabyte long costs no big-integer parse.
+        digits = part.lstrip("0")
+        values.append(min(int(digits[:6]), _MAX_PARAM_VALUE) if digits else 0)
     result = tuple(values)
     if len(_PARAM_CACHE) < 8192:
         _PARAM_CACHE[text] = result
