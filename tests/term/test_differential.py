@@ -79,6 +79,12 @@ def _synthetic() -> list[Case]:
     s["hpr_vpr"] = f"{CSI}3;1Hm{CSI}3an{CSI}2eo"
     # ctlseqs: a parameter is its decimal value, leading zeros and all; it was cut
     # to nine characters before the zeros were dropped (row 4 became the home row).
+    # ctlseqs lists these finals only bare; with a private marker or an intermediate
+    # they are other sequences, ignored when unknown (they ran as CUP, CUF, ECH, ED 2).
+    s["dispatch_on_the_whole_sequence"] = (
+        f"{_fill()}{CSI}5;5H{CSI}?3;4Ha{CSI}>3Cb{CSI}?2Xc{CSI}2$Cd{CSI}2$Je{CSI}?3Kf"
+        f"{CSI}>2Jg{CSI}=1Ah"
+    )
     # (tmux drops a sequence whose parameters pass 64 bytes, which xterm does not:
     # longer runs of zeros are held to xterm in tests/term/test_stream.py.)
     s["params_leading_zeros"] = (

@@ -92,6 +92,18 @@ _INTERMEDIATES = " !\"#$%&'()*+,-./"
 
 _PARAM_CACHE: dict[str, tuple[int, ...]] = {}
 
+_CsiHandler = Callable[[str, str, str], None]
+
+
+def _bare_only(handler: _CsiHandler, private: Callable[[str], bool]) -> _CsiHandler:
+    """`handler`, for its sequence without a private marker or intermediates only."""
+
+    def bare(params: str, inter: str, final: str) -> None:
+        if not inter and not private(params):
+            handler(params, inter, final)
+
+    return bare
+
 
 def parse_params(text: str) -> tuple[int, ...]:
     """`1;2;;4` -> (1, 2, 0, 4); colon sub-parameters keep only the first; each value
@@ -589,13 +601,26 @@ class TermStream:
             "u": self._csi_u,
         }
 
+        # These mean what they mean only bare: a private marker or an intermediate makes
+        # another sequence (`CSI ? 3;4 H`, `CSI 2 $ C`, `CSI Ps SP A` is SR), which
+        # xterm ignores when it does not know it. Dispatch on the final byte alone ran
+        # them as CUP, CUF ...
+        for final in "ABCDEFG`aedHfIZ@PXLMbg":
+            table[final] = _bare_only(table[final], private)
+
         # Unknown erase modes are ignored, as xterm and tmux do (pyte crashed on them).
+        # `?` is DECSED/DECSEL (selective erase: nothing is protected here, so it
+        # erases as ED/EL); another marker or an intermediate (`CSI 2 $ J`) is not ED.
         def erase_display(p: str, i: str, f: str) -> None:
+            if i or p[:1] in (">", "<", "="):
+                return
             how = arg(p.lstrip("?"))
             if how <= 3:
                 s.erase_in_display(how)
 
         def erase_line(p: str, i: str, f: str) -> None:
+            if i or p[:1] in (">", "<", "="):
+                return
             how = arg(p.lstrip("?"))
             if how <= 2:
                 s.erase_in_line(how)
