@@ -92,17 +92,13 @@ _INTERMEDIATES = " !\"#$%&'()*+,-./"
 
 _PARAM_CACHE: dict[str, tuple[int, ...]] = {}
 
-_CsiHandler = Callable[[str, str, str], None]
-
-
-def _bare_only(handler: _CsiHandler, private: Callable[[str], bool]) -> _CsiHandler:
-    """`handler`, for its sequence without a private marker or intermediates only."""
-
-    def bare(params: str, inter: str, final: str) -> None:
-        if not inter and not private(params):
-            handler(params, inter, final)
-
-    return bare
+_BARE_ONLY = frozenset("ABCDEFG`aedHfIZ@PXLMbg")
+"""CSI finals that mean what they mean only bare. A private marker or an intermediate
+makes another sequence (`CSI ? 3;4 H`, `CSI 2 $ C`; `CSI Ps SP A` is SR), which xterm
+ignores when it does not know it; dispatch on the final byte alone ran them as CUP,
+CUF ... (ctlseqs lists each of these without one)."""
+_MARKERS = frozenset("?<=>")
+"""Private markers: a CSI whose parameters start with one is a private sequence."""
 
 
 def parse_params(text: str) -> tuple[int, ...]:
@@ -155,6 +151,9 @@ class TermStream:
         self.foreground = "rgb:d0d0/d0d0/d0d0"
         self.background = "rgb:1c1c/1c1c/1c1c"
         self._csi: dict[str, Callable[[str, str, str], None]] = self._csi_table()
+        # For a sequence with a private marker or intermediates: the finals that have
+        # such forms (DECSET, DA2, DECSCUSR ...), none of the bare-only ones.
+        self._csi_marked = {f: h for f, h in self._csi.items() if f not in _BARE_ONLY}
 
     # ---------------------------------------------------------------- input
     def feed(self, data: bytes) -> None:
@@ -462,9 +461,13 @@ class TermStream:
                 return
             body = seq[2:-1]
             params = body.rstrip(_INTERMEDIATES)
-            handler = self._csi.get(final)
+            inter = body[len(params) :]
+            if inter or params[:1] in _MARKERS:
+                handler = self._csi_marked.get(final)
+            else:
+                handler = self._csi.get(final)
             if handler is not None:
-                handler(params, body[len(params) :], final)
+                handler(params, inter, final)
         elif seq[1] == "]":
             if seq[-1] == "\x07":
                 self._osc(seq[2:-1])
@@ -600,13 +603,6 @@ class TermStream:
             "t": self._window_ops,
             "u": self._csi_u,
         }
-
-        # These mean what they mean only bare: a private marker or an intermediate makes
-        # another sequence (`CSI ? 3;4 H`, `CSI 2 $ C`, `CSI Ps SP A` is SR), which
-        # xterm ignores when it does not know it. Dispatch on the final byte alone ran
-        # them as CUP, CUF ...
-        for final in "ABCDEFG`aedHfIZ@PXLMbg":
-            table[final] = _bare_only(table[final], private)
 
         # Unknown erase modes are ignored, as xterm and tmux do (pyte crashed on them).
         # `?` is DECSED/DECSEL (selective erase: nothing is protected here, so it
