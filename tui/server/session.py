@@ -18,6 +18,7 @@ from typing import Protocol
 
 from tui.config import AgentProfile, TerminalConfig
 from tui.git.model import SessionRef
+from tui.protocol.messages import AGENT_TAB as AGENT_TAB  # the wire names the agent's tab
 from tui.protocol.session_info import SessionInfo
 from tui.protocol.states import Activity
 from tui.server import status as st
@@ -30,7 +31,6 @@ from tui.term.pty import PtyProcess
 
 log = logging.getLogger("ptui.server")
 
-AGENT_TAB = "agent"
 DEFAULT_SIZE = (120, 36)
 
 
