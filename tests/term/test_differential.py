@@ -86,10 +86,20 @@ def _synthetic() -> list[Case]:
         f"{CSI}>2Jg{CSI}=1Ah"
     )
     # (tmux drops a sequence whose parameters pass 64 bytes, which xterm does not:
-    # longer runs of zeros are held to xterm in tests/term/test_stream.py.)
+    # longer runs of zeros are held to xterm in tests/term/test_emulator.py.)
     s["params_leading_zeros"] = (
         f"{_fill()}{CSI}00000000004;00000000001HX{CSI}0000000000005CY"
         f"{CSI}000000000000012;000000000000040HZ{CSI}0000000000003BW"
+    )
+    # Williams' parser model, which xterm and tmux follow: a C0 control inside a
+    # sequence runs in place and the sequence goes on; ESC restarts it, CAN and SUB
+    # abort it; ESC that is not ST abandons an OSC; a DCS ends only at ST.
+    s["controls_inside_sequences"] = (
+        f"{_fill()}{CSI}3;1HA{CSI}2\x08CX{CSI}4;1HABCD{CSI}2\rCX"
+        f"{CSI}5;1Hx{CSI}2{CSI}3Cy{CSI}6;1Hx{CSI}2\x18Cy{CSI}7;1Hx{CSI}2\x1aCy"
+        f"{CSI}8;1H{ESC}(\r0qq{ESC}(B{CSI}9;1H{ESC}]2;abc{CSI}1CX"
+        f"{CSI}10;1Ha{ESC}P1;2\x07zz{ESC}\\b{CSI}11;5H{CSI}1\x7f;\x0b2Hz"
+        f"{CSI}12;1Hx{CSI}2$3Cy{CSI}13;1Hx{ESC}]0;t\x08i\x07y"
     )
     s["cursor_controls"] = (
         "one\r\ntwo\x08\x08X\ttab\x0bvt\x0cff\r\nbs at col 0:\r\x08\x08Z"

@@ -382,7 +382,9 @@ def test_title_property() -> None:
 # ------------------------------------------------------- swallowed sequences
 SWALLOWED = [
     ("dcs sixel", "\x1bPq#0;2;0;0;0#0~~@@vv\x1b\\"),
-    ("dcs bel", "\x1bP$qm\x07"),
+    # A DCS ends only at ST: a BEL is payload, and the rest must not leak (ctlseqs,
+    # "Device-Control functions"; Williams' dcs_passthrough).
+    ("dcs bel in payload", "\x1bP$qm\x07tail\x1b\\"),
     ("apc kitty graphics", "\x1b_Gf=100,a=T;AAAA\x1b\\"),
     ("pm", "\x1b^private\x1b\\"),
     ("sos", "\x1bXstart of string\x1b\\"),
@@ -760,3 +762,51 @@ def test_parameters_are_read_as_xterm_reads_them(data: str, cursor: tuple[int, i
     started = time.perf_counter()
     assert emu(data).cursor == cursor
     assert time.perf_counter() - started < 1.0
+
+
+# Williams' DEC ANSI parser (vt100.net/emu/dec_ansi_parser), which xterm and tmux
+# follow: a C0 control inside an ESC or CSI sequence runs in place and the sequence
+# goes on; ESC restarts, CAN and SUB abort; an OSC ignores controls, BEL ends it; a
+# DCS/APC/PM/SOS ends only at ST; an ESC that is not ST abandons a string.
+INSIDE_CASES = [
+    ("csi-bs", "A\x1b[2\x08CX", "A X", ""),
+    ("csi-cr", "ABCD\x1b[2\rCX", "ABXD", ""),
+    ("csi-del", "A\x1b[2\x7fCX", "A  X", ""),
+    ("csi-esc-restarts", "x\x1b[2\x1b[3Cy", "x   y", ""),
+    ("csi-can-aborts", "x\x1b[2\x18Cy", "xCy", ""),
+    ("csi-sub-aborts", "x\x1b[2\x1aCy", "xCy", ""),
+    ("esc-hash-bs", "ab\x1b#\x088", "EEEEEEEEEE", ""),
+    ("esc-paren-cr", "ab\x1b(\r0q", "─b", ""),
+    ("osc-abandoned-by-esc", "\x1b]2;abc\x1b[1CX", " X", ""),
+    ("osc-can-aborts", "\x1b]2;ab\x18cd\x07", "cd", ""),
+    ("osc-ignores-controls", "x\x1b]2;t\x08i\x07y", "xy", "ti"),
+    ("dcs-bel-is-payload", "a\x1bP1;2\x07zz\x1b\\b", "ab", ""),
+    ("apc-abandoned-by-esc", "a\x1b_zz\x1b[2Cb", "a  b", ""),
+    ("param-after-intermediate", "x\x1b[2$3Cy", "xy", ""),
+    ("late-private-marker", "x\x1b[2?Cy", "xy", ""),
+    ("colon-outside-sgr", "x\x1b[2:3Cy", "xy", ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "row", "title"),
+    [c[1:] for c in INSIDE_CASES],
+    ids=[c[0] for c in INSIDE_CASES],
+)
+def test_sequences_follow_the_vt500_state_model(data: str, row: str, title: str) -> None:
+    raw = data.encode()
+    for cut in range(len(raw) + 1):
+        emulator = emu(raw[:cut])
+        emulator.feed(raw[cut:])
+        assert screen(emulator)[0] == row, f"split at {cut}"
+        assert emulator.title == title
+        assert emulator.stream.errors == 0
+
+
+def test_thirty_parameters_are_kept() -> None:
+    # xterm keeps NPARAM = 30 parameters and ignores the rest: the 31st, a mode
+    # that would turn autowrap off, does nothing.
+    emulator = emu("\x1b[?" + "1;" * 30 + "7l" + "x" * 12)
+    assert screen(emulator)[:2] == ["xxxxxxxxxx", "xx"]
+    emulator = emu("\x1b[?" + "1;" * 29 + "7l" + "x" * 12)
+    assert screen(emulator)[:2] == ["xxxxxxxxxx", ""]

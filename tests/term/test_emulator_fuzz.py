@@ -542,7 +542,7 @@ def test_combining_flood_scales_linearly(marks: int) -> None:
         (b"\x1b]52;c;", b"\x07"),
         (b"\x1b]2;", b"\x1b\\"),
         (b"\x1bPq", b"\x1b\\"),
-        (b"\x1b_G", b"\x07"),
+        (b"\x1b_G", b"\x07\x1b\\"),  # an APC ends only at ST: the BEL is payload
     ],
     ids=["osc52", "osc2", "dcs", "apc"],
 )

@@ -1,16 +1,21 @@
 """A fast escape-sequence parser that drives `TermScreen` through pyte's Screen API.
 
 pyte's Stream walks the input one character at a time through a generator; with
-its screen events made no-ops it still tops out at ~13 MB/s (FACTS.md). This
-parser instead tokenises each decoded chunk with one compiled regular expression
-whose alternatives cover every position: a run of printable text, a CSI, an OSC,
-a DCS/APC/PM/SOS string, another escape, a C0 control, or an incomplete sequence
-at the very end (kept for the next chunk). Text runs reach `draw` whole.
+its screen events made no-ops it still tops out at about 13 MB/s. This parser
+instead tokenises each decoded chunk with one compiled regular expression whose
+alternatives cover every position: a run of printable text, a clean CSI, OSC,
+DCS/APC/PM/SOS string or other escape, a C0 control, or a clean sequence cut by
+the end of the chunk (kept for the next). Text runs reach `draw` whole.
+
+A sequence that is not clean (a control, ESC, CAN or SUB inside it, a string
+abandoned by ESC) is legal, and means what DEC's VT500 state model says it means:
+from the first such ESC on, the chunk is rewritten by `vt500.repair` into clean
+sequences with the same effect, then tokenised as usual. Dispatch is keyed on the
+whole sequence: private marker, intermediates and final byte.
 
 Nothing raised by a handler escapes `feed`: a sequence that cannot be handled is
 dropped and the rest of the chunk is parsed. Payloads are capped (OSC/DCS) and
-parameters clamped, so the cost stays linear in the input.
-"""
+parameters clamped, so the cost stays linear in the input."""
 
 from __future__ import annotations
 
@@ -52,12 +57,14 @@ from tui.term.screen import (
     SYNC_OUTPUT,
     TermScreen,
 )
+from tui.term.vt500 import CLEAN, CLEAN_PARTIAL, repair
 
 # The largest OSC / DCS payload kept (OSC 52 clipboard copies are the big ones).
 MAX_STRING = 1 << 20
 # An unterminated CSI or escape longer than this is garbage: drop it.
 MAX_PENDING_SEQUENCE = 4096
-_MAX_PARAMS = 32
+_MAX_PARAMS = 30
+"""xterm keeps 30 parameters (NPARAM); the rest are ignored."""
 _MAX_PARAM_VALUE = 65535
 """xterm's clamp for one parameter (ctlseqs: "values above 65535 are clamped")."""
 
@@ -69,19 +76,13 @@ _MAX_PARAM_VALUE = 65535
 # `cat` of a CRLF file is common. (Bounded: `\r+\n` would backtrack quadratically
 # over a long string of CRs.) CR + erase line, how spinners and progress bars
 # redraw a line, is part of a run too: a line's frames are then collapsed (see
-# `_last_frame`). The sequence alternatives cover every other non-text character,
-# and an unfinished one can only match at the end.
+# `_last_frame`). The sequence alternatives cover every other non-text character:
+# a clean sequence (vt500.CLEAN), a clean one cut by the end of the chunk, a
+# control, or an ESC that begins something else, which `vt500.repair` rewrites.
 _SEQUENCE = re.compile(
-    r"""((?:[^\x00-\x1f\x7f-\x9f]+|\x1b\[[0-9;:]*m|\r\r?\n|\r\x1b\[[02]?K)+)|(
-    \x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]
-  | [\x00-\x1a\x1c-\x1f\x7f-\x9f]
-  | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
-  | \x1b[P_^X].*?(?:\x1b\\|\x07)
-  | \x1b[\x20-\x2f]*[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]
-  | \x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*|\][^\x07\x1b]*\x1b?|[P_^X].*?\x1b?|[\x20-\x2f]*)?\Z
-  | \x1b
-    )""",
-    re.VERBOSE | re.DOTALL,
+    r"((?:[^\x00-\x1f\x7f-\x9f]+|\x1b\[[0-9;:]*m|\r\r?\n|\r\x1b\[[02]?K)+)"
+    rf"|(\x1b(?:{CLEAN}|{CLEAN_PARTIAL})|[\x00-\x1a\x1c-\x1f\x7f-\x9f]|\x1b)",
+    re.DOTALL,
 )
 _RESETS = ("", "0")
 _SGR_STRIP = re.compile(r"\x1b\[[0-9;:]*m")
@@ -89,6 +90,9 @@ _SGR_BODIES = re.compile(r"\x1b\[([0-9;:]*)m")
 # CR + EL 0 or 2: back to column 0 and blank the row, inside a run.
 _CR_EL = re.compile(r"\r\x1b\[[02]?K")
 _INTERMEDIATES = " !\"#$%&'()*+,-./"
+
+_OSC_STOP = re.compile(r"[\x07\x18\x1a\x1b]")
+_STRING_STOP = re.compile(r"[\x18\x1a\x1b]")
 
 _PARAM_CACHE: dict[str, tuple[int, ...]] = {}
 
@@ -98,6 +102,7 @@ makes another sequence (`CSI ? 3;4 H`, `CSI 2 $ C`; `CSI Ps SP A` is SR), which 
 ignores when it does not know it; dispatch on the final byte alone ran them as CUP,
 CUF ... (ctlseqs lists each of these without one)."""
 _MARKERS = frozenset("?<=>")
+_LATE_MARKER = re.compile(r"[<=>?]")
 """Private markers: a CSI whose parameters start with one is a private sequence."""
 
 
@@ -144,6 +149,7 @@ class TermStream:
         self._pending = ""
         self._skip_string = False  # inside an over-long OSC/DCS: drop until its end
         self._skip_esc = False  # ... and the text so far ended with ESC (of a split ST)
+        self._skip_osc = False  # ... and it is an OSC (which BEL ends too)
         self._string_parts: list[str] = []  # an unterminated OSC/DCS, kept in pieces
         self._string_size = 0
         self.kitty_flags: list[int] = [0]
@@ -164,13 +170,17 @@ class TermStream:
         """Parse already-decoded text. Never raises."""
         if self._string_parts:
             # An OSC/DCS is still open: look for its end in the new text only, so
-            # a long payload arriving in many reads costs linear time.
-            end = _string_end(text, self._string_parts[-1].endswith("\x1b"))
+            # a long payload arriving in many reads costs linear time. Once found,
+            # the whole string is parsed again from its ESC (by the rules for how
+            # it ended: vt500).
+            parts = self._string_parts
+            end = _string_end(text, parts[0][1] == "]", parts[-1].endswith("\x1b"))
             if end < 0:
                 self._string_size += len(text)
                 if self._string_size > MAX_STRING:
                     self._string_parts = []
                     self._skip_string = True  # too big: swallow until its terminator
+                    self._skip_osc = parts[0][1] == "]"
                     self._skip_esc = text.endswith("\x1b")
                 else:
                     self._string_parts.append(text)
@@ -182,12 +192,17 @@ class TermStream:
             text = self._pending + text
             self._pending = ""
         if self._skip_string:
-            end = _string_end(text, self._skip_esc)
+            end = _string_end(text, self._skip_osc, self._skip_esc)
             if end < 0:
                 self._skip_esc = text.endswith("\x1b")
                 return
-            text = text[end:]
+            # An ESC that did not begin ST abandons the string and begins a sequence.
+            text = "\x1b" + text if self._skip_esc and end == 0 else text[end:]
             self._skip_string = False
+        self._parse(text, repaired=False)
+
+    def _parse(self, text: str, repaired: bool) -> None:
+        """Tokenise and run `text`; `repaired` when it went through vt500.repair."""
         screen = self.screen
         draw = screen.draw
         parts = _SEQUENCE.split(text)
@@ -200,8 +215,17 @@ class TermStream:
                 run = parts[i + 1]
                 if run is not None:
                     self._run(run)
-                else:
+                elif parts[i + 2] != "\x1b" or repaired or i + 2 == last - 1:
                     self._sequence(parts[i + 2], i + 2 == last - 1)
+                else:
+                    # An ESC that begins no clean sequence: the rest of the chunk
+                    # goes through the state machine's rewrite, once.
+                    offset = sum(len(p) for p in parts[: i + 2] if p)
+                    rest, held = repair(text[offset:])
+                    self._parse(rest, repaired=True)
+                    if held:
+                        self._pending = held
+                    return
             except Exception:
                 self.errors += 1
         tail = parts[last]
@@ -453,7 +477,8 @@ class TermStream:
                 self._control(seq)
             elif at_end:
                 self._pending = seq
-            # Otherwise a lone ESC before something that cannot follow it: dropped.
+            # Otherwise an ESC that begins no sequence, which vt500.repair has
+            # already rewritten away: dropped.
         elif seq[1] == "[":
             final = seq[-1]
             if len(seq) < 3 or not "@" <= final <= "~":
@@ -462,6 +487,15 @@ class TermStream:
             body = seq[2:-1]
             params = body.rstrip(_INTERMEDIATES)
             inter = body[len(params) :]
+            # A private marker after the first byte (Williams: CSI ignore), or a
+            # colon outside SGR, the one sequence that defines sub-parameters
+            # (ctlseqs): the sequence is ignored.
+            if (
+                params
+                and not params.isdigit()
+                and (_LATE_MARKER.search(params, 1) or (":" in params and final != "m"))
+            ):
+                return
             if inter or params[:1] in _MARKERS:
                 handler = self._csi_marked.get(final)
             else:
@@ -476,7 +510,7 @@ class TermStream:
             else:
                 self._keep_partial(seq)
         elif seq[1] in "P_^X":
-            if seq[-1] == "\x07" or (seq.endswith("\x1b\\") and len(seq) > 3):
+            if seq.endswith("\x1b\\") and len(seq) > 3:
                 self._string(seq)
             else:
                 self._keep_partial(seq)
@@ -798,17 +832,26 @@ def arg_or(params: str, default: int) -> int:
     return values[0] if values else default
 
 
-def _string_end(text: str, after_esc: bool = False) -> int:
-    """Index just past the terminator (BEL or ESC \\) of a string sequence, or -1.
+def _string_end(text: str, osc: bool, after_esc: bool = False) -> int:
+    """Where the string sequence that `text` continues is decided, or -1 if not yet.
 
-    `after_esc`: the previous chunk ended with ESC, so a leading backslash ends it.
+    The index is just past the byte that decides it: BEL (an OSC only) or ST ends
+    it; CAN or SUB abort it; an ESC that is not the start of ST abandons it, and
+    the index is that ESC's, which begins the next sequence (vt500). `after_esc`:
+    the previous chunk ended with ESC, so the first byte here decides (0 when that
+    ESC did not begin ST).
     """
-    if after_esc and text.startswith("\\"):
-        return 1
-    bel = text.find("\x07")
-    st = text.find("\x1b\\")
-    ends = [i + 1 for i in (bel,) if i >= 0] + [i + 2 for i in (st,) if i >= 0]
-    return min(ends) if ends else -1
+    if after_esc and text:
+        return 1 if text[0] == "\\" else 0
+    found = (_OSC_STOP if osc else _STRING_STOP).search(text)
+    if found is None:
+        return -1
+    i = found.start()
+    if text[i] != "\x1b":
+        return i + 1
+    if i + 1 < len(text):
+        return i + 2 if text[i + 1] == "\\" else i
+    return -1  # an ESC at the very end: the next chunk says
 
 
 def soft_reset(screen: TermScreen) -> None:
