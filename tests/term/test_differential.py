@@ -359,6 +359,9 @@ INTENDED_DIFFERENCES: dict[str, str] = {
     "top@0": "top's reverse header fills the last column, then EL at pending wrap (see "
     "el_at_pending_wrap): xterm erases that cell, tmux keeps it.",
     "top": "as top@0: EL at pending wrap after the reverse header.",
+    "autowrap": "BS with a wrap pending: xterm's cursor is on the last column and BS "
+    "moves it to the one before (esctest BSTests); tmux's is past the edge, so BS only "
+    "cancels the wrap and the next character lands on the last column.",
 }
 """Case id -> why ptui (following xterm) intentionally differs from tmux there."""
 
@@ -380,6 +383,7 @@ _NORMALISERS: dict[str, Callable[[Screens], None]] = {
     "el_at_pending_wrap": _rows(r0=f"{CSI}7m{'x' * 79}", r2=f"{CSI}7m{'y' * 79}"),
     "top@0": _plain_last_cell(6),
     "top": _plain_last_cell(5),
+    "autowrap": _rows(r3="".join(str(i % 10) for i in range(78)) + "B9"),
 }
 """Case id -> edit of the tmux side to what xterm shows, for exactly that difference."""
 

@@ -252,7 +252,8 @@ REPLY_CASES = [
     ("da3 unanswered", "\x1b[=c", b""),
     ("dsr status", "\x1b[5n", b"\x1b[0n"),
     ("cpr", "\x1b[3;7H\x1b[6n", b"\x1b[3;7R"),
-    ("cpr private", "\x1b[2;2H\x1b[?6n", b"\x1b[?2;2R"),
+    # DECXCPR carries the page too (ctlseqs "CSI ? 6 n"): always page 1 here.
+    ("cpr private", "\x1b[2;2H\x1b[?6n", b"\x1b[?2;2;1R"),
     ("cpr in origin mode", "\x1b[3;4r\x1b[?6h\x1b[2;2H\x1b[6n", b"\x1b[2;2R"),
     ("decrqm set", "\x1b[?2004h\x1b[?2004$p", b"\x1b[?2004;1$y"),
     ("decrqm reset", "\x1b[?2004$p", b"\x1b[?2004;2$y"),
@@ -810,3 +811,39 @@ def test_thirty_parameters_are_kept() -> None:
     assert screen(emulator)[:2] == ["xxxxxxxxxx", "xx"]
     emulator = emu("\x1b[?" + "1;" * 29 + "7l" + "x" * 12)
     assert screen(emulator)[:2] == ["xxxxxxxxxx", ""]
+
+
+def test_tab_stops_follow_a_widened_screen() -> None:
+    # xterm: a screen that grows gets the default stops, every 8 columns, past its
+    # old width; HT then stops at each, not at the last column.
+    emulator = emu(cols=20, rows=2)
+    emulator.resize(40, 2)
+    emulator.feed(b"\x1b[1;17H\tA\tB")
+    assert screen(emulator)[0] == " " * 24 + "A" + " " * 7 + "B"
+    emulator.resize(12, 2)
+    emulator.resize(30, 2)
+    emulator.feed(b"\x1b[2;1H\t\ta\tb")
+    assert screen(emulator)[1] == " " * 16 + "a" + " " * 7 + "b"
+
+
+def test_decaln_resets_margins_origin_wrap_and_sgr() -> None:
+    # ctlseqs "ESC # 8" and DEC STD 070: DECALN also sets the margins to the whole
+    # screen, resets origin mode and SGR, and homes the cursor.
+    emulator = emu("\x1b[2;3r\x1b[?6h\x1b[31m" + "x" * 10 + "\x1b#8", cols=10, rows=4)
+    assert emulator.cursor == (0, 0)
+    emulator.feed(b"\x1b[4;1HZ\x1b[6n")
+    assert screen(emulator) == ["E" * 10, "E" * 10, "E" * 10, "Z" + "E" * 9]
+    assert emulator.take_replies() == b"\x1b[4;2R"  # origin mode is off
+    assert emulator.visible_lines()[3].runs[0][1] == DEFAULT_STYLE  # SGR was reset
+
+
+def test_tab_at_a_pending_wrap_keeps_it() -> None:
+    # xterm (esctest HTTests): HT on the last column with a wrap pending leaves both.
+    emulator = emu("x" * 10 + "\tY", cols=10, rows=3)
+    assert screen(emulator)[:2] == ["x" * 10, "Y"]
+
+
+def test_vpr_ignores_the_margins() -> None:
+    # ctlseqs "CSI Pm e" (VPR): like CUD but, in xterm, not held at the bottom margin.
+    emulator = emu("\x1b[1;2r\x1b[1;1H\x1b[3eV\x1b[1;1H\x1b[3BD", cols=10, rows=5)
+    assert screen(emulator)[:4] == ["", "D", "", "V"]

@@ -769,15 +769,24 @@ class TermScreen(pyte.Screen):
         self.wrap_pending = False
 
     def backspace(self) -> None:
-        """BS: one column left (stops at the margin)."""
-        if self.wrap_pending:
-            self.wrap_pending = False
-        elif self.x > 0:
+        """BS: one column left (stops at the margin).
+
+        With a wrap pending the cursor is on the last column, and BS leaves it for
+        the one before, as xterm does (esctest: BSTests; tmux, whose cursor is then
+        past the edge, only cancels the wrap).
+        """
+        self.wrap_pending = False
+        if self.x > 0:
             self.x -= 1
 
     def tab(self, count: int = 1) -> None:
-        """HT / CHT: to the next tab stop, or the last column."""
-        self.wrap_pending = False
+        """HT / CHT: to the next tab stop, or the last column.
+
+        With a wrap pending the cursor is already on the last column: it stays, and
+        so does the pending wrap (xterm; esctest: HTTests).
+        """
+        if self.wrap_pending:
+            return
         x = self.x
         for _ in range(min(max(count, 1), self.columns)):
             x = next((t for t in sorted(self.tabstops) if t > x), self.columns - 1)
@@ -855,6 +864,12 @@ class TermScreen(pyte.Screen):
     def cursor_to_column(self, column: int | None = None) -> None:
         """CHA / HPA: 1-based column."""
         self.x = self._clamp_x((column or 1) - 1)
+        self.wrap_pending = False
+
+    def cursor_down_absolute(self, count: int | None = None) -> None:
+        """VPR: down, ignoring the margins; stops at the last row (xterm)."""
+        count = min(max(count or 1, 1), MAX_COUNT)
+        self.y = min(self.y + count, self.lines - 1)
         self.wrap_pending = False
 
     def cursor_to_line(self, line: int | None = None) -> None:
@@ -1031,12 +1046,23 @@ class TermScreen(pyte.Screen):
         self.wrap_pending = False
 
     def alignment_display(self) -> None:
-        """DECALN: fill the screen with `E`."""
+        """DECALN: fill the screen with `E`.
+
+        As xterm does (ctlseqs "ESC # 8"; DEC STD 070): the margins are reset,
+        origin mode and the pending wrap are cleared, SGR is reset and the cursor
+        goes home; the `E`s are drawn in the default style.
+        """
         cols = self.columns
         for y in range(self.lines):
             self.chars[y] = ["E"] * cols
             self.attrs[y] = ["\x00"] * cols
             self.lazy[y] = None
+            self.wrapped[y] = False
+        self.top, self.bottom = 0, self.lines - 1
+        self.mode.discard(DECOM)
+        self.style = self.style_table.sgr(self.style, "0")
+        self.x = self.y = 0
+        self.wrap_pending = False
         self._mark_all()
 
     # -------------------------------------------------------------- margins
@@ -1150,10 +1176,12 @@ class TermScreen(pyte.Screen):
         self.attrs = self.active.attrs
         self.lazy = self.active.lazy
         self.wrapped = self.active.wrapped
+        old_cols = self.columns
         self.lines, self.columns = rows, cols
         self.top, self.bottom = 0, rows - 1
+        # Stops past the old width are the default ones, every 8 columns (xterm).
         self.tabstops = {t for t in self.tabstops if t < cols} | set(
-            range(max(8, (self.columns // 8) * 8), cols, 8)
+            range((old_cols + 7) // 8 * 8 or 8, cols, 8)
         )
         self.x = min(self.x, cols - 1)
         self.y = min(self.y, rows - 1)
@@ -1263,8 +1291,11 @@ class TermScreen(pyte.Screen):
             self.write_process_input("\x1b[0n")
         elif mode == 6:
             y = self.y - (self.top if DECOM in self.mode else 0)
-            prefix = "?" if kwargs.get("private") else ""
-            self.write_process_input(f"\x1b[{prefix}{y + 1};{self.x + 1}R")
+            if kwargs.get("private"):
+                # DECXCPR answers with the page too: always 1 here (ctlseqs).
+                self.write_process_input(f"\x1b[?{y + 1};{self.x + 1};1R")
+            else:
+                self.write_process_input(f"\x1b[{y + 1};{self.x + 1}R")
 
     def debug(self, *args: Any, **kwargs: Any) -> None:
         """Unknown sequences are ignored."""

@@ -610,7 +610,7 @@ class TermStream:
             "G": lambda p, i, f: s.cursor_to_column(count(p)),
             "`": lambda p, i, f: s.cursor_to_column(count(p)),
             "a": lambda p, i, f: s.cursor_forward(count(p)),
-            "e": lambda p, i, f: s.cursor_down(count(p)),
+            "e": lambda p, i, f: s.cursor_down_absolute(count(p)),
             "d": lambda p, i, f: s.cursor_to_line(count(p)),
             "H": self._cup,
             "f": self._cup,
