@@ -449,11 +449,11 @@ def control_in_string(seed: int) -> Case:
     scene = make_scene(rng, kind)
     seq = scene.seq
     data = seq.data
-    low = 1
     if byte == BEL and seq.is_osc:
-        low = 2  # BEL would end the OSC: only before the `]` (still the escape state)
-    position = rng.randint(low, seq.payload_end)
-    if position == 1 and rng.random() < 0.8:
+        position = 1  # BEL would end the OSC: only before the `]` (still the escape state)
+    elif rng.random() < 0.2:
+        position = 1
+    else:
         position = rng.randint(2, seq.payload_end)  # mostly in the string proper
     if position == 1:
         expected = bytes([byte]) + data
