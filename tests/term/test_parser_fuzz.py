@@ -9,8 +9,8 @@ sequences themselves do:
   SUB) is executed in place and the sequence goes on; DEL there is ignored, and
   DEL in ground prints nothing. So `ESC [ 2 <BS> C` must leave the screen that
   `<BS> ESC [ 2 C` leaves: the expected input is the scene with the control
-  moved to just before the sequence's ESC. Every offset after the ESC and
-  before the final byte is tried, including between ESC and `[` / `(` / `#`.
+  moved to just before the sequence's ESC. The offset is drawn from all those
+  after the ESC and before the final byte, between ESC and `[` / `(` / `#` too.
 - **A control inside an OSC or a DCS / APC / PM / SOS string** (after its
   introducer, before its terminator) is ignored: the expected input is the
   scene without it. BEL ends an OSC, so it is not inserted into one; it ends
