@@ -21,6 +21,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run the long versions of the randomized lifecycle tests (minutes, not seconds)",
     )
+    parser.addoption(
+        "--fuzz-seconds",
+        action="store",
+        type=float,
+        default=None,
+        metavar="N",
+        help="run each parser fuzz test (tests/term/test_parser_fuzz.py) for N seconds of "
+        "wall time, from a random seed, instead of its fixed set of cases",
+    )
 
 
 @pytest.fixture(autouse=True)
