@@ -56,6 +56,7 @@ __all__ = [
     "shutdown_tmux",
     "tmux_available",
     "tmux_capture",
+    "tmux_capture_resized",
 ]
 
 DEFAULT = "default"
@@ -482,6 +483,48 @@ class TmuxServer:
             path.unlink(missing_ok=True)
         return Capture(text=text, ansi=ansi, cursor=(int(cx), int(cy)))
 
+    def capture_resized(
+        self, data: bytes, cols: int, rows: int, sizes: list[tuple[int, int]]
+    ) -> Capture:
+        """Replay ``data`` at ``cols`` x ``rows``, resize through ``sizes``, capture.
+
+        The capture holds the scrollback too (``capture-pane -S -``): reflow moves
+        lines between it and the screen.
+        """
+        if not self._started:
+            self._start()
+        n = next(self._counter)
+        name = f"resize{n}"
+        channel = f"ptui-difftest-done-{n}"
+        path = self._dir / f"{name}.bin"
+        path.write_bytes(data)
+        tmux_cmd = f"{shlex.quote(self._tmux)} -S {shlex.quote(str(self._socket))}"
+        command = (
+            f"stty raw -echo; cat {shlex.quote(str(path))}; "
+            f"{tmux_cmd} wait-for -S {channel}; exec sleep 100000"
+        )
+        self._run("new-session", "-d", "-s", name, "-x", str(cols), "-y", str(rows), command)
+        target = f"={name}:"
+        try:
+            self._run("wait-for", channel, timeout=30)
+            for width, height in sizes:
+                self._run("resize-window", "-t", target, "-x", str(width), "-y", str(height))
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    size = self._run("display-message", "-p", "-t", target,
+                                     "#{pane_width} #{pane_height}")  # fmt: skip
+                    if size.split() == [str(width), str(height)]:
+                        break
+                    time.sleep(0.01)
+            info = self._run("display-message", "-p", "-t", target, "#{cursor_x}\t#{cursor_y}")
+            cx, cy = info.rstrip("\n").split("\t")
+            text = self._run("capture-pane", "-p", "-S", "-", "-t", target)
+            ansi = self._run("capture-pane", "-p", "-e", "-N", "-S", "-", "-t", target)
+        finally:
+            self._run("kill-session", "-t", f"={name}")
+            path.unlink(missing_ok=True)
+        return Capture(text=text, ansi=ansi, cursor=(int(cx), int(cy)))
+
     def close(self) -> None:
         """Kill the server and remove its socket directory."""
         if self._started:
@@ -505,6 +548,17 @@ def tmux_capture(data: bytes, cols: int = 80, rows: int = 24) -> Capture:
         _server = TmuxServer()
         atexit.register(shutdown_tmux)
     return _server.capture(data, cols, rows)
+
+
+def tmux_capture_resized(
+    data: bytes, cols: int, rows: int, sizes: list[tuple[int, int]]
+) -> Capture:
+    """Like ``tmux_capture``, then resize the pane through ``sizes``; scrollback included."""
+    global _server
+    if _server is None:
+        _server = TmuxServer()
+        atexit.register(shutdown_tmux)
+    return _server.capture_resized(data, cols, rows, sizes)
 
 
 def shutdown_tmux() -> None:

@@ -524,13 +524,20 @@ def test_ed3_clears_scrollback() -> None:
 
 
 # ------------------------------------------------------------------- resize
-def test_resize_keeps_content_and_clamps_cursor() -> None:
+def test_resize_rewraps_content_and_clamps_cursor() -> None:
+    # Reflow (tests/term/test_reflow.py holds it to tmux): the line longer than the
+    # new width wraps, and joins again when the screen grows back.
     emulator = emu("abcdef\r\nxyz\x1b[2;8H", cols=10, rows=3)
     emulator.resize(4, 3)
-    assert screen(emulator) == ["abcd", "xyz", ""]
+    # One more row than fits: the top one goes to the scrollback (the blank row
+    # below the cursor stays, as in tmux); the cursor past "xyz" stays on its row.
+    assert [line.text for line in emulator.history_lines(0, 9)] == ["abcd"]
+    assert screen(emulator) == ["ef", "xyz", ""]
     assert emulator.cursor == (3, 1)
     emulator.resize(10, 3)
-    assert screen(emulator) == ["abcd", "xyz", ""]
+    assert screen(emulator) == ["abcdef", "xyz", ""]
+    assert emulator.history_size == 0
+    assert emulator.cursor == (3, 1)
 
 
 def test_resize_shorter_pushes_top_into_scrollback_and_back() -> None:
@@ -552,11 +559,12 @@ def test_resize_shorter_drops_blank_lines_below_cursor_first() -> None:
     assert emulator.history_size == 0
 
 
-def test_resize_cuts_wide_char_in_half() -> None:
-    emulator = emu("ab中", cols=6, rows=1)
-    emulator.resize(3, 1)
-    assert screen(emulator) == ["ab"]
-    assert emulator.visible_lines()[0].text == "ab"
+def test_resize_moves_a_wide_char_that_no_longer_fits() -> None:
+    emulator = emu("ab中", cols=6, rows=2)
+    emulator.resize(3, 2)
+    assert [line.text for line in emulator.history_lines(0, 9)] == ["ab"]
+    assert screen(emulator) == ["中", ""]
+    assert emulator.cursor == (2, 0)
 
 
 def test_resize_reports_full_change_and_clamps_size() -> None:
@@ -571,11 +579,12 @@ def test_resize_reports_full_change_and_clamps_size() -> None:
     assert emulator.feed(b"still fine") is not None
 
 
-def test_resize_in_alt_screen_keeps_main_buffer_columns() -> None:
+def test_resize_in_alt_screen_rewraps_the_main_buffer() -> None:
     emulator = emu("main text\x1b[?1049halt", cols=12, rows=3)
     emulator.resize(6, 3)
     emulator.feed(b"\x1b[?1049l")
-    assert screen(emulator) == ["main t", "", ""]
+    assert [line.text for line in emulator.history_lines(0, 9)] == ["main t"]
+    assert screen(emulator) == ["ext", "", ""]
 
 
 def test_resize_shorter_in_alt_screen_keeps_shell_text_visible() -> None:

@@ -24,6 +24,7 @@ import pyte
 from pyte import modes as mo
 from pyte.charsets import MAPS as CHARSET_MAPS
 
+from tui.term import reflow
 from tui.term.cells import (
     CELL_TABLE,
     MAX_CLUSTER,
@@ -285,14 +286,14 @@ class TermScreen(pyte.Screen):
                 if row is not None:
                     self._materialize(y)
                 if keep:
-                    history.push(chars[y], attrs[y])
+                    history.push(chars[y], attrs[y], wrapped[y])
             else:
                 if keep:
-                    history.push_raw(row)
+                    history.push_raw(row, wrapped[y])
                 spare.append((chars[y], attrs[y]))
         if keep:
-            for row in new_rows[: max(0, gone - old)]:
-                history.push_raw(row)
+            for i, row in enumerate(new_rows[: max(0, gone - old)]):
+                history.push_raw(row, bool(wraps and wraps[i]))
         visible_new = new_rows[max(0, gone - old) :]
         kept = max(0, old - gone)
         fresh: list[LazyRow | None] = [[0, True] if blank_attr == "\x00" else None]
@@ -686,7 +687,7 @@ class TermScreen(pyte.Screen):
             row_chars = chars.pop(top)
             row_attrs = attrs.pop(top)
             row_lazy = lazy.pop(top)
-            wrapped.pop(top)
+            was_wrapped = wrapped.pop(top)
             if row_lazy is not None and not row_lazy[1]:
                 # Runs over other content: expand, then store like any row.
                 if len(row_lazy) > 2:
@@ -695,7 +696,7 @@ class TermScreen(pyte.Screen):
             if row_lazy is not None:
                 if keep:
                     # Never expanded: it goes to the history as the runs it came as.
-                    history.push_raw(row_lazy)
+                    history.push_raw(row_lazy, was_wrapped)
                 if blank_attr == "\x00":
                     # A blank-based lazy row's cell lists are still blank: reuse them.
                     chars.insert(bottom, row_chars)
@@ -704,7 +705,7 @@ class TermScreen(pyte.Screen):
                     wrapped.insert(bottom, False)
                     continue
             elif keep:
-                history.push(row_chars, row_attrs)
+                history.push(row_chars, row_attrs, was_wrapped)
             chars.insert(bottom, [" "] * cols)
             attrs.insert(bottom, [blank_attr] * cols)
             lazy.insert(bottom, [0, True] if blank_attr == "\x00" else None)
@@ -1170,6 +1171,8 @@ class TermScreen(pyte.Screen):
             return
         for buf in (self.main, self.alt):
             self._materialize_buffer(buf)
+            if buf is self.main and cols != self.columns:
+                self._reflow_main(cols)
             self._resize_buffer(buf, rows, cols, keep_history=buf is self.main)
             buf.lazy[:] = [None] * rows
         self.chars = self.active.chars
@@ -1219,31 +1222,90 @@ class TermScreen(pyte.Screen):
             for _ in range(excess):
                 chars = buf.chars.pop(0)
                 attrs = buf.attrs.pop(0)
-                buf.wrapped.pop(0)
+                was_wrapped = buf.wrapped.pop(0)
                 if keep_history:
-                    self.history.push(chars, attrs)
+                    self.history.push(chars, attrs, was_wrapped)
                 if is_active:
                     self.y = max(self.y - 1, 0)
         elif rows > old_rows:
             # Pull lines back from history when growing, as xterm and tmux do.
             grow = rows - old_rows
-            pulled: list[HistoryLine] = []
+            pulled: list[tuple[HistoryLine, bool]] = []
             if keep_history and is_active:
                 while len(pulled) < grow:
-                    line = self.history.pop()
-                    if line is None:
+                    entry = self.history.pop()
+                    if entry is None:
                         break
-                    pulled.append(line)
-            for line in pulled:
+                    pulled.append(entry)
+            for line, was_wrapped in pulled:
                 chars, attrs = expand(line, cols, self.style_table)
                 buf.chars.insert(0, chars)
                 buf.attrs.insert(0, attrs)
-                buf.wrapped.insert(0, False)
+                buf.wrapped.insert(0, was_wrapped)
                 self.y += 1
             for _ in range(grow - len(pulled)):
                 buf.chars.append([" "] * cols)
                 buf.attrs.append(["\x00"] * cols)
                 buf.wrapped.append(False)
+
+    def _reflow_main(self, cols: int) -> None:
+        """Rewrap the main buffer and the scrollback at `cols` (tui.term.reflow).
+
+        The buffer keeps its number of rows: when rewrapping makes more, the top
+        rows go to the scrollback (blank rows below the cursor stay, as in tmux);
+        when it makes fewer, rows come back from the scrollback, then blank rows
+        fill the bottom. The cursor stays on its character.
+        """
+        buf = self.main
+        history = self.history
+        table = self.style_table
+        old_cols = self.columns
+        active = buf is self.active
+        x, y = (self.x, self.y) if active else (buf.saved.x, buf.saved.y)
+        rows: list[reflow.Row] = list(zip(buf.chars, buf.attrs, strict=True))
+        wrapped = list(buf.wrapped)
+        # A logical line that began in the scrollback continues on the first row:
+        # take its rows back so it is rewrapped whole.
+        while history.last_wrapped():
+            entry = history.pop()
+            assert entry is not None
+            line, was_wrapped = entry
+            rows.insert(0, expand(line, old_cols, table))
+            wrapped.insert(0, was_wrapped)
+            y += 1
+        reflow.reflow_history(history, old_cols, cols, table)
+        new_rows, new_wrapped, (x, y) = reflow.reflow_rows(rows, wrapped, (x, y), old_cols, cols)
+        height = len(buf.chars)
+        excess = len(new_rows) - height
+        for _ in range(max(0, excess)):
+            row_chars, row_attrs = new_rows.pop(0)
+            history.push(row_chars, row_attrs, new_wrapped.pop(0))
+            y -= 1
+        if y < 0:
+            x = y = 0  # its row went to the scrollback: top left, as tmux does
+        while len(new_rows) < height:
+            entry = history.pop()
+            if entry is None:
+                break
+            line, was_wrapped = entry
+            new_rows.insert(0, expand(line, cols, table))
+            new_wrapped.insert(0, was_wrapped)
+            y += 1
+        while len(new_rows) < height:
+            new_rows.append(([" "] * cols, ["\x00"] * cols))
+            new_wrapped.append(False)
+        buf.chars[:] = [row[0] for row in new_rows]
+        buf.attrs[:] = [row[1] for row in new_rows]
+        buf.wrapped[:] = new_wrapped
+        y = max(0, min(y, height - 1))
+        if active:
+            self.x, self.y = x, y
+        else:
+            buf.saved.x, buf.saved.y = x, y
+
+    @staticmethod
+    def _blank_row(row: tuple[list[str], list[str]]) -> bool:
+        return all(c == " " for c in row[0]) and all(a == "\x00" for a in row[1])
 
     @staticmethod
     def _is_blank(buf: ScreenBuffer, y: int) -> bool:

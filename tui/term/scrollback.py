@@ -90,12 +90,26 @@ def expand(line: HistoryLine, cols: int, table: StyleTable) -> tuple[list[str], 
     return chars, attrs
 
 
+def line_width(line: HistoryLine) -> int:
+    """How many cells a stored line covers (trailing blanks trimmed)."""
+    if isinstance(line, list):
+        width = line[0]
+        assert isinstance(width, int)
+        return width
+    return len(line[1])
+
+
 class Scrollback:
-    """A bounded history of stored lines, oldest first."""
+    """A bounded history of stored lines, oldest first.
+
+    Beside each line is whether it was soft-wrapped: autowrap continued it on the
+    next line, so a resize can join the two again and wrap them at the new width.
+    """
 
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = max(0, limit)
         self._lines: deque[HistoryLine] = deque(maxlen=self.limit)
+        self._wraps: deque[bool] = deque(maxlen=self.limit)
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -106,21 +120,47 @@ class Scrollback:
     def __getitem__(self, index: int) -> HistoryLine:
         return self._lines[index]
 
-    def push(self, chars: list[str], attrs: list[str]) -> None:
+    def push(self, chars: list[str], attrs: list[str], wrapped: bool = False) -> None:
         """Append a line that just scrolled off the screen."""
         self._lines.append(compact(chars, attrs))
+        self._wraps.append(wrapped)
 
-    def push_raw(self, lazy_row: list[object]) -> None:
+    def push_raw(self, lazy_row: list[object], wrapped: bool = False) -> None:
         """Append a lazy row ([width, blank, style id, run, ...]) as the runs it came as."""
         self._lines.append(lazy_row)
+        self._wraps.append(wrapped)
 
-    def pop(self) -> HistoryLine | None:
-        """Take back the newest line (used when the screen grows taller)."""
-        return self._lines.pop() if self._lines else None
+    def push_stored(self, line: HistoryLine, wrapped: bool) -> None:
+        """Append a line already in its stored form."""
+        self._lines.append(line)
+        self._wraps.append(wrapped)
+
+    def pop(self) -> tuple[HistoryLine, bool] | None:
+        """Take back the newest line and whether it was soft-wrapped."""
+        if not self._lines:
+            return None
+        return self._lines.pop(), self._wraps.pop()
+
+    def last_wrapped(self) -> bool:
+        """Whether the newest line continues on the screen's first line."""
+        return bool(self._wraps) and self._wraps[-1]
+
+    def entries(self) -> Iterator[tuple[HistoryLine, bool]]:
+        """Every line, oldest first, with its soft-wrap flag."""
+        return zip(self._lines, self._wraps, strict=True)
+
+    def replace(self, entries: list[tuple[HistoryLine, bool]]) -> None:
+        """Replace the whole history (after a reflow); the oldest beyond the limit go."""
+        self._lines.clear()
+        self._wraps.clear()
+        for line, wrapped in entries:
+            self._lines.append(line)
+            self._wraps.append(wrapped)
 
     def clear(self) -> None:
         """Forget all history (ED 3)."""
         self._lines.clear()
+        self._wraps.clear()
 
     def lines(self, start: int, stop: int) -> list[HistoryLine]:
         """Lines `start..stop` (0 = oldest), clamped to what exists."""
