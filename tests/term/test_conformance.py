@@ -67,10 +67,13 @@ W_CANCEL = (
     f"{WILLIAMS}: anywhere, 18 (CAN) and 1A (SUB) execute and go to ground; "
     "DEC STD 070 3.5.4.4 Termination Conditions (the sequence is cancelled)"
 )
-W_OSC = f"{WILLIAMS}: osc_string ignores C0 (00-06, 08-17, 19, 1C-1F); ctlseqs: OSC ... BEL"
+W_OSC = (
+    f"{WILLIAMS}: osc_string ignores C0 (00-06, 08-17, 19, 1C-1F); ctlseqs: Operating "
+    "System Commands (an OSC ends at BEL or ST)"
+)
 W_STRING = (
     f"{WILLIAMS}: dcs_passthrough and sos_pm_apc_string end at ST (9C / ESC \\) only; "
-    "ctlseqs: BEL terminates an OSC only"
+    "ctlseqs: DCS, APC, PM and SOS end with ST, BEL is accepted for OSC only"
 )
 W_IGNORE = f"{WILLIAMS}: csi_ignore executes C0 and ends at the final byte (40-7E)"
 SISO = (
@@ -87,9 +90,11 @@ SUB_NOTE = (
     "is VT220 or later; the target here is Williams' and tmux's: nothing is shown"
 )
 OSC_TITLE_NOTE = (
-    "tmux 3.3a differs on the title only: it runs the OSC on any exit from the "
-    "string state (input_exit_osc), so the title is set; xterm drops the string"
+    "the title stays unset as in xterm 410, which drops an unterminated string "
+    "(charproc.c); tmux 3.3a, like Williams' osc_end, runs the OSC on any exit from "
+    "the string state (input_exit_osc): there only the title differs"
 )
+STRING_BEL_NOTE = "xterm 410 rings the bell for a BEL inside a DCS, APC, PM or SOS and goes on"
 TMUX_NO_DECSED = "tmux 3.3a ignores DECSED and DECSEL (CSI ? Ps J, CSI ? Ps K)"
 TMUX_NO_DECSTR = "tmux 3.3a does not implement DECSTR (CSI ! p): its modes stay"
 TMUX_PARAMS_NOTE = (
@@ -193,20 +198,19 @@ def _controls() -> list[Case]:
              screen=("ABC",), cursor=(3, 0), tmux=True,
              note="the title is not checked: xterm 410 keeps the controls in the string "
              "(shown as '?'), tmux drops them"),
-        Case("dcs_bel_does_not_end", g, f"A{DCS}q#0\x07leak{ST}B", W_STRING,
-             screen=("AB",), cursor=(2, 0), tmux=True,
-             note="xterm 410 rings the bell for a BEL inside a DCS and goes on"),
+        Case("dcs_bel_does_not_end", g, f"A{DCS}zz\x07leak{ST}B", W_STRING,
+             screen=("AB",), cursor=(2, 0), tmux=True, note=STRING_BEL_NOTE),
         Case("apc_bel_does_not_end", g, f"A{ESC}_Ga=T\x07leak{ST}B", W_STRING,
-             screen=("AB",), cursor=(2, 0), tmux=True),
+             screen=("AB",), cursor=(2, 0), tmux=True, note=STRING_BEL_NOTE),
         Case("pm_bel_does_not_end", g, f"A{ESC}^pm\x07leak{ST}B", W_STRING,
-             screen=("AB",), cursor=(2, 0), tmux=True),
+             screen=("AB",), cursor=(2, 0), tmux=True, note=STRING_BEL_NOTE),
         Case("sos_bel_does_not_end", g, f"A{ESC}Xsos\x07leak{ST}B", W_STRING,
-             screen=("AB",), cursor=(2, 0), tmux=True),
-        Case("can_aborts_dcs", g, f"A{DCS}q#0\x18BC", W_CANCEL,
+             screen=("AB",), cursor=(2, 0), tmux=True, note=STRING_BEL_NOTE),
+        Case("can_aborts_dcs", g, f"A{DCS}zz\x18BC", W_CANCEL,
              screen=("ABC",), cursor=(3, 0),
              note="tmux 3.3a differs: its DCS handler state has no CAN/SUB/ESC exit "
              "and keeps the bytes as DCS data"),
-        Case("esc_abandons_dcs", g, f"A{DCS}q#0{CSI}1CX", W_ESC,
+        Case("esc_abandons_dcs", g, f"A{DCS}zz{CSI}1CX", W_ESC,
              screen=("A X",), cursor=(3, 0),
              note="tmux 3.3a differs: after ESC in a DCS it stays in the string "
              "unless a backslash follows (input_state_dcs_escape)"),
@@ -222,6 +226,11 @@ DIGITS = "ctlseqs: Definitions (Ps: a numeric parameter composed of one or more 
 CLAMP = "xterm clamps a parameter at 65535 (ptyx.h MAX_I_PARAM, charproc.c CASE_ESC_DIGIT)"
 NPARAM = "xterm keeps 30 parameters (ptyx.h NPARAM)"
 DECRQM_DEC = "ctlseqs: CSI ? Ps $ p Request DEC private mode (DECRQM)"
+SINGLE = "ctlseqs: Single-character functions"
+COLON = (
+    f"{WILLIAMS}: 3A (colon) goes to csi_ignore; ctlseqs documents colon "
+    "sub-parameters for SGR 38/48 only (CSI Pm m)"
+)
 
 
 def _params() -> list[Case]:
@@ -271,16 +280,14 @@ def _params() -> list[Case]:
              "ctlseqs: CSI Pm m (SGR), Ps = 4 8 : 5 : Ps",
              screen=("X",), cells=((0, 0, "'X' bg=256:200"),), tmux=True),
         Case("colon_in_cuf_ignored", g, f"AB{CSI}2:3CX",
-             f"{WILLIAMS}: 3A (colon) goes to csi_ignore; ctlseqs: only SGR takes "
-             "colon sub-parameters",
+             COLON,
              screen=("ABX",), cursor=(3, 0), tmux=True,
              note="xterm 395e-410 runs CUF with its default (one column): since "
              "395e the 'unexpected subparam usage' branch resets the parameters but "
              "no longer skips the final (charproc.c, continue became break); up to "
              "395d, and by its comment, the sequence is ignored"),
         Case("colon_in_cup_ignored", g, f"AB{CSI}3;2:1HX",
-             f"{WILLIAMS}: 3A (colon) goes to csi_ignore; ctlseqs: only SGR takes "
-             "colon sub-parameters",
+             COLON,
              screen=("ABX",), cursor=(3, 0), tmux=True,
              note="xterm 395e-410 homes the cursor (CUP with its defaults), as for "
              "colon_in_cuf_ignored"),
@@ -359,32 +366,44 @@ def _fill(rows: int = 4) -> str:
 def _c0_and_escapes() -> list[Case]:
     g = "sequences"
     return [
-        Case("bs", g, "abc\b\bX", "esctest: BSTests.test_BS_Basic",
+        Case("bs", g, "abc\b\bX", f"{SINGLE}, BS Backspace; esctest: BSTests.test_BS_Basic",
              screen=("aXc",), cursor=(2, 0), tmux=True),
         Case("bs_stops_at_left_edge", g, "\b\bX", "esctest: BSTests.test_BS_StopsAtOrigin",
              screen=("X",), cursor=(1, 0), tmux=True),
-        Case("ht", g, "a\tb", "ctlseqs: HT Horizontal Tab (default stops every 8 columns)",
+        Case("ht", g, "a\tb", f"{SINGLE}, TAB Horizontal Tab (stops every 8 columns)",
              screen=("a       b",), cursor=(9, 0), tmux=True),
         Case("ht_stops_at_last_column", g, "\t\t\tx",
-             "ctlseqs: HT Horizontal Tab; esctest: DECSETTests.test_DECSET_DECAWM_"
+             f"{SINGLE}, TAB; esctest: DECSETTests.test_DECSET_DECAWM_"
              "TabDoesNotWrapAround",
              screen=(" " * 19 + "x",), cursor=(19, 0), tmux=True),
-        Case("lf", g, "ab\nc", "esctest: LFTests.test_LF_Basic",
+        Case("lf", g, "ab\nc", f"{SINGLE}, LF Line Feed; esctest: LFTests.test_LF_Basic",
              screen=("ab", "  c"), cursor=(3, 1), tmux=True),
         Case("lf_scrolls", g, "1\r\n2\r\n3", "esctest: LFTests.test_LF_Scrolls",
              screen=("2", "3"), cursor=(1, 1), rows=2, tmux=True),
-        Case("vt", g, "ab\x0bc", "esctest: VTTests.test_VT_Basic",
+        Case("vt", g, "ab\x0bc", f"{SINGLE}, VT (the same as LF); esctest: VTTests.test_VT_Basic",
              screen=("ab", "  c"), cursor=(3, 1), tmux=True),
-        Case("ff", g, "ab\x0cc", "esctest: FFTests.test_FF_Basic",
+        Case("ff", g, "ab\x0cc", f"{SINGLE}, FF (the same as LF); esctest: FFTests.test_FF_Basic",
              screen=("ab", "  c"), cursor=(3, 1), tmux=True),
-        Case("cr", g, "abc\rX", "esctest: CRTests.test_CR_Basic",
+        Case("cr", g, "abc\rX", f"{SINGLE}, CR Carriage Return; esctest: CRTests.test_CR_Basic",
              screen=("Xbc",), cursor=(1, 0), tmux=True),
-        Case("bel", g, "a\x07b", "ctlseqs: BEL Bell (Ctrl-G)",
+        Case("bel", g, "a\x07b", f"{SINGLE}, BEL Bell",
              screen=("ab",), cursor=(2, 0), events=(TermEvent("bell"),), tmux=True),
         Case("nul_ignored", g, "a\x00b", f"{WILLIAMS}: ground executes 00 (NUL does nothing)",
              screen=("ab",), cursor=(2, 0), tmux=True),
+        Case("del_ignored", g, "a\x7fb",
+             "ctlseqs lists no function for DEL; xterm 410 ignores 7F in the ground "
+             "state (VTPrsTbl.c ansi_table, CASE_IGNORE)",
+             screen=("ab",), cursor=(2, 0), tmux=True),
+        Case("c1_from_utf8_not_a_control", g, "A\u009b2CX",
+             "ctlseqs: Control Bytes, Characters, and Sequences: a C1 control obtained "
+             "from decoding UTF-8 cannot be used (U+009B is not CSI)",
+             screen=("A2CX",), cursor=(4, 0), tmux=True),
+        Case("st_alone", g, f"A{ST}B",
+             "ctlseqs: C1 (8-Bit) Control Characters, ESC \\ String Terminator (ST): "
+             "outside a string it does nothing",
+             screen=("AB",), cursor=(2, 0), tmux=True),
         Case("so_si", g, f"{ESC})0a\x0eq\x0fq",
-             "ctlseqs: SO Shift Out (switch to G1), SI Shift In (switch to G0)",
+             f"{SINGLE}, SO (invokes G1 as GL), SI (invokes G0 as GL)",
              screen=("a─q",), cursor=(3, 0), tmux=True),
         Case("lf_resets_pending_wrap", g, "abcde\nX",
              "ctlseqs: LF; xterm resets the wrap flag on a cursor move (cursor.c "
