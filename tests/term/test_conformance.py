@@ -659,6 +659,12 @@ def _modes_and_sgr() -> list[Case]:
     ]  # fmt: skip
 
 
+DA_NOTE = (
+    "the attributes are ptui's (a VT220 with ANSI colour); xterm's depend on its "
+    "decTerminalID, the form is the one ctlseqs gives"
+)
+
+
 def _reports() -> list[Case]:
     g = "sequences"
     xtversion = f"\x1bP>|ptui({__version__})\x1b\\".encode()
@@ -678,14 +684,14 @@ def _reports() -> list[Case]:
              replies=b"\x1b[2;2R"),
         Case("da1", g, f"{CSI}c", "esctest: DATests.test_DA_NoParameter; ctlseqs: CSI Ps c "
              "Send Device Attributes (Primary DA), CSI ? 6 2 ; Ps c (VT220), 2 2 ANSI color",
-             replies=b"\x1b[?62;22c"),
+             replies=b"\x1b[?62;22c", note=DA_NOTE),
         Case("da1_0", g, f"{CSI}0c", "esctest: DATests.test_DA_0",
-             replies=b"\x1b[?62;22c"),
+             replies=b"\x1b[?62;22c", note=DA_NOTE),
         Case("da2", g, f"{CSI}>c", "esctest: DA2Tests.test_DA2_NoParameter; ctlseqs: "
              "CSI > Ps c Send Device Attributes (Secondary DA), Pp = 1 VT220",
-             replies=b"\x1b[>1;10;0c"),
+             replies=b"\x1b[>1;10;0c", note=DA_NOTE),
         Case("da2_0", g, f"{CSI}>0c", "esctest: DA2Tests.test_DA2_0",
-             replies=b"\x1b[>1;10;0c"),
+             replies=b"\x1b[>1;10;0c", note=DA_NOTE),
         Case("decrqm_dec_set", g, f"{CSI}?2004h{CSI}?2004$p",
              f"{DECRQM_DEC}, Ps = 1 (set)", replies=b"\x1b[?2004;1$y"),
         Case("decrqm_dec_reset", g, f"{CSI}?7l{CSI}?7$p",
@@ -760,7 +766,9 @@ def _osc() -> list[Case]:
         Case("osc_52", g, f"{OSC}52;c;aGVsbG8={BEL}",
              "ctlseqs: OSC Ps ; Pt, Ps = 5 2 Manipulate Selection Data; esctest: "
              "ManipulateSelectionDataTests",
-             screen=(), events=(TermEvent("clipboard", ("c", "hello")),)),
+             screen=(), events=(TermEvent("clipboard", ("c", "hello")),),
+             note="xterm 410 sets the selection only when allowed: its default "
+             "disallowedWindowOps lists SetSelection (main.h)"),
         Case("osc_9", g, f"{OSC}9;done{BEL}",
              "OSC 9 notification (iTerm2); not in ctlseqs (xterm ignores it)",
              screen=(), events=(TermEvent("notification", ("", "done")),)),
@@ -785,7 +793,8 @@ def _osc() -> list[Case]:
              "(input_osc_colour_reply)"),
         Case("osc_12_query", g, f"{OSC}12;?{ST}",
              "ctlseqs: OSC Ps ; Pt, Ps = 1 2 text cursor color",
-             screen=(), replies=b"\x1b]12;rgb:d0d0/d0d0/d0d0\x1b\\"),
+             screen=(), replies=b"\x1b]12;rgb:d0d0/d0d0/d0d0\x1b\\",
+             note="the colour is ptui's: its cursor takes the text foreground"),
     ]  # fmt: skip
 
 
