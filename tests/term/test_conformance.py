@@ -86,8 +86,9 @@ DISPATCH = (
 )
 
 SUB_NOTE = (
-    "xterm 410 (charproc.c CASE_SUB) also draws U+2426 for SUB when its terminal id "
-    "is VT220 or later; the target here is Williams' and tmux's: nothing is shown"
+    "xterm 410 (charproc.c CASE_SUB) also draws an error character for SUB: U+2426 at "
+    "its default terminal id (VT420), a checkerboard for a VT1xx id; the target here is "
+    "Williams' and tmux's: nothing is shown"
 )
 OSC_TITLE_NOTE = (
     "the title stays unset as in xterm 410, which drops an unterminated string "
@@ -737,10 +738,13 @@ def _reports() -> list[Case]:
         Case("kitty_set", g, f"{CSI}=5;1u{CSI}=2;2u{CSI}=1;3u",
              "kitty keyboard protocol: CSI = flags ; mode u (1 set, 2 or, 3 and-not)",
              modes=(("kitty_flags", 6),)),
-        Case("xtgettcap_refused", g, f"{DCS}+q544e{ST}",
+        Case("xtgettcap_refused", g, f"{DCS}+q536d756c78{ST}",
              "ctlseqs: DCS + q Pt ST Request Termcap/Terminfo String (XTGETTCAP), "
              "DCS 0 + r ST for invalid requests",
-             screen=(), replies=b"\x1bP0+r\x1b\\"),
+             screen=(), replies=b"\x1bP0+r\x1b\\",
+             note="ptui answers every name as invalid; for a name it does not know "
+             "(Smulx here) xterm 410's code also echoes it, DCS 0 + r 536d756c78 ST "
+             "(misc.c do_dcs), where ctlseqs documents DCS 0 + r ST"),
     ]  # fmt: skip
 
 
