@@ -92,8 +92,8 @@ SUB_NOTE = (
 )
 OSC_TITLE_NOTE = (
     "the title stays unset as in xterm 410, which drops an unterminated string "
-    "(charproc.c); tmux 3.3a, like Williams' osc_end, runs the OSC on any exit from "
-    "the string state (input_exit_osc): there only the title differs"
+    "(charproc.c); tmux 3.3a runs the OSC on any exit from the string state "
+    "(input_exit_osc): there only the title differs"
 )
 STRING_BEL_NOTE = "xterm 410 rings the bell for a BEL inside a DCS, APC, PM or SOS and goes on"
 TMUX_NO_DECSED = "tmux 3.3a ignores DECSED and DECSEL (CSI ? Ps J, CSI ? Ps K)"
