@@ -27,7 +27,7 @@ COLOURS = """
 import os, tty
 tty.setraw(0)
 while True:
-    os.write(1, b"\\x1b]10;?\\x07\\x1b]11;?\\x07")
+    os.write(1, b"\\x1b]10;?\\x1b\\\\\\x1b]11;?\\x1b\\\\")  # ST: answered with ST
     data = b""
     while data.count(b"\\x1b\\\\") < 2:
         data += os.read(0, 100)

@@ -264,7 +264,8 @@ REPLY_CASES = [
     ("decrqm ansi irm", "\x1b[4$p", b"\x1b[4;2$y"),
     ("kitty query", "\x1b[?u", b"\x1b[?0u"),
     ("kitty query after push", "\x1b[>1u\x1b[?u", b"\x1b[?1u"),
-    ("osc 11 bel", "\x1b]11;?\x07", b"\x1b]11;rgb:1c1c/1c1c/1c1c\x1b\\"),
+    # The reply ends as the query did (ctlseqs: "the same terminator used in a query").
+    ("osc 11 bel", "\x1b]11;?\x07", b"\x1b]11;rgb:1c1c/1c1c/1c1c\x07"),
     ("osc 10 st", "\x1b]10;?\x1b\\", b"\x1b]10;rgb:d0d0/d0d0/d0d0\x1b\\"),
     ("window size", "\x1b[18t", b"\x1b[8;4;10t"),
     ("xtgettcap refused", "\x1bP+q544e\x1b\\", b"\x1bP0+r\x1b\\"),
@@ -287,7 +288,7 @@ def test_colour_queries_answer_with_the_colours_set() -> None:
     emulator = emu()
     emulator.set_colors("#1C1C1C", "#f5f5f5")
     emulator.feed(b"\x1b]11;?\x07")
-    assert emulator.take_replies() == b"\x1b]11;rgb:f5f5/f5f5/f5f5\x1b\\"
+    assert emulator.take_replies() == b"\x1b]11;rgb:f5f5/f5f5/f5f5\x07"
     emulator.feed(b"\x1b]10;?\x1b\\")
     assert emulator.take_replies() == b"\x1b]10;rgb:1c1c/1c1c/1c1c\x1b\\"
 
@@ -303,7 +304,7 @@ def test_colours_must_be_hex(bad: object) -> None:
     with pytest.raises(ValueError, match="#rrggbb"):
         emulator.set_colors("#000000", bad)  # type: ignore[arg-type]
     emulator.feed(b"\x1b]11;?\x07")
-    assert emulator.take_replies() == b"\x1b]11;rgb:1c1c/1c1c/1c1c\x1b\\", "left as it was"
+    assert emulator.take_replies() == b"\x1b]11;rgb:1c1c/1c1c/1c1c\x07", "left as it was"
 
 
 def test_xterm_rgb_doubles_each_byte() -> None:

@@ -504,9 +504,9 @@ class TermStream:
                 handler(params, inter, final)
         elif seq[1] == "]":
             if seq[-1] == "\x07":
-                self._osc(seq[2:-1])
+                self._osc(seq[2:-1], "\x07")
             elif seq.endswith("\x1b\\"):
-                self._osc(seq[2:-2])
+                self._osc(seq[2:-2], "\x1b\\")
             else:
                 self._keep_partial(seq)
         elif seq[1] in "P_^X":
@@ -778,7 +778,8 @@ class TermStream:
         screen.events.append(("kitty-flags", self.kitty_flags[-1]))
 
     # ------------------------------------------------------------------ OSC
-    def _osc(self, payload: str) -> None:
+    def _osc(self, payload: str, end: str) -> None:
+        """One OSC; `end` is its terminator, which a reply uses too (ctlseqs)."""
         screen = self.screen
         code, _, rest = payload.partition(";")
         if code in ("0", "2"):
@@ -807,7 +808,7 @@ class TermStream:
                 screen.events.append(("notification", (title[:256], message[:1024])))
         elif code in ("10", "11", "12") and rest == "?":
             colour = self.background if code == "11" else self.foreground
-            screen.write_process_input(f"\x1b]{code};{colour}\x1b\\")
+            screen.write_process_input(f"\x1b]{code};{colour}{end}")
 
     def _clipboard(self, rest: str) -> None:
         target, _, data = rest.partition(";")

@@ -39,7 +39,7 @@ _BG_KEY = 1 << 30
 MAX_STYLES = 200_000
 
 # Parameters are clamped so hostile input cannot make SGR parsing expensive.
-_MAX_SGR_PARAMS = 64
+_MAX_SGR_PARAMS = 30  # xterm keeps 30 parameters (NPARAM) and ignores the rest
 
 
 class Style(NamedTuple):

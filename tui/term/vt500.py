@@ -31,7 +31,9 @@ CLEAN = (
     r"\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"  # CSI
     r"|\][^\x00-\x1f]*(?:\x07|\x1b\\)"  # OSC, ended by BEL or ST
     r"|[P_^X][^\x18\x1a\x1b]*\x1b\\"  # DCS, APC, PM, SOS: ended by ST only
-    r"|[\x20-\x2f]*[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]"  # ESC sequence
+    # An escape sequence: after an intermediate any final; without one, not the
+    # bytes that introduce CSI, OSC and the strings.
+    r"|[\x20-\x2f]+[\x30-\x7e]|[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e]"
 )
 """What may follow an ESC in a clean, complete sequence (the fast path's forms)."""
 
