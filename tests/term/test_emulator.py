@@ -791,6 +791,7 @@ INSIDE_CASES = [
     ("osc-abandoned-by-esc", "\x1b]2;abc\x1b[1CX", " X", ""),
     ("osc-can-aborts", "\x1b]2;ab\x18cd\x07", "cd", ""),
     ("osc-ignores-controls", "x\x1b]2;t\x08i\x07y", "xy", "ti"),
+    ("osc-ignores-del", "x\x1b]2;t\x7fi\x07y", "xy", "ti"),  # found by the fuzzer
     ("dcs-bel-is-payload", "a\x1bP1;2\x07zz\x1b\\b", "ab", ""),
     ("apc-abandoned-by-esc", "a\x1b_zz\x1b[2Cb", "a  b", ""),
     ("param-after-intermediate", "x\x1b[2$3Cy", "xy", ""),

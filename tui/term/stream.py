@@ -780,6 +780,8 @@ class TermStream:
     # ------------------------------------------------------------------ OSC
     def _osc(self, payload: str, end: str) -> None:
         """One OSC; `end` is its terminator, which a reply uses too (ctlseqs)."""
+        if "\x7f" in payload:
+            payload = payload.replace("\x7f", "")  # DEL is ignored in every state
         screen = self.screen
         code, _, rest = payload.partition(";")
         if code in ("0", "2"):
