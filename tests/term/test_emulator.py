@@ -858,3 +858,39 @@ def test_vpr_ignores_the_margins() -> None:
     # ctlseqs "CSI Pm e" (VPR): like CUD but, in xterm, not held at the bottom margin.
     emulator = emu("\x1b[1;2r\x1b[1;1H\x1b[3eV\x1b[1;1H\x1b[3BD", cols=10, rows=5)
     assert screen(emulator)[:4] == ["", "D", "", "V"]
+
+
+@pytest.mark.parametrize(
+    ("data", "row"),
+    [
+        ("a\x1b[3bX", "aaaaX"),
+        ("a\x1b[1;5H\x1b[3bX", "a   X"),  # a CUP between: nothing to repeat
+        ("a\x1b[31m\x1b[3bX", "aX"),  # an SGR between, too
+        ("a\x07\x1b[3bX", "aX"),  # and a control
+        ("a\x1b[3b\x1b[2bX", "aaaaX"),  # REP itself is a sequence
+    ],
+)
+def test_rep_repeats_only_the_character_just_printed(data: str, row: str) -> None:
+    # ctlseqs "CSI Ps b" (REP): the preceding graphic character; xterm forgets it
+    # once any control or sequence runs.
+    raw = data.encode()
+    for cut in range(len(raw) + 1):
+        emulator = emu(raw[:cut], cols=20)
+        emulator.feed(raw[cut:])
+        assert screen(emulator)[0] == row, f"split at {cut}"
+
+
+@pytest.mark.parametrize(
+    ("data", "row"),
+    [
+        ("\x1b*0\x1bNqq", "─q"),  # SS2: one character from G2
+        ("\x1b+0\x1bOqq", "─q"),  # SS3: one character from G3
+        ("\x1b(0\x1bN\x1b*Bqq", "q─"),  # SS2 takes G2 as it is when the character comes
+        ("\x1b+0\x1bolqk\x0fx", "┌─┐x"),  # LS3 until SI
+        ("\x1b*0\x1bn\x1b7\x0f\x1b8q", "─"),  # DECSC/DECRC keep G2 and the shift
+    ],
+)
+def test_g2_g3_and_their_shifts(data: str, row: str) -> None:
+    # ctlseqs: "ESC * C" / "ESC + C" designate G2 / G3; "ESC N" / "ESC O" are SS2 /
+    # SS3 (the next character only), "ESC n" / "ESC o" are LS2 / LS3.
+    assert screen(emu(data, cols=20))[0] == row

@@ -106,6 +106,8 @@ class SavedCursor:
     charset: int = 0
     g0: dict[int, str] | None = None
     g1: dict[int, str] | None = None
+    g2: dict[int, str] | None = None
+    g3: dict[int, str] | None = None
 
 
 @dataclass
@@ -164,6 +166,10 @@ class TermScreen(pyte.Screen):
         self.charset = 0
         self.g0: dict[int, str] | None = None
         self.g1: dict[int, str] | None = None
+        self.g2: dict[int, str] | None = None
+        self.g3: dict[int, str] | None = None
+        # SS2 / SS3: the set the next character is taken from (2 or 3), else 0.
+        self.single_shift = 0
         self.translate: dict[int, str] | None = None
         self.last_char = ""
         self.join_next = False
@@ -384,6 +390,17 @@ class TermScreen(pyte.Screen):
     # ----------------------------------------------------------------- text
     def draw(self, data: str) -> None:
         """Print text at the cursor, wrapping and scrolling as the modes say."""
+        if self.single_shift and data:
+            table = self.g2 if self.single_shift == 2 else self.g3
+            self.single_shift = 0
+            invoked, self.translate = self.translate, None
+            try:
+                self.draw(data[0].translate(table) if table is not None else data[0])
+            finally:
+                self.translate = invoked
+            data = data[1:]
+            if not data:
+                return
         if self.translate is not None:
             data = data.translate(self.translate)
         if data.isascii() and not self.join_next and IRM not in self.mode:
@@ -885,7 +902,7 @@ class TermScreen(pyte.Screen):
         """DECSC."""
         self.active.saved = SavedCursor(
             self.x, self.y, self.style, DECOM in self.mode, self.wrap_pending,
-            self.charset, self.g0, self.g1,
+            self.charset, self.g0, self.g1, self.g2, self.g3,
         )  # fmt: skip
 
     def restore_cursor(self) -> None:
@@ -900,7 +917,8 @@ class TermScreen(pyte.Screen):
         else:
             self.mode.discard(DECOM)
         self.charset, self.g0, self.g1 = saved.charset, saved.g0, saved.g1
-        self.translate = self.g1 if self.charset else self.g0
+        self.g2, self.g3 = saved.g2, saved.g3
+        self.translate = self._invoked()
 
     # ---------------------------------------------------------------- edit
     def _erase_cells(self, y: int, start: int, stop: int) -> None:
@@ -1144,13 +1162,21 @@ class TermScreen(pyte.Screen):
 
     # ------------------------------------------------------------- charsets
     def define_charset(self, code: str, mode: str) -> None:
-        """SCS: designate G0 (`(`) or G1 (`)`)."""
+        """SCS: designate G0 (`(`), G1 (`)`), G2 (`*`) or G3 (`+`)."""
         table = _translation(code)
         if mode == "(":
             self.g0 = table
         elif mode == ")":
             self.g1 = table
-        self.translate = self.g1 if self.charset else self.g0
+        elif mode == "*":
+            self.g2 = table
+        elif mode == "+":
+            self.g3 = table
+        self.translate = self._invoked()
+
+    def _invoked(self) -> dict[int, str] | None:
+        """The set invoked into GL (SI, SO, LS2, LS3): its translation table."""
+        return (self.g0, self.g1, self.g2, self.g3)[self.charset]
 
     def shift_in(self) -> None:
         """SI: select G0."""
@@ -1161,6 +1187,15 @@ class TermScreen(pyte.Screen):
         """SO: select G1."""
         self.charset = 1
         self.translate = self.g1
+
+    def locking_shift(self, charset: int) -> None:
+        """LS2 (ESC n) / LS3 (ESC o): invoke G2 / G3 into GL until another shift."""
+        self.charset = charset
+        self.translate = self._invoked()
+
+    def single_shift_next(self, charset: int) -> None:
+        """SS2 (ESC N) / SS3 (ESC O): the next character only comes from G2 / G3."""
+        self.single_shift = charset
 
     # ------------------------------------------------------------- resizing
     def resize(self, lines: int | None = None, columns: int | None = None) -> None:

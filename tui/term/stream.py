@@ -103,6 +103,7 @@ ignores when it does not know it; dispatch on the final byte alone ran them as C
 CUF ... (ctlseqs lists each of these without one)."""
 _MARKERS = frozenset("?<=>")
 _LATE_MARKER = re.compile(r"[<=>?]")
+_ENDS_IN_SEQUENCE = re.compile(r"\x1b\[[0-9;:]*[mK]\Z")
 """Private markers: a CSI whose parameters start with one is a private sequence."""
 
 
@@ -154,6 +155,7 @@ class TermStream:
         self._string_size = 0
         self.kitty_flags: list[int] = [0]
         self.errors = 0  # handler exceptions swallowed (for tests and diagnostics)
+        self._last_run: str | None = None  # the token before, when it was a run
         self.foreground = "rgb:d0d0/d0d0/d0d0"
         self.background = "rgb:1c1c/1c1c/1c1c"
         self._csi: dict[str, Callable[[str, str, str], None]] = self._csi_table()
@@ -215,8 +217,16 @@ class TermStream:
                 run = parts[i + 1]
                 if run is not None:
                     self._run(run)
+                    self._last_run = run
                 elif parts[i + 2] != "\x1b" or repaired or i + 2 == last - 1:
-                    self._sequence(parts[i + 2], i + 2 == last - 1)
+                    seq = parts[i + 2]
+                    at_end = i + 2 == last - 1
+                    self._sequence(seq, at_end)
+                    if seq != "\x7f" and not (at_end and (self._pending or self._string_parts)):
+                        # A control or sequence ran: REP has nothing to repeat until
+                        # the next character (xterm). Not DEL, which is ignored
+                        # everywhere; not one kept for the next chunk, not run yet.
+                        self._last_run = None
                 else:
                     # An ESC that begins no clean sequence: the rest of the chunk
                     # goes through the state machine's rewrite, once.
@@ -261,7 +271,12 @@ class TermStream:
 
     def _simple_mode(self) -> bool:
         screen = self.screen
-        return screen.translate is None and not screen.join_next and IRM not in screen.mode
+        return (
+            screen.translate is None
+            and not screen.single_shift
+            and not screen.join_next
+            and IRM not in screen.mode
+        )
 
     def _measure(self, run: str, style: str) -> tuple[int, str, str] | None:
         """Width, final style and last character of a run, without expanding it.
@@ -569,13 +584,17 @@ class TermStream:
             elif final == "c":
                 screen.reset()
                 self.kitty_flags = [0]
+            elif final in "no":
+                screen.locking_shift(2 if final == "n" else 3)  # LS2, LS3
+            elif final in "NO":
+                screen.single_shift_next(2 if final == "N" else 3)  # SS2, SS3
             elif final == "=":
                 screen.mode.add(KEYPAD_APP)
             elif final == ">":
                 screen.mode.discard(KEYPAD_APP)
             return
         if inter in "()*+" and len(inter) == 1:
-            screen.define_charset(final, inter if inter in "()" else "?")
+            screen.define_charset(final, inter)
         elif inter == "#" and final == "8":
             screen.alignment_display()
 
@@ -623,7 +642,7 @@ class TermStream:
             "M": lambda p, i, f: s.delete_lines(count(p)),
             "S": lambda p, i, f: None if private(p) else s.scroll_up(count(p)),
             "T": lambda p, i, f: None if private(p) else s.scroll_down(count(p)),
-            "b": lambda p, i, f: s.repeat_last(count(p)),
+            "b": lambda p, i, f: self._repeat(count(p)),
             "g": lambda p, i, f: s.clear_tab_stop(arg(p)),
             "r": self._decstbm,
             "h": self._set_mode,
@@ -658,6 +677,14 @@ class TermStream:
         table["J"] = erase_display
         table["K"] = erase_line
         return table
+
+    def _repeat(self, count: int) -> None:
+        """REP: only right after a printed character (xterm forgets it after any
+        control or sequence, ctlseqs "CSI Ps b"); a run ends in one unless it ends
+        in CR LF, SGR or erase-line."""
+        run = self._last_run
+        if run and run[-1] != "\n" and not _ENDS_IN_SEQUENCE.search(run):
+            self.screen.repeat_last(count)
 
     def _cup(self, params: str, inter: str, final: str) -> None:
         values = parse_params(params) if params else ()
@@ -863,7 +890,8 @@ def soft_reset(screen: TermScreen) -> None:
     screen.mode |= {DECTCEM, DECAWM}
     screen.top, screen.bottom = 0, screen.lines - 1
     screen.style = "\x00"
-    screen.g0 = screen.g1 = screen.translate = None
+    screen.g0 = screen.g1 = screen.g2 = screen.g3 = screen.translate = None
+    screen.single_shift = 0
     screen.charset = 0
     screen.wrap_pending = False
 
