@@ -345,7 +345,7 @@ def test_kitty_keyboard_push_pop_set() -> None:
     # A flood of pushes stays bounded and popping everything returns to 0.
     emulator.feed(b"\x1b[>1u" * 1000 + b"\x1b[<1000u")
     assert emulator.modes.kitty_flags == 0
-    assert len(emulator.stream.kitty_flags) <= 16
+    assert len(emulator.screen.kitty_flags) <= 16
     assert emulator.take_events() == [], "kitty flags are internal, not events"
 
 

@@ -124,12 +124,23 @@ class Tmux:
 
 
 def tmux_pipeline(tmux: Tmux, path: Path, empty: Path) -> float:
-    """tmux seconds for the workload minus its start-up with an empty file."""
-    total = tmux.cat_seconds(path)
-    tmux.kill()
-    base = tmux.cat_seconds(empty)
-    tmux.kill()
-    return max(total - base, 1e-6)
+    """tmux seconds for the workload minus its start-up with an empty file.
+
+    On a busy machine the start-up can vary by more than a small workload costs,
+    leaving nothing (or less) after the subtraction: that pair is measured again,
+    and a workload that never shows above the noise is refused, not reported as
+    infinitely fast.
+    """
+    for _ in range(5):
+        total = tmux.cat_seconds(path)
+        tmux.kill()
+        base = tmux.cat_seconds(empty)
+        tmux.kill()
+        if total - base > 0.001:
+            return total - base
+    raise PtuiError(
+        f"{path.name}: tmux's start-up varies more than the workload costs; use a larger --mb"
+    )
 
 
 def ptui_scrollback_bytes_per_line(lines: int = 10_000) -> float:

@@ -14,21 +14,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.term.lines import EMPTY_LINE, Line, build_line, line_to_ansi
-from tui.term.screen import (
+from tui.term.modes import (
     BRACKETED_PASTE,
     DECCKM,
     DECTCEM,
     FOCUS_EVENTS,
+    KEYPAD_APP,
     MOUSE_ANY,
     MOUSE_BUTTON,
     MOUSE_NORMAL,
     MOUSE_SGR,
     MOUSE_X10,
     SYNC_OUTPUT,
-    TermScreen,
 )
+from tui.term.screen import TermScreen
 from tui.term.scrollback import Scrollback, stored_cells
-from tui.term.stream import KEYPAD_APP, TermStream
+from tui.term.stream import TermStream
 from tui.term.style import StyleTable
 
 # Events the emulator consumes itself rather than passing on.
@@ -153,7 +154,7 @@ class Emulator:
         """The default colours the program's text appears in (`#rrggbb`): what OSC 10
         and 11 queries are answered with, so an agent picks a palette that suits them."""
         fg, bg = xterm_rgb(foreground), xterm_rgb(background)
-        self.stream.foreground, self.stream.background = fg, bg
+        self.screen.foreground, self.screen.background = fg, bg
 
     def _collect_events(self) -> None:
         screen = self.screen
@@ -285,7 +286,7 @@ class Emulator:
             mouse_tracking=tracking,
             mouse_sgr=MOUSE_SGR in mode,
             focus_events=FOCUS_EVENTS in mode,
-            kitty_flags=self.stream.kitty_flags[-1],
+            kitty_flags=self.screen.kitty_flags[-1],
             cursor_visible=DECTCEM in mode,
             cursor_shape=self.screen.cursor_shape,
             alt_screen=self.screen.in_alt,

@@ -37,26 +37,16 @@ from tui.term.cells import (
     expand_run,
     text_width,
 )
-from tui.term.screen import (
-    BRACKETED_PASTE,
+from tui.term.grid import MAX_COUNT
+from tui.term.modes import (
     DECAWM,
-    DECCKM,
-    DECOM,
-    DECSCNM,
-    DECTCEM,
-    FOCUS_EVENTS,
     IRM,
-    LNM,
-    MAX_COUNT,
-    MOUSE_ANY,
-    MOUSE_BUTTON,
-    MOUSE_NORMAL,
-    MOUSE_SGR,
-    MOUSE_X10,
+    KEYPAD_APP,
+    KNOWN_ANSI,
+    KNOWN_PRIVATE,
     PRIVATE,
-    SYNC_OUTPUT,
-    TermScreen,
 )
+from tui.term.screen import TermScreen
 from tui.term.vt500 import CLEAN, CLEAN_PARTIAL, repair
 
 # The largest OSC / DCS payload kept (OSC 52 clipboard copies are the big ones).
@@ -153,11 +143,8 @@ class TermStream:
         self._skip_osc = False  # ... and it is an OSC (which BEL ends too)
         self._string_parts: list[str] = []  # an unterminated OSC/DCS, kept in pieces
         self._string_size = 0
-        self.kitty_flags: list[int] = [0]
         self.errors = 0  # handler exceptions swallowed (for tests and diagnostics)
         self._last_run: str | None = None  # the token before, when it was a run
-        self.foreground = "rgb:d0d0/d0d0/d0d0"
-        self.background = "rgb:1c1c/1c1c/1c1c"
         self._csi: dict[str, Callable[[str, str, str], None]] = self._csi_table()
         # For a sequence with a private marker or intermediates: the finals that have
         # such forms (DECSET, DA2, DECSCUSR ...), none of the bare-only ones.
@@ -264,7 +251,7 @@ class TermStream:
                     break
             if lines[i]:
                 self._run_line(lines[i])
-            self._crlf()
+            screen.crlf()
             i += 1
         if tail:
             self._run_line(tail)
@@ -309,7 +296,7 @@ class TermStream:
     def _reset(self, style: str) -> str:
         """`style` after SGR 0 (only a hyperlink survives it)."""
         table = self.screen.style_table
-        return table._sgr_cache.get((style, "0")) or table.sgr(style, "0")
+        return table.sgr(style, "0")
 
     def _last_frame(self, frames: list[str], style: str, room: int) -> tuple[str, str] | None:
         """The style before a line's last frame and its text, when drawing it alone is exact.
@@ -418,16 +405,6 @@ class TermStream:
         wraps.extend([True] * (len(new_rows) - 1))
         wraps.append(False)
         return True
-
-    def _crlf(self) -> None:
-        screen = self.screen
-        screen.x = 0
-        screen.wrap_pending = False
-        y = screen.y
-        if y == screen.bottom:
-            screen.scroll_up(1)
-        elif y < screen.lines - 1:
-            screen.y = y + 1
 
     def _run_line(self, run: str) -> None:
         """Printable text mixed with SGR: append it lazily, or expand and place it in bulk."""
@@ -573,7 +550,6 @@ class TermStream:
             elif final == "8":
                 screen.restore_cursor()
             elif final == "D":
-                screen.wrap_pending = False
                 screen.index()
             elif final == "E":
                 screen.next_line()
@@ -583,7 +559,6 @@ class TermStream:
                 screen.set_tab_stop()
             elif final == "c":
                 screen.reset()
-                self.kitty_flags = [0]
             elif final in "no":
                 screen.locking_shift(2 if final == "n" else 3)  # LS2, LS3
             elif final in "NO":
@@ -740,7 +715,7 @@ class TermStream:
     def _csi_p(self, params: str, inter: str, final: str) -> None:
         screen = self.screen
         if inter == "!":
-            soft_reset(screen)
+            screen.soft_reset()
         elif inter == "$":
             # DECRQM: report whether a mode is set (1), reset (2) or unknown (0).
             is_private = params[:1] == "?"
@@ -781,28 +756,15 @@ class TermStream:
         rest = params[1:]
         values = parse_params(rest) if rest else ()
         if lead == "?":
-            screen.write_process_input(f"\x1b[?{self.kitty_flags[-1]}u")
+            screen.report_kitty_flags()
         elif lead == ">":
-            flags = values[0] if values else 0
-            if len(self.kitty_flags) >= 16:
-                del self.kitty_flags[1]
-            self.kitty_flags.append(flags & 0x1F)
+            screen.push_kitty_flags(values[0] if values else 0)
         elif lead == "<":
-            n = values[0] if values and values[0] else 1
-            for _ in range(min(n, len(self.kitty_flags) - 1)):
-                self.kitty_flags.pop()
+            screen.pop_kitty_flags(values[0] if values and values[0] else 1)
         elif lead == "=":
-            flags = (values[0] if values else 0) & 0x1F
-            how = values[1] if len(values) > 1 else 1
-            current = self.kitty_flags[-1]
-            if how == 2:
-                flags = current | flags
-            elif how == 3:
-                flags = current & ~flags
-            self.kitty_flags[-1] = flags
+            screen.set_kitty_flags(values[0] if values else 0, values[1] if len(values) > 1 else 1)
         elif not params:
             screen.restore_cursor()  # SCORC
-        screen.events.append(("kitty-flags", self.kitty_flags[-1]))
 
     # ------------------------------------------------------------------ OSC
     def _osc(self, payload: str, end: str) -> None:
@@ -822,7 +784,7 @@ class TermStream:
         elif code == "8":
             # OSC 8 ; params ; URI — an empty URI ends the link.
             _, _, uri = rest.partition(";")
-            screen.style = screen.style_table.with_link(screen.style, uri[:2048] or None)
+            screen.set_hyperlink(uri[:2048] or None)
         elif code == "52":
             self._clipboard(rest)
         elif code == "9":
@@ -836,8 +798,7 @@ class TermStream:
                 title, _, message = body.partition(";")
                 screen.events.append(("notification", (title[:256], message[:1024])))
         elif code in ("10", "11", "12") and rest == "?":
-            colour = self.background if code == "11" else self.foreground
-            screen.write_process_input(f"\x1b]{code};{colour}{end}")
+            screen.report_colour(code, end)
 
     def _clipboard(self, rest: str) -> None:
         target, _, data = rest.partition(";")
@@ -848,12 +809,6 @@ class TermStream:
         except (binascii.Error, ValueError):
             return
         self.screen.events.append(("clipboard", (target or "c", text)))
-
-
-KEYPAD_APP = 66 << PRIVATE  # DECNKM; ESC = / ESC > set it too
-KNOWN_PRIVATE = {1, 5, 6, 7, 9, 12, 25, 47, 66, 1000, 1002, 1003, 1004, 1005, 1006, 1015,
-                 1047, 1048, 1049, 2004, 2026}  # fmt: skip
-KNOWN_ANSI = {4, 20}
 
 
 def arg_or(params: str, default: int) -> int:
@@ -884,29 +839,4 @@ def _string_end(text: str, osc: bool, after_esc: bool = False) -> int:
     return -1  # an ESC at the very end: the next chunk says
 
 
-def soft_reset(screen: TermScreen) -> None:
-    """DECSTR: modes, margins, charsets and attributes back to defaults; text stays."""
-    screen.mode -= {IRM, DECOM, DECCKM, KEYPAD_APP, LNM, DECSCNM}
-    screen.mode |= {DECTCEM, DECAWM}
-    screen.top, screen.bottom = 0, screen.lines - 1
-    screen.style = "\x00"
-    screen.g0 = screen.g1 = screen.g2 = screen.g3 = screen.translate = None
-    screen.single_shift = 0
-    screen.charset = 0
-    screen.wrap_pending = False
-
-
-__all__ = [
-    "BRACKETED_PASTE",
-    "DECCKM",
-    "FOCUS_EVENTS",
-    "KEYPAD_APP",
-    "MOUSE_ANY",
-    "MOUSE_BUTTON",
-    "MOUSE_NORMAL",
-    "MOUSE_SGR",
-    "MOUSE_X10",
-    "SYNC_OUTPUT",
-    "TermStream",
-    "parse_params",
-]
+__all__ = ["TermStream", "parse_params"]
