@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyte.charsets import MAPS as CHARSET_MAPS
-
 from tui.term.cells import WIDE_TAIL, char_width
 from tui.term.graphemes import Glyphs
 from tui.term.grid import MAX_COUNT, SavedCursor
@@ -43,18 +41,6 @@ from tui.term.modes import (
 )
 from tui.term.scrollback import Scrollback
 from tui.term.style import StyleTable
-
-
-def _translation(code: str) -> dict[int, str] | None:
-    """A str.translate table for a designated charset (None for plain ASCII/Latin-1)."""
-    mapping = CHARSET_MAPS.get(code)
-    if mapping is None or code == "B":
-        return None
-    table = {i: mapping[i] for i in range(0x20, 0x7F) if mapping[i] != chr(i)}
-    if code == "0":
-        # pyte maps 0x68 to a shade block; xterm and tmux draw SYMBOL FOR NEWLINE.
-        table[0x68] = "\u2424"
-    return table
 
 
 class TermScreen(Glyphs):
@@ -561,43 +547,6 @@ class TermScreen(Glyphs):
             self.tabstops = {t for t in self.tabstops if t < cols} | set(
                 range((old_cols + 7) // 8 * 8 or 8, cols, 8)
             )
-
-    # ------------------------------------------------------------- charsets
-    def define_charset(self, code: str, mode: str) -> None:
-        """SCS: designate G0 (`(`), G1 (`)`), G2 (`*`) or G3 (`+`)."""
-        table = _translation(code)
-        if mode == "(":
-            self.g0 = table
-        elif mode == ")":
-            self.g1 = table
-        elif mode == "*":
-            self.g2 = table
-        elif mode == "+":
-            self.g3 = table
-        self.translate = self._invoked()
-
-    def _invoked(self) -> dict[int, str] | None:
-        """The set invoked into GL (SI, SO, LS2, LS3): its translation table."""
-        return (self.g0, self.g1, self.g2, self.g3)[self.charset]
-
-    def shift_in(self) -> None:
-        """SI: select G0."""
-        self.charset = 0
-        self.translate = self.g0
-
-    def shift_out(self) -> None:
-        """SO: select G1."""
-        self.charset = 1
-        self.translate = self.g1
-
-    def locking_shift(self, charset: int) -> None:
-        """LS2 (ESC n) / LS3 (ESC o): invoke G2 / G3 into GL until another shift."""
-        self.charset = charset
-        self.translate = self._invoked()
-
-    def single_shift_next(self, charset: int) -> None:
-        """SS2 (ESC N) / SS3 (ESC O): the next character only comes from G2 / G3."""
-        self.single_shift = charset
 
     # ------------------------------------------------------------- resizing
 
