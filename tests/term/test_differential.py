@@ -360,8 +360,9 @@ INTENDED_DIFFERENCES: dict[str, str] = {
     "el_at_pending_wrap): xterm erases that cell, tmux keeps it.",
     "top": "as top@0: EL at pending wrap after the reverse header.",
     "autowrap": "BS with a wrap pending: xterm's cursor is on the last column and BS "
-    "moves it to the one before (esctest BSTests); tmux's is past the edge, so BS only "
-    "cancels the wrap and the next character lands on the last column.",
+    "moves it to the one before (esctest2 BSTests.test_BS_CursorStartsInDoWrapPosition); "
+    "tmux's is past the edge, so BS only cancels the wrap and the next character lands on "
+    "the last column.",
 }
 """Case id -> why ptui (following xterm) intentionally differs from tmux there."""
 

@@ -849,7 +849,8 @@ def test_decaln_resets_margins_origin_wrap_and_sgr() -> None:
 
 
 def test_tab_at_a_pending_wrap_keeps_it() -> None:
-    # xterm (esctest HTTests): HT on the last column with a wrap pending leaves both.
+    # xterm: TabToNextStop (tabs.c) moves the column and leaves do_wrap, so HT on the
+    # last column with a wrap pending leaves both.
     emulator = emu("x" * 10 + "\tY", cols=10, rows=3)
     assert screen(emulator)[:2] == ["x" * 10, "Y"]
 
@@ -894,3 +895,10 @@ def test_g2_g3_and_their_shifts(data: str, row: str) -> None:
     # ctlseqs: "ESC * C" / "ESC + C" designate G2 / G3; "ESC N" / "ESC O" are SS2 /
     # SS3 (the next character only), "ESC n" / "ESC o" are LS2 / LS3.
     assert screen(emu(data, cols=20))[0] == row
+
+
+def test_bs_at_a_pending_wrap_moves_off_the_last_column() -> None:
+    # esctest2 BSTests.test_BS_CursorStartsInDoWrapPosition: "ab" ending on the
+    # last column, then BS and X, leaves "Xb" (tmux only cancels the wrap).
+    emulator = emu("\x1b[1;9Hab\x08X", cols=10, rows=2)
+    assert screen(emulator)[0] == " " * 8 + "Xb"

@@ -171,8 +171,9 @@ class TermScreen(Glyphs):
         """BS: one column left (stops at the margin).
 
         With a wrap pending the cursor is on the last column, and BS leaves it for
-        the one before, as xterm does (esctest: BSTests; tmux, whose cursor is then
-        past the edge, only cancels the wrap).
+        the one before, as xterm does (esctest2
+        BSTests.test_BS_CursorStartsInDoWrapPosition); tmux, whose cursor is then
+        past the edge, only cancels the wrap.
         """
         self.wrap_pending = False
         if self.x > 0:
@@ -182,7 +183,8 @@ class TermScreen(Glyphs):
         """HT / CHT: to the next tab stop, or the last column.
 
         With a wrap pending the cursor is already on the last column: it stays, and
-        so does the pending wrap (xterm; esctest: HTTests).
+        so does the pending wrap (xterm's TabToNextStop, tabs.c, moves the column
+        and leaves do_wrap).
         """
         if self.wrap_pending:
             return
