@@ -46,7 +46,7 @@ from tui.server.trust import (
 )
 from tui.state import LifecycleState, SessionRecord, StateError, StateStore
 from tui.term.emulator import TermEvent
-from tui.term.reaper import ENV_TOKEN, process_table
+from tui.term.reaper import processes_with_token, signal_exact
 
 log = logging.getLogger("ptui.server")
 
@@ -175,22 +175,9 @@ class SessionManager:
         token = record.extra.pop("pty_token", None)
         if not isinstance(token, str) or not token:
             return
-        # Only processes carrying the session's random token in their environment:
-        # a recorded pid alone may have been reused by anything since.
-        marker = f"{ENV_TOKEN}={token}".encode()
-        me = os.getpid()
-        for pid in process_table():
-            if pid == me:
-                continue
-            try:
-                with open(f"/proc/{pid}/environ", "rb") as env:
-                    found = marker in env.read().split(b"\0")
-            except OSError:
-                continue
-            if found:
-                log.info("session %s: killing leftover process %d", record.id, pid)
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+        for info in processes_with_token(token):
+            log.info("session %s: killing leftover process %d", record.id, info.pid)
+            signal_exact(info, signal.SIGKILL)
 
     def save(self) -> None:
         """Write every record (one transaction)."""
