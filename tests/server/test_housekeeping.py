@@ -1,18 +1,20 @@
 """The session host's housekeeping, in process with real processes: what a dead
-server left is killed by identity."""
+server left is killed by identity, and a tab can be waited on however it ends."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from tui import paths
 from tui.server.manager import SessionManager
+from tui.server.session import Session
 from tui.state import SessionRecord, StateStore
 from tui.term.reaper import ENV_TOKEN, processes_with_token
 
@@ -30,6 +32,18 @@ def sleeper(token: str) -> Iterator[subprocess.Popen[bytes]]:
     finally:
         proc.kill()
         proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def serving(manager: SessionManager) -> AsyncIterator[SessionManager]:
+    """Exit statuses collected on SIGCHLD, as the host does; everything stopped after."""
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGCHLD, manager.child_exited)
+    try:
+        yield manager
+    finally:
+        await manager.shutdown()
+        loop.remove_signal_handler(signal.SIGCHLD)
 
 
 async def test_a_restarted_server_kills_what_the_dead_one_left_and_nothing_else(
@@ -51,3 +65,31 @@ async def test_a_restarted_server_kills_what_the_dead_one_left_and_nothing_else(
         assert bystander.poll() is None  # another session's process: left alone
         kept = manager.sessions["gone"].record
         assert kept.status == "stopped" and "pty_token" not in kept.extra
+
+
+def new_session(manager: SessionManager, worktree: Path) -> Session:
+    record = SessionRecord(id="s", name="s", repo=worktree, branch="ptui/s", worktree=worktree)
+    session = manager.sessions["s"] = manager.new_session(record)
+    return session
+
+
+async def test_a_tab_whose_program_exits_can_be_waited_on(tmp_path: Path) -> None:
+    async with serving(SessionManager(quiet)) as manager:
+        session = new_session(manager, tmp_path)
+        quick = session.spawn("quick", ["sh", "-c", "exit 3"], {})
+        assert await asyncio.wait_for(quick.wait_ended(), 10) == 3
+
+
+async def test_a_tab_stopped_by_ptui_wakes_whoever_waits_on_it(tmp_path: Path) -> None:
+    """Stop, archive, rm, a server stop: an agent waiting on a setup stopped meanwhile
+    must not wait forever. No SIGCHLD handler here: the stop itself collects the exit
+    status, the path on which the tab's exit callback never runs."""
+    manager = SessionManager(quiet)
+    session = new_session(manager, tmp_path)
+    slow = session.spawn("slow", ["sleep", "60"], {})
+    waiting = asyncio.create_task(slow.wait_ended())
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    await session.stop_tabs(["slow"])
+    assert await asyncio.wait_for(waiting, 5) is not None
+    assert slow.proc is not None and processes_with_token(slow.proc.token) == []

@@ -413,13 +413,12 @@ class SessionManager:
         tab = session.spawn("setup", ["/bin/sh", "-c", setup], env)
         if again:
             tab.note(again)
-        waiter = _TabExit(tab)
         session.tabs["setup"] = tab
         session.setup_run = run
         session.record.status = Activity.BUSY
 
         async def after_setup() -> None:
-            await waiter.wait()
+            await tab.wait_ended()
             async with session.lock:
                 # Stopped, archived or removed meanwhile: the agent does not start.
                 if session.setup_run is not run or session.id not in self.sessions:
@@ -462,8 +461,7 @@ class SessionManager:
         proc = tab.proc
         if proc is not None:
             session.record.extra["pid"] = proc.pid
-            token = proc._family.token  # see report: a public accessor
-            session.record.extra["pty_token"] = token
+            session.record.extra["pty_token"] = proc.token
         session.record.status = Activity.BUSY
         session.record.exit_code = None
 
@@ -668,23 +666,6 @@ async def _changed_after(manager: SessionManager) -> AsyncIterator[None]:
         yield
     finally:
         manager.changed()
-
-
-class _TabExit:
-    """Await a tab's program ending (wraps its exit callback)."""
-
-    def __init__(self, tab: Tab) -> None:
-        self._event = asyncio.Event()
-        previous = tab._on_exit
-
-        def on_exit(t: Tab) -> None:
-            previous(t)
-            self._event.set()
-
-        tab._on_exit = on_exit
-
-    async def wait(self) -> None:
-        await self._event.wait()
 
 
 def _global_terminal_config() -> TerminalConfig:
