@@ -1,16 +1,20 @@
 """The session host's housekeeping, in process with real processes: what a dead
-server left is killed by identity, and a tab can be waited on however it ends."""
+server left is killed by identity, a tab can be waited on however it ends, and
+background work is kept and its failures logged."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+import pytest
 
 from tui import paths
 from tui.server.manager import SessionManager
@@ -93,3 +97,24 @@ async def test_a_tab_stopped_by_ptui_wakes_whoever_waits_on_it(tmp_path: Path) -
     await session.stop_tabs(["slow"])
     assert await asyncio.wait_for(waiting, 5) is not None
     assert slow.proc is not None and processes_with_token(slow.proc.token) == []
+
+
+async def test_background_work_is_kept_until_done_and_its_failure_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    manager = SessionManager(quiet)
+    release = asyncio.Event()
+
+    async def fails() -> None:
+        await release.wait()
+        raise RuntimeError("the disk is full")
+
+    manager.in_background("session s: starting the agent after setup", fails())
+    assert len(manager.background) == 1  # held here: the loop keeps only weak references
+    with caplog.at_level(logging.ERROR, logger="ptui.server"):
+        release.set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+    assert manager.background == set()
+    assert "session s: starting the agent after setup failed" in caplog.text
+    assert "the disk is full" in caplog.text

@@ -18,7 +18,8 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -84,6 +85,8 @@ class SessionManager:
         self.recovery: asyncio.Task[None] | None = None
         self._screen_timers: dict[str, asyncio.TimerHandle] = {}
         self._create_lock = asyncio.Lock()
+        self.background: set[asyncio.Task[object]] = set()
+        """Work started by an event and awaited by no request (`in_background`)."""
         self.colors: tuple[str, str] | None = None
         """The last client's theme colours (foreground, background), for OSC 10/11."""
 
@@ -179,6 +182,18 @@ class SessionManager:
             log.info("session %s: killing leftover process %d", record.id, info.pid)
             signal_exact(info, signal.SIGKILL)
 
+    def in_background(self, what: str, work: Coroutine[object, object, object]) -> None:
+        """Run `work` as a task that nothing awaits: kept (the loop holds tasks only
+        weakly) until it ends, and its failure logged as `what` instead of lost."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.background.add(task)
+        task.add_done_callback(partial(self._background_done, what))
+
+    def _background_done(self, what: str, task: asyncio.Task[object]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("%s failed: %r", what, exc, exc_info=exc)
+
     def save(self) -> None:
         """Write every record (one transaction)."""
         if self.broken is None:
@@ -249,7 +264,10 @@ class SessionManager:
         # The PtyProcess still owns the fd and maybe stray children: finish it off.
         proc = tab.proc
         if proc is not None:
-            asyncio.get_running_loop().run_in_executor(None, proc.stop, 0.5)
+            self.in_background(
+                f"session {session.id}: stopping what tab {tab.name} left",
+                asyncio.to_thread(proc.stop, 0.5),
+            )
         self.changed()
 
     def term_event(self, session: Session, tab: Tab, event: TermEvent) -> None:
@@ -441,7 +459,7 @@ class SessionManager:
                 await self.save_async(session)
             self.changed()
 
-        asyncio.get_running_loop().create_task(after_setup())
+        self.in_background(f"session {session.id}: starting the agent after setup", after_setup())
         return warnings
 
     def _agent_not_started(self, session: Session, exc: PtuiError, *tabs: Tab) -> str:
