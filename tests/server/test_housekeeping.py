@@ -1,6 +1,7 @@
-"""The session host's housekeeping, in process with real processes: what a dead
-server left is killed by identity, a tab can be waited on however it ends, and
-background work is kept and its failures logged."""
+"""The session host's housekeeping, in process with real processes and a real
+repository: what a dead server left is killed by identity, a tab can be waited
+on however it ends, background work is kept and its failures logged, and a commit
+waits for the session's lock like every other operation."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.server.conftest import config, repo  # noqa: F401  (fixtures)
 from tui import paths
+from tui.protocol import messages
 from tui.server.manager import SessionManager
 from tui.server.session import Session
 from tui.state import SessionRecord, StateStore
@@ -118,3 +121,20 @@ async def test_background_work_is_kept_until_done_and_its_failure_logged(
     assert manager.background == set()
     assert "session s: starting the agent after setup failed" in caplog.text
     assert "the disk is full" in caplog.text
+
+
+@pytest.mark.usefixtures("config", "repo")  # the repository is the working directory
+async def test_a_commit_waits_for_the_sessions_lock() -> None:
+    async with serving(SessionManager(quiet)) as manager:
+        manager.load()
+        [info] = await manager.create(
+            messages.SessionCreate(task="work", agent="cat", repo=str(Path.cwd()))
+        )
+        session = manager.sessions[info["id"]]
+        (session.record.worktree / "work.txt").write_text("done\n")
+        async with session.lock:  # another operation (merge, archive, rm) under way
+            committing = asyncio.create_task(manager.commit(session.id, "the work"))
+            await asyncio.sleep(0.3)
+            assert not committing.done()
+        committed = await asyncio.wait_for(committing, 20)
+        assert committed["id"] == session.id and len(committed["commit"]) == 40
