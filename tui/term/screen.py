@@ -6,9 +6,11 @@ dict of `Char` namedtuples per line, rebuilt with `_replace` on every cell —
 with two plain lists per line: the cell text and a one-character style id per
 cell. Writing a run of ASCII is then two slice assignments.
 
-It also adds what pyte lacks (see ../shared/FACTS.md): the alternate screen,
-SU/SD, REP, scroll tracking, deferred autowrap, grapheme clusters (VS16, ZWJ,
-flags), a compact scrollback and the modes agents rely on.
+It also adds what pyte 0.8.2 lacks: the alternate screen (pyte paints `?1049h`
+over the main buffer), SU/SD, REP, scroll tracking (pyte marks every line dirty
+on each scroll), deferred autowrap, grapheme clusters (VS16, ZWJ and ZWSP cut
+pyte's text off: `"⚠️ Warning"` shows `"⚠"`), a compact scrollback (pyte's
+`HistoryScreen` holds ~18 KB per 200-column line) and the modes agents rely on.
 
 Conventions: `x`, `y` are 0-based; a wide character occupies its cell plus a
 placeholder cell holding `WIDE_TAIL` (NUL, which a program can never print);
