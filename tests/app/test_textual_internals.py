@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import inspect
 import re
+import tomllib
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
@@ -37,7 +40,8 @@ from tui.app._textual_internals import (
 )
 from tui.app.app import PtuiApp
 
-TUI = Path(__file__).resolve().parents[2] / "tui"
+ROOT = Path(__file__).resolve().parents[2]
+TUI = ROOT / "tui"
 DOOR = TUI / "app" / "_textual_internals.py"
 # Every private Textual name ptui has used; only the door may name them.
 PRIVATE = re.compile(
@@ -79,6 +83,16 @@ def test_the_installed_textual_has_every_private_name_ptui_uses() -> None:
     assert list(inspect.signature(App._end_batch).parameters) == ["self"]
     assert list(inspect.signature(Screen._compositor_refresh).parameters) == ["self"]
     assert list(inspect.signature(App._display).parameters) == ["self", "screen", "renderable"]
+
+
+def test_the_installed_textual_is_in_the_pinned_range() -> None:
+    """pyproject allows only the Textual versions these tests ran on, up to the next
+    minor release (where private names are most likely to move)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    requirements = [Requirement(line) for line in project["project"]["dependencies"]]
+    [textual] = [r for r in requirements if r.name == "textual"]
+    assert textual.specifier.contains(version("textual"))
+    assert any(spec.operator == "<" for spec in textual.specifier)
 
 
 async def test_batch_depth_counts_batch_updates() -> None:

@@ -1,6 +1,6 @@
 """Every private Textual name ptui uses, behind one door.
 
-Textual has no public call for what three measured optimisations need:
+Textual has no public call for what these measured optimisations need:
 
 - `App._batch_count`: how deep the app is inside `batch_update` (Textual draws no
   frame while it is above 0);
