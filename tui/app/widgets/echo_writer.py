@@ -2,10 +2,11 @@
 
 Textual's frame path (idle, timer, compositor) adds ~1.5 ms to every echo. The
 rows an echo changed are the same strips, filters and colours the frame draws a
-moment later, so `EchoWriter` writes them straight to the driver (Textual has
-no public call for that: `tui.app._textual_internals`, and where that cannot be
-done the echo waits for the frame), only where nothing can cover them: the view's
-screen on top, no batch in progress, and no other widget at the row's ends or middle.
+moment later, so `EchoWriter` writes them straight to the driver, only where
+nothing can cover them: the view's screen on top, no batch in progress, and no
+other widget at the row's ends or middle. Textual has no public call for that
+write (`tui.app._textual_internals` holds the private one): where a Textual lacks
+it, the echo waits for the frame.
 
 What that check needs (the view's region, which rows are covered, the view's
 line filters) only changes with the layout or the styles, so it is kept until
