@@ -1,11 +1,13 @@
 """`ptui` asks Textual for 240 frames a second before Textual is first imported; a
-user's own TEXTUAL_FPS wins, and importing `tui.app` on its own sets nothing."""
+user's own TEXTUAL_FPS wins, importing `tui.app` on its own sets nothing, and
+`ptui bench ui` times the app at the rate `ptui` runs it."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tui.cli.app import FRAME_RATE
 
@@ -54,3 +56,10 @@ def test_the_users_own_frame_rate_wins() -> None:
 def test_importing_the_app_sets_no_frame_rate() -> None:
     """No import side effect: a program that embeds the app keeps Textual's default."""
     assert fps_at_textual_import("import tui.app.app\n") == "None"
+
+
+def test_the_ui_benchmark_times_the_app_at_ptuis_frame_rate(tmp_path: Path) -> None:
+    """The probe wraps Textual's classes before `ptui` runs: it imports textual first."""
+    log = tmp_path / "probe.log"
+    probe = f"from tui.bench.ui_probe import install\ninstall({str(log)!r})\n"
+    assert fps_at_textual_import(probe) == FRAME_RATE

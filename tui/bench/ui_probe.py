@@ -26,6 +26,11 @@ from typing import Any
 
 def install(log_path: str) -> None:
     """Wrap the app's key handling, terminal view and frame output to log to `log_path`."""
+    from tui.cli.app import set_frame_rate
+
+    # Before the wrapping imports Textual: it reads TEXTUAL_FPS once, at import, and
+    # `ptui` itself sets it later (run_app) than this.
+    set_frame_rate()
     from textual import events
     from textual.app import App
 
