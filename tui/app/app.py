@@ -64,7 +64,7 @@ _STOPPED_WORKING = frozenset({Activity.IDLE, Activity.WAITING, Activity.EXITED})
 __all__ = ["PtuiApp"]
 
 
-class PtuiApp(FrameHoldingApp[None]):
+class PtuiApp(FrameHoldingApp, App[None]):
     """Sessions in a sidebar, the focused one's terminal beside it."""
 
     TITLE = "ptui"

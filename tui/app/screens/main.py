@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from tui.app._textual_internals import FrameHoldingScreen
@@ -112,7 +113,7 @@ OTHER_SCREENS = {
 }
 
 
-class MainScreen(FrameHoldingScreen[None]):
+class MainScreen(FrameHoldingScreen, Screen[None]):
     """Sidebar, header, tabs and the live terminal of the highlighted session."""
 
     AUTO_FOCUS = "#sessions"  # not the first focusable widget: no focus to move at start
