@@ -21,6 +21,7 @@ from tests.app.app_harness import (
     until,
 )
 from tests.server.conftest import repo  # noqa: F401  (fixture)
+from tui.app._textual_internals import batch_depth
 from tui.app.app import PtuiApp
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.terminal_view import TerminalView
@@ -71,9 +72,9 @@ async def test_a_switch_holds_frames_until_the_new_screen_arrives() -> None:
         hold, release, feed = view._hold_frames, view._release_frames, view.feed
 
         def logged_hold() -> None:
-            steps.append(f"hold {app._batch_count}")
+            steps.append(f"hold {batch_depth(app)}")
             hold()
-            steps.append(f"held {app._batch_count}")
+            steps.append(f"held {batch_depth(app)}")
 
         def logged_release() -> None:
             steps.append("release" if view._hold is not None else "(nothing held)")
@@ -224,13 +225,13 @@ async def test_no_frame_is_drawn_only_to_be_dropped(monkeypatch: pytest.MonkeyPa
     from textual._compositor import Compositor
 
     ids = [new_session(f"task {n}")["id"] for n in (1, 2)]
-    renders: list[int] = []  # the batch depth at each render of the main screen
+    renders: list[int | None] = []  # the batch depth at each render of the main screen
     app = PtuiApp(repo=Path.cwd())
     render_update = Compositor.render_update
 
     def recording(self: Compositor, *args: Any, **kwargs: Any) -> Any:
-        if app._screen_stack and self is app.screen._compositor:
-            renders.append(app._batch_count)
+        if app.screen_stack and self is app.screen._compositor:
+            renders.append(batch_depth(app))
         return render_update(self, *args, **kwargs)
 
     monkeypatch.setattr(Compositor, "render_update", recording)
@@ -243,4 +244,4 @@ async def test_no_frame_is_drawn_only_to_be_dropped(monkeypatch: pytest.MonkeyPa
         await until(pilot, lambda: terminal(app).session == ids[1], "the switch")
         await until(pilot, lambda: len(renders) > drawn_at_start + 1, "frames after the switch")
     assert drawn_at_start > 0
-    assert [depth for depth in renders if depth] == []
+    assert [depth for depth in renders if depth != 0] == []

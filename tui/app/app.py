@@ -23,6 +23,7 @@ from textual.color import Color
 from textual.css.query import NoMatches
 from textual.theme import Theme
 
+from tui.app._textual_internals import FrameHoldingApp, driver_write
 from tui.app.commands import PtuiCommands
 from tui.app.messages import (
     Bell,
@@ -63,7 +64,7 @@ _STOPPED_WORKING = frozenset({Activity.IDLE, Activity.WAITING, Activity.EXITED})
 __all__ = ["PtuiApp"]
 
 
-class PtuiApp(App[None]):
+class PtuiApp(FrameHoldingApp, App[None]):
     """Sessions in a sidebar, the focused one's terminal beside it."""
 
     TITLE = "ptui"
@@ -154,7 +155,7 @@ class PtuiApp(App[None]):
         return warnings
 
     def refresh_css(self, animate: bool = True) -> None:
-        if not self._screen_stack:
+        if not self.screen_stack:
             # Choosing the theme in `__init__` queues this before anything is styled:
             # reparsing now would parse every source once more (~4 ms before the
             # first frame) for rules the first style pass parses anyway.
@@ -181,13 +182,6 @@ class PtuiApp(App[None]):
         self.set_interval(SUMMARY_INTERVAL, self.request_summaries)
         if not gc.isenabled():  # paused for start-up by `tui.cli.app`
             self.set_timer(STARTUP_GC_PAUSE, self._resume_gc)
-
-    def _end_batch(self) -> None:
-        super()._end_batch()
-        if not self._batch_count and self._screen_stack:
-            screen = self._screen_stack[-1]
-            if isinstance(screen, MainScreen):
-                screen.draw_held_frame()
 
     def _resume_gc(self) -> None:
         """Start-up's objects live as long as the app: freeze them out of every future
@@ -449,9 +443,10 @@ class PtuiApp(App[None]):
         self.notify(f"{name} {text}", title="ptui", timeout=6)
         if mode == "bell":
             self.bell()
-        elif mode == "osc9" and self._driver is not None:
+        elif mode == "osc9":
+            # Only the toast where the terminal cannot be written between frames.
             body = "".join(ch for ch in f"{name} {text}" if ch.isprintable() and ch != ";")
-            self._driver.write(f"\x1b]9;ptui: {body}\x07")
+            driver_write(self, f"\x1b]9;ptui: {body}\x07")
 
     # --------------------------------------------------------- summaries
     def request_summaries(self, force: bool = False) -> None:

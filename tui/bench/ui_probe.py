@@ -26,9 +26,15 @@ from typing import Any
 
 def install(log_path: str) -> None:
     """Wrap the app's key handling, terminal view and frame output to log to `log_path`."""
+    from tui.cli.app import set_frame_rate
+
+    # Before the wrapping imports Textual: it reads TEXTUAL_FPS once, at import, and
+    # `ptui` itself sets it later (run_app) than this.
+    set_frame_rate()
     from textual import events
     from textual.app import App
 
+    from tui.app._textual_internals import watch_frames
     from tui.app.app import PtuiApp
     from tui.app.widgets.terminal_view import TerminalView
 
@@ -47,13 +53,9 @@ def install(log_path: str) -> None:
             log("key", event.key)
         await on_event(self, event)
 
-    display: Callable[..., None] = App._display
-
-    def logged_display(self: App[Any], screen: Any, renderable: Any) -> None:
-        display(self, screen, renderable)
-        if renderable is not None and not self._batch_count:
-            log("frame", drawn["session"])
-            drawn["session"] = None
+    def logged_frame(_app: App[Any]) -> None:
+        log("frame", drawn["session"])
+        drawn["session"] = None
 
     render_line: Callable[..., Any] = TerminalView.render_line
 
@@ -84,7 +86,7 @@ def install(log_path: str) -> None:
 
     setattr(TerminalView, "_write_rows_now", logged_write_now)  # noqa: B010
     setattr(PtuiApp, "on_event", logged_on_event)  # noqa: B010 - wrapping from outside
-    setattr(App, "_display", logged_display)  # noqa: B010
+    watch_frames(logged_frame)  # Textual's frame output: private, so wrapped over there
     setattr(TerminalView, "render_line", logged_render_line)  # noqa: B010
     setattr(TerminalView, "feed", logged_feed)  # noqa: B010
     setattr(TerminalView, "show", logged_show)  # noqa: B010

@@ -1,4 +1,8 @@
-"""Byte workloads that look like what coding agents print (see ../shared/FACTS.md).
+"""Byte workloads that look like what coding agents print.
+
+Seen in real agents before ptui was written: Codex CLI draws on the alternate
+screen and grows its viewport with DECSTBM + `CSI S`; Claude Code (Ink) redraws
+lines heavily, inside `?2026` synchronized output on some TERMs.
 
 - `agent`: scrolling coloured agent output — 16/256/truecolour SGR, CR+EL
   spinners, cursor moves, lines that wrap, ~10% CJK and emoji.

@@ -88,9 +88,10 @@ def _open_app(repo: Path, sessions: list[SessionInfo]) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print(hint)
         return 0
-    from tui.cli.app import pause_gc_for_startup
+    from tui.cli.app import pause_gc_for_startup, set_frame_rate
     from tui.client.connection import EarlyConnection
 
+    set_frame_rate()
     early = EarlyConnection()  # answered while Textual imports
     pause_gc_for_startup()
     try:

@@ -238,7 +238,7 @@ def _live_tokens(mgr: SessionManager) -> set[str]:
         for tab in session.tabs.values():
             proc = tab.proc
             if proc is not None and tab.alive:
-                tokens.add(proc._family.token)
+                tokens.add(proc.token)
     return tokens
 
 

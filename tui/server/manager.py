@@ -18,7 +18,8 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -46,7 +47,7 @@ from tui.server.trust import (
 )
 from tui.state import LifecycleState, SessionRecord, StateError, StateStore
 from tui.term.emulator import TermEvent
-from tui.term.reaper import ENV_TOKEN, process_table
+from tui.term.reaper import processes_with_token, signal_exact
 
 log = logging.getLogger("ptui.server")
 
@@ -84,6 +85,8 @@ class SessionManager:
         self.recovery: asyncio.Task[None] | None = None
         self._screen_timers: dict[str, asyncio.TimerHandle] = {}
         self._create_lock = asyncio.Lock()
+        self.background: set[asyncio.Task[object]] = set()
+        """Work started by an event and awaited by no request (`in_background`)."""
         self.colors: tuple[str, str] | None = None
         """The last client's theme colours (foreground, background), for OSC 10/11."""
 
@@ -175,22 +178,21 @@ class SessionManager:
         token = record.extra.pop("pty_token", None)
         if not isinstance(token, str) or not token:
             return
-        # Only processes carrying the session's random token in their environment:
-        # a recorded pid alone may have been reused by anything since.
-        marker = f"{ENV_TOKEN}={token}".encode()
-        me = os.getpid()
-        for pid in process_table():
-            if pid == me:
-                continue
-            try:
-                with open(f"/proc/{pid}/environ", "rb") as env:
-                    found = marker in env.read().split(b"\0")
-            except OSError:
-                continue
-            if found:
-                log.info("session %s: killing leftover process %d", record.id, pid)
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+        for info in processes_with_token(token):
+            log.info("session %s: killing leftover process %d", record.id, info.pid)
+            signal_exact(info, signal.SIGKILL)
+
+    def in_background(self, what: str, work: Coroutine[object, object, object]) -> None:
+        """Run `work` as a task that nothing awaits: kept (the loop holds tasks only
+        weakly) until it ends, and its failure logged as `what` instead of lost."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.background.add(task)
+        task.add_done_callback(partial(self._background_done, what))
+
+    def _background_done(self, what: str, task: asyncio.Task[object]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("%s failed: %r", what, exc, exc_info=exc)
 
     def save(self) -> None:
         """Write every record (one transaction)."""
@@ -262,7 +264,10 @@ class SessionManager:
         # The PtyProcess still owns the fd and maybe stray children: finish it off.
         proc = tab.proc
         if proc is not None:
-            asyncio.get_running_loop().run_in_executor(None, proc.stop, 0.5)
+            self.in_background(
+                f"session {session.id}: stopping what tab {tab.name} left",
+                asyncio.to_thread(proc.stop, 0.5),
+            )
         self.changed()
 
     def term_event(self, session: Session, tab: Tab, event: TermEvent) -> None:
@@ -426,13 +431,12 @@ class SessionManager:
         tab = session.spawn("setup", ["/bin/sh", "-c", setup], env)
         if again:
             tab.note(again)
-        waiter = _TabExit(tab)
         session.tabs["setup"] = tab
         session.setup_run = run
         session.record.status = Activity.BUSY
 
         async def after_setup() -> None:
-            await waiter.wait()
+            await tab.wait_ended()
             async with session.lock:
                 # Stopped, archived or removed meanwhile: the agent does not start.
                 if session.setup_run is not run or session.id not in self.sessions:
@@ -455,7 +459,7 @@ class SessionManager:
                 await self.save_async(session)
             self.changed()
 
-        asyncio.get_running_loop().create_task(after_setup())
+        self.in_background(f"session {session.id}: starting the agent after setup", after_setup())
         return warnings
 
     def _agent_not_started(self, session: Session, exc: PtuiError, *tabs: Tab) -> str:
@@ -475,8 +479,7 @@ class SessionManager:
         proc = tab.proc
         if proc is not None:
             session.record.extra["pid"] = proc.pid
-            token = proc._family.token  # see report: a public accessor
-            session.record.extra["pty_token"] = token
+            session.record.extra["pty_token"] = proc.token
         session.record.status = Activity.BUSY
         session.record.exit_code = None
 
@@ -681,23 +684,6 @@ async def _changed_after(manager: SessionManager) -> AsyncIterator[None]:
         yield
     finally:
         manager.changed()
-
-
-class _TabExit:
-    """Await a tab's program ending (wraps its exit callback)."""
-
-    def __init__(self, tab: Tab) -> None:
-        self._event = asyncio.Event()
-        previous = tab._on_exit
-
-        def on_exit(t: Tab) -> None:
-            previous(t)
-            self._event.set()
-
-        tab._on_exit = on_exit
-
-    async def wait(self) -> None:
-        await self._event.wait()
 
 
 def _global_terminal_config() -> TerminalConfig:

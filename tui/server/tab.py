@@ -118,6 +118,7 @@ class Tab:
         self._sync_handle: asyncio.TimerHandle | None = None
         self._sent_modes: TermModes | None = None
         self._sent_title: str | None = None
+        self._ended = asyncio.Event()
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -129,6 +130,7 @@ class Tab:
         """Attach a freshly spawned program and start reading its output."""
         self.proc = proc
         self.exit_code = None
+        self._ended.clear()
         self._inbuf.clear()
         loop = asyncio.get_running_loop()
         loop.add_reader(proc.fd, self._on_readable)
@@ -153,6 +155,16 @@ class Tab:
             self.exit_code = code if code is not None else -1
         self._screen_changed()
         self.flush(force=True)
+        self._ended.set()
+
+    async def wait_ended(self) -> int | None:
+        """Wait until the program has ended, on its own or stopped by ptui; its exit code.
+
+        Unlike the `on_exit` callback (the program exited by itself), this also wakes
+        when the tab is stopped, so nothing waits forever on a stopped session.
+        """
+        await self._ended.wait()
+        return self.exit_code
 
     def note(self, text: str) -> None:
         """Show a line from ptui itself below the program's output (in bold red)."""

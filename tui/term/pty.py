@@ -192,6 +192,12 @@ class PtyProcess:
             raise PtuiError(f"cannot start {command}: {error.strerror or error}") from error
         return cls(proc, token, argv)
 
+    @property
+    def token(self) -> str:
+        """The session's random token: `PTUI_PTY_ID` in the environment of every
+        process it starts (how its leftovers are found after a crash)."""
+        return self._family.token
+
     # -- output -------------------------------------------------------------
 
     def _read_available(self) -> bytes:

@@ -41,8 +41,10 @@ __all__ = [
     "enable_subreaper",
     "is_subreaper",
     "process_table",
+    "processes_with_token",
     "read_proc",
     "reap_orphans",
+    "signal_exact",
 ]
 
 # prctl(2) options, from <linux/prctl.h>.
@@ -178,6 +180,22 @@ def _environ_has(pid: int, entry: bytes) -> bool:
             return entry in environ.read().split(b"\0")
     except OSError:
         return False
+
+
+def processes_with_token(token: str) -> list[ProcInfo]:
+    """Every process but this one whose environment carries session `token`.
+
+    What is left of a session whose owner died without stopping it: a recorded
+    pid may have been reused by anything since, the random token cannot. Signal
+    them with `signal_exact`, which also spares a pid reused after this scan.
+    """
+    marker = f"{ENV_TOKEN}={token}".encode()
+    me = os.getpid()
+    return [
+        info
+        for info in process_table().values()
+        if info.pid != me and _environ_has(info.pid, marker)
+    ]
 
 
 class ProcessFamily:

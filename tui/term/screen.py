@@ -1,15 +1,18 @@
 """The screen: terminal behaviour on the grid — cursor, erase, scroll, modes, resets.
 
-`TermScreen` is what the parser (`tui.term.stream`) drives: each method is one
-control function (CUP, ED, IL, DECSTBM, DECSET, SCS, DSR ...), named as pyte named
-them. Storage is the grid (`tui.term.grid`), printing is glyph placement
-(`tui.term.graphemes`); this module holds the state a terminal keeps beside its
-cells (cursor, margins, modes, tab stops, charsets, title, the kitty keyboard flags,
-the colours queries are answered with) and the answers it sends back.
+`TermScreen` is what the parser drives: one method per control function (CUP, ED,
+DECSTBM, DECSET, DSR ...), named as pyte named them. On the grid (`tui.term.grid`)
+and glyph placement (`tui.term.graphemes`), it keeps the state a terminal keeps
+beside its cells (cursor, margins, modes, tab stops, title, kitty keyboard flags,
+the colours queries are answered with) and sends the answers.
 
-It also has what pyte lacks: the alternate screen, SU/SD, REP, scroll tracking,
-deferred autowrap, grapheme clusters, a compact scrollback, reflow on resize and
-the modes agents rely on. Conventions: `x`, `y` are 0-based.
+It also has what pyte 0.8.2 lacks: the alternate screen (pyte paints `?1049h`
+over the main buffer), SU/SD, REP, scroll tracking (pyte marks every line dirty
+on each scroll), deferred autowrap, grapheme clusters (VS16, ZWJ and ZWSP cut
+pyte's text off: `"⚠️ Warning"` shows `"⚠"`), a compact scrollback (pyte's
+`HistoryScreen` holds ~18 KB per 200-column line), reflow on resize and the modes
+agents rely on. Conventions: `x`, `y` are 0-based; a cell style is an id from
+`StyleTable`.
 """
 
 from __future__ import annotations

@@ -106,14 +106,6 @@ def _build_palette() -> list[int]:
 PALETTE = _build_palette()
 
 
-def _ints(text: str) -> list[int]:
-    """Parse a `;`-separated parameter string; empty fields are 0, values clamped."""
-    out: list[int] = []
-    for part in text.split(";")[:_MAX_SGR_PARAMS]:
-        out.append(_int(part))
-    return out
-
-
 def _int(part: str) -> int:
     if not part:
         return 0

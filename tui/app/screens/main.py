@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from tui.app._textual_internals import FrameHoldingScreen
 from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.session_header import SessionHeader
 from tui.app.widgets.session_list import SessionList
@@ -112,7 +113,7 @@ OTHER_SCREENS = {
 }
 
 
-class MainScreen(Screen[None]):
+class MainScreen(FrameHoldingScreen, Screen[None]):
     """Sidebar, header, tabs and the live terminal of the highlighted session."""
 
     AUTO_FOCUS = "#sessions"  # not the first focusable widget: no focus to move at start
@@ -130,7 +131,6 @@ class MainScreen(Screen[None]):
         self.tab_choice: dict[str, str] = {}
         self._leader_maps: list[tuple[Any, BindingsMap]] = []
         self._no_session_shown = True
-        self._frame_held = False
 
     @property
     def ptui(self) -> PtuiApp:
@@ -150,25 +150,6 @@ class MainScreen(Screen[None]):
                 yield Static(id="empty")
         yield Static(id="leader-hint")
         yield KeyFooter()
-
-    # ------------------------------------------------------------ frames
-    def _compositor_refresh(self) -> None:
-        # Textual draws a refresh that comes inside a batch (its own start-up, or
-        # frames held while a switch fetches the new tab's screen) and then
-        # `App._display` drops the picture: the render is wasted (18-28 ms before
-        # the first frame) and the regions it used up are not drawn again. Keep
-        # the refresh for the end of the batch instead (`draw_held_frame`).
-        app = self.app
-        if app._batch_count and self is app.screen and not app.is_inline:
-            self._frame_held = True
-            return
-        super()._compositor_refresh()
-
-    def draw_held_frame(self) -> None:
-        """Draw the refresh held back by a batch (called when the batch ends)."""
-        if self._frame_held and not self.app._batch_count:
-            self._frame_held = False
-            self._compositor_refresh()
 
     @property
     def session_list(self) -> SessionList:

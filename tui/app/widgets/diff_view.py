@@ -239,12 +239,6 @@ class DiffView(ScrollView, can_focus=True):
         self.scroll_to(y=row, animate=False, immediate=True)
         self.refresh()
 
-    @property
-    def current_hunk(self) -> int:
-        """The hunk the cursor is in (-1 outside any)."""
-        rows = self.rows
-        return rows[self.cursor].hunk if 0 <= self.cursor < len(rows) else -1
-
     def editor_target(self) -> tuple[str, int] | None:
         """(path, line) of the new file at the cursor, for opening an editor there."""
         if self.file is None:

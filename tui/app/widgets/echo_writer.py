@@ -2,9 +2,11 @@
 
 Textual's frame path (idle, timer, compositor) adds ~1.5 ms to every echo. The
 rows an echo changed are the same strips, filters and colours the frame draws a
-moment later, so `EchoWriter` writes them straight to the driver (Textual has
-no public call for that), only where nothing can cover them: the view's screen
-on top, no batch in progress, and no other widget at the row's ends or middle.
+moment later, so `EchoWriter` writes them straight to the driver, only where
+nothing can cover them: the view's screen on top, no batch in progress, and no
+other widget at the row's ends or middle. Textual has no public call for that
+write (`tui.app._textual_internals` holds the private one): where a Textual lacks
+it, the echo waits for the frame.
 
 What that check needs (the view's region, which rows are covered, the view's
 line filters) only changes with the layout or the styles, so it is kept until
@@ -17,6 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from textual.errors import NoWidget
+
+from tui.app._textual_internals import batch_depth, driver_write
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,13 +69,10 @@ class EchoWriter:
         """Write `rows` (of the view) to the terminal; False if it cannot be done now."""
         screen = self._screen
         app = screen.app
-        # Private to Textual (checked for, so a change there only turns this off).
-        driver = getattr(app, "_driver", None)
         if (
-            driver is None
-            or getattr(driver, "is_inline", True)
+            app.is_inline
             or app.is_headless
-            or getattr(app, "_batch_count", 1)
+            or batch_depth(app) != 0  # a batch draws nothing; None: cannot tell
             or app.screen is not screen
         ):
             return False
@@ -94,8 +95,7 @@ class EchoWriter:
                 strip = strip.apply_filter(line_filter, background)
             parts.append(f"\x1b[{row + 1};{region.x + 1}H{strip.render(console)}")
         parts.append("\x1b8")
-        driver.write("".join(parts))
-        return True
+        return driver_write(app, "".join(parts))
 
     def covered(self, row: int) -> bool:
         """Whether another widget (toast, tooltip, menu) lies over screen `row` of the view."""

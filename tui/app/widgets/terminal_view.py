@@ -29,6 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
+from tui.app._textual_internals import can_hold_frames
 from tui.app.widgets import mouse
 from tui.app.widgets.echo_writer import EchoWriter
 from tui.app.widgets.frozen_view import COPY, LEAVE, FrozenView
@@ -175,8 +176,8 @@ class TerminalView(ScrollView, can_focus=True):
         A switch then lands as one frame with the sidebar, header and terminal
         together, instead of a frame of the old picture that delays the new one.
         """
-        if self._hold is not None:
-            return
+        if self._hold is not None or not can_hold_frames():
+            return  # without held frames being drawn later, a batch would lose them
         self._hold = self.app.batch_update()
         self._hold.__enter__()
         self._hold_timer = self.set_timer(_HOLD_FRAMES, self._release_frames)
@@ -424,10 +425,8 @@ class TerminalView(ScrollView, can_focus=True):
         for priority keys, this view's own keys, the leader's next key, copy mode,
         and while anything waits in this view's queue, so input keeps its order.
         """
-        queue = getattr(self, "_message_queue", None)  # private to Textual: checked for
         if (
-            queue is None
-            or not queue.empty()
+            self.message_queue_size
             or event.key in self.reserved_keys
             or (self.frozen is not None and self.frozen.copying)
             or self._handled_elsewhere(event.key)
