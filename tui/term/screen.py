@@ -11,8 +11,7 @@ over the main buffer), SU/SD, REP, scroll tracking (pyte marks every line dirty
 on each scroll), deferred autowrap, grapheme clusters (VS16, ZWJ and ZWSP cut
 pyte's text off: `"⚠️ Warning"` shows `"⚠"`), a compact scrollback (pyte's
 `HistoryScreen` holds ~18 KB per 200-column line), reflow on resize and the modes
-agents rely on. Conventions: `x`, `y` are 0-based; a cell style is an id from
-`StyleTable`.
+agents rely on. `x`, `y` are 0-based; a cell style is an id from `StyleTable`.
 """
 
 from __future__ import annotations
