@@ -63,3 +63,18 @@ def test_the_ui_benchmark_times_the_app_at_ptuis_frame_rate(tmp_path: Path) -> N
     log = tmp_path / "probe.log"
     probe = f"from tui.bench.ui_probe import install\ninstall({str(log)!r})\n"
     assert fps_at_textual_import(probe) == FRAME_RATE
+
+
+def test_the_frame_rate_is_not_passed_on_to_the_server_and_agents() -> None:
+    """Textual runs at 240, but a server the app starts, and its agents, see no
+    TEXTUAL_FPS of ptui's: the variable is set only while Textual reads it."""
+    program = (
+        "import os\nfrom tui.cli.app import set_frame_rate\nset_frame_rate()\n"
+        "import textual.constants\n"
+        "print(textual.constants.MAX_FPS, os.environ.get('TEXTUAL_FPS'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [FRAME_RATE, "None"]

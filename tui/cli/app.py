@@ -51,8 +51,17 @@ def set_frame_rate() -> None:
     median 30 ms at 60, 20 ms at 240). The frame *rate* stays bounded by what
     changes: the server sends a tab's screen at most 60 times a second. A user's
     own TEXTUAL_FPS wins. Call it before anything imports textual.
+
+    The variable is set only while Textual reads it: a server this process starts,
+    and the agents it runs, would otherwise inherit ptui's frame rate as their own.
     """
-    os.environ.setdefault("TEXTUAL_FPS", FRAME_RATE)
+    if "TEXTUAL_FPS" in os.environ:
+        return
+    os.environ["TEXTUAL_FPS"] = FRAME_RATE
+    try:
+        import textual.constants  # noqa: F401  (reads TEXTUAL_FPS, once, here)
+    finally:
+        del os.environ["TEXTUAL_FPS"]
 
 
 def run_app(args: argparse.Namespace) -> int:
