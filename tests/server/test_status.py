@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from pathlib import Path
@@ -134,6 +135,36 @@ async def test_a_screen_already_matched_is_not_matched_again() -> None:
         await asyncio.sleep(0.01)
     assert CountingSet.searches == searched
     assert screen.reads >= 6
+    tracker.close()
+
+
+class FailingSet(PatternSet):
+    """A real compiled set whose match fails, as RE2's does when its DFA runs out of
+    memory (fault injection: the failure cannot be provoked on demand)."""
+
+    def search(self, text: str) -> int | None:
+        raise RuntimeError("DFA out of memory")
+
+
+async def test_a_failing_match_falls_back_to_activity_and_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    compiled = compile_patterns(["Proceed\\?"])
+    screen = Screen("Proceed? [y/n]")
+    with caplog.at_level(logging.WARNING, logger="ptui.server"):
+        tracker = StatusTracker(
+            screen.read,
+            screen.changes.append,
+            waiting=FailingSet(compiled.sources, compiled._matcher),
+        )
+        tracker.output()
+        await settle(screen, IDLE, timeout=st.ACTIVE_WINDOW + 2)  # activity alone decided
+        screen.text = "Proceed? again"
+        tracker.output()
+        await asyncio.sleep(st.CHECK_DELAY * 3)
+    failures = [r for r in caplog.records if "could not be matched" in r.getMessage()]
+    assert len(failures) == 1
+    assert "DFA out of memory" in failures[0].getMessage()
     tracker.close()
 
 

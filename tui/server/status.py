@@ -23,6 +23,7 @@ match that took long delays the next one in proportion.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,8 @@ CHECK_DELAY: Final = 0.2
 MATCH_BACKOFF: Final = 4.0
 """After a match that took t seconds, the next starts no sooner than this times t
 later: a hostile pattern list costs a session at most a fifth of a core."""
+
+log = logging.getLogger("ptui.server")
 
 # One thread for every session's matches: all of them together use at most one
 # core, and the default executor stays free for git and the state file. Its
@@ -116,6 +119,7 @@ class StatusTracker:
         self._recheck = False  # the screen may have changed since that match began
         self._not_before = 0.0  # backoff after a slow match (time.monotonic)
         self._closed = False
+        self._failed = False  # a match raised (logged once)
         self._check: asyncio.TimerHandle | None = None
         self._idle: asyncio.TimerHandle | None = None
         self._schedule_check(CHECK_DELAY)
@@ -175,7 +179,17 @@ class StatusTracker:
         self._matching = False
         if self._closed or future.cancelled():
             return
-        status, seconds = future.result()
+        error = future.exception()
+        if error is not None:
+            # RE2 can fail at match time (its DFA out of memory on a huge screen).
+            # The status then comes from output activity, as with no patterns, and
+            # the log says why once per tracker, not on every look.
+            if not self._failed:
+                self._failed = True
+                log.warning("screen patterns could not be matched: %s", error, exc_info=error)
+            status, seconds = None, 0.0
+        else:
+            status, seconds = future.result()
         self._matched = (text, status)
         self._not_before = time.monotonic() + MATCH_BACKOFF * seconds
         self._settle(status)
