@@ -87,7 +87,7 @@ async def test_a_switch_holds_frames_until_the_new_screen_arrives() -> None:
 
         view._hold_frames = logged_hold  # type: ignore[method-assign]
         view._release_frames = logged_release  # type: ignore[method-assign]
-        app.screen_sinks[(view.session, view.tab)] = view.feed = logged_feed  # type: ignore[method-assign]
+        app.context.screen_sinks[(view.session, view.tab)] = view.feed = logged_feed  # type: ignore[method-assign]
         first, second = app.main_screen.session_list.visible_ids()
         await pilot.press("alt+2")
         await until(pilot, lambda: "release" in steps, "frames to resume")

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from tui.app.app import PtuiApp
+from tui.app.context import app_context
 
 Command = tuple[str, Callable[[], Awaitable[Any] | None], str]
 
@@ -25,8 +24,8 @@ class PtuiCommands(Provider):
     def _commands(self) -> list[Command]:
         from tui.app.screens.main import SESSION_BINDINGS
 
-        app = cast("PtuiApp", self.app)
-        main = getattr(app, "main_screen", None)
+        app = app_context(self.app)
+        main = getattr(self.app, "main_screen", None)
         if main is None:
             return []
         commands: list[Command] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import unicodedata
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from textual import events, work
 from textual.app import ComposeResult
@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from tui.app._textual_internals import FrameHoldingScreen
+from tui.app.context import AppContext, app_context
 from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.session_header import SessionHeader
 from tui.app.widgets.session_list import SessionList
@@ -32,9 +33,6 @@ from tui.errors import PtuiError
 from tui.protocol import LIVE, Activity, SessionInfo
 from tui.protocol.messages import SessionResume, SessionRun, SessionShell, SessionStop
 from tui.term.keys import encode_key
-
-if TYPE_CHECKING:
-    from tui.app.app import PtuiApp
 
 
 def _session_binding(key: str, action: str, description: str, id: str, tooltip: str) -> Binding:
@@ -133,8 +131,8 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
         self._no_session_shown = True
 
     @property
-    def ptui(self) -> PtuiApp:
-        return cast("PtuiApp", self.app)
+    def context(self) -> AppContext:
+        return app_context(self)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -166,7 +164,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
 
     def apply_keymap(self) -> None:
         """Work out which keys the terminal leaves alone, after the user's remaps."""
-        keymap = self.ptui.keymap
+        keymap = self.context.keymap
 
         def mapped(bindings: list[BindingType]) -> BindingsMap:
             bindings_map = BindingsMap(bindings)
@@ -190,7 +188,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     # ----------------------------------------------------------- sessions
     def update_sessions(self) -> None:
         """Show the app's current session list."""
-        sessions = list(self.ptui.sessions.values())
+        sessions = list(self.context.sessions.values())
         self.session_list.set_sessions(sessions, prefer=self._first_choice(sessions))
         live = self.session_list.visible_ids() or list(self.session_list.rows)
         self.query_one("#sidebar-title", Static).update(f"Sessions ({len(live)})")
@@ -199,25 +197,25 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     def _first_choice(self, sessions: list[SessionInfo]) -> str | None:
         """Where to start: a session of this repository, one waiting for you first."""
         here = [s for s in sessions if not s["archived"]]
-        if self.ptui.repo is not None:
-            here = [s for s in here if s["repo"] == str(self.ptui.repo)] or here
+        if self.context.repo is not None:
+            here = [s for s in here if s["repo"] == str(self.context.repo)] or here
         waiting = [s for s in here if s["status"] == Activity.WAITING]
         chosen = (waiting or here)[:1]
         return chosen[0]["id"] if chosen else None
 
     def update_session(self, session_id: str) -> None:
         row = self.session_list.rows.get(session_id)
-        info = self.ptui.sessions.get(session_id)
+        info = self.context.sessions.get(session_id)
         if row is not None and info is not None:
             row.update_info(info)
         if session_id == self.current:
             self._show_current()
 
     def update_summaries(self) -> None:
-        self.session_list.set_summaries(self.ptui.summaries)
+        self.session_list.set_summaries(self.context.summaries)
         if self.current is not None:
             self.query_one(SessionHeader).show(
-                self.ptui.sessions.get(self.current), self.ptui.summaries.get(self.current)
+                self.context.sessions.get(self.current), self.context.summaries.get(self.current)
             )
 
     def mark_unseen(self, session_id: str) -> None:
@@ -260,7 +258,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             self._show_current()
 
     def current_info(self) -> SessionInfo | None:
-        return self.ptui.sessions.get(self.current) if self.current else None
+        return self.context.sessions.get(self.current) if self.current else None
 
     def _show_current(self) -> None:
         info = self.current_info()
@@ -278,7 +276,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             empty.update(self.empty_text())
             self.terminal.show(None)
             return
-        self.query_one(SessionHeader).show(info, self.ptui.summaries.get(self.current or ""))
+        self.query_one(SessionHeader).show(info, self.context.summaries.get(self.current or ""))
         if info is None:
             self.terminal.show(None)
             return
@@ -293,7 +291,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             self.terminal.alive = info["status"] in LIVE
 
     def empty_text(self) -> str:
-        app = self.ptui
+        app = self.context
         if not app.connected:
             return "Connecting to the ptui server…"
         leader = app.key_display("leader")
@@ -324,7 +322,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
         if self.leader_pending:
             # leader leader: the program gets the leader key itself.
             self.leader_pending = False
-            data = encode_key(self.ptui.keymap["leader"].split(",")[0], None,
+            data = encode_key(self.context.keymap["leader"].split(",")[0], None,
                               self.terminal.key_modes())  # fmt: skip
             if data is not None:
                 self.terminal.send_bytes(data)
@@ -335,7 +333,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
         hint = self.query_one("#leader-hint", Static)
         hint.display = pending
         if pending:
-            leader = self.ptui.key_display("leader")
+            leader = self.context.key_display("leader")
             hint.update(
                 f" {leader} … n new · d diff · r run · s shell · [ copy · j/k switch · "
                 f"? help · {leader} send {leader} · esc sidebar"
@@ -444,9 +442,9 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     def action_new_session(self) -> None:
         from tui.app.screens.new_session import NewSessionScreen
 
-        repo = self.ptui.repo
+        repo = self.context.repo
         info = self.current_info()
-        if repo is None and info is None and self.ptui.host is None:
+        if repo is None and info is None and self.context.host is None:
             self.notify("Not in a git repository: run ptui inside one (or try `ptui demo`).",
                         severity="warning")  # fmt: skip
             return
@@ -456,8 +454,8 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     def _created(self, created: list[SessionInfo] | None) -> None:
         if not created:
             return
+        self.context.sessions.put(*created)
         for info in created:
-            self.ptui.sessions[info["id"]] = info
             for warning in info.get("warnings") or []:
                 self.notify(f"{info['id']}: {warning}", severity="warning", timeout=8)
         self.update_sessions()
@@ -510,13 +508,11 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
         """Run or open something in a new tab of the session, then show that tab."""
         session_id = request.id
         try:
-            result = await self.ptui.client.request(request)
+            result = await self.context.client.request(request)
         except PtuiError as exc:
             self.notify(str(exc), severity="error")
             return
-        info = self.ptui.sessions.get(session_id)
-        if info is not None and result["tab"] not in info["tabs"]:
-            info["tabs"] = [*info["tabs"], result["tab"]]
+        self.context.sessions.add_tab(session_id, result["tab"])
         self.tab_choice[session_id] = result["tab"]
         if session_id == self.current:
             self._show_current()
@@ -536,10 +532,9 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     async def session_call(self, request: SessionStop | SessionResume, done: str) -> None:
         """Stop or resume a session; a one-line toast says how it went."""
         try:
-            session = await self.ptui.client.request(request)
+            session = await self.context.client.request(request)
         except PtuiError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.ptui.sessions[session["id"]] = session
-        self.update_session(session["id"])
+        self.context.sessions.put(session)  # shown through SessionStore.Changed
         self.notify(done.format(id=request.id), timeout=3)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.style import Style as RichStyle
 from textual import events, work
@@ -30,6 +30,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from tui.app._textual_internals import can_hold_frames
+from tui.app.context import AppContext, app_context
 from tui.app.widgets import mouse
 from tui.app.widgets.echo_writer import EchoWriter
 from tui.app.widgets.frozen_view import COPY, LEAVE, FrozenView
@@ -56,7 +57,6 @@ from tui.term.keys import KeyModes, encode_key
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from tui.app.app import PtuiApp
 
 HISTORY_PAGE = 1000
 """History lines fetched per `session.scrollback` call."""
@@ -144,8 +144,8 @@ class TerminalView(ScrollView, can_focus=True):
         self._recent: dict[tuple[str, str], ScreenMirror] = {}
 
     @property
-    def ptui(self) -> PtuiApp:
-        return cast("PtuiApp", self.app)
+    def ptui(self) -> AppContext:
+        return app_context(self)
 
     # --------------------------------------------------------- attaching
     def show(self, session: str | None, tab: str = "agent") -> None:
