@@ -144,7 +144,12 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             with Vertical(id="main"):
                 yield SessionHeader(id="header")
                 yield TabBar(id="tabs")
-                yield TerminalView(id="terminal")
+                context = self.context
+                yield TerminalView(
+                    connection=lambda: context.client_or_none,
+                    sinks=context.screen_sinks,
+                    id="terminal",
+                )
                 yield Static(id="empty")
         yield Static(id="leader-hint")
         yield KeyFooter()
