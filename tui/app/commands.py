@@ -13,7 +13,9 @@ from typing import Any
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from tui.app.bindings import SESSION_BINDINGS
 from tui.app.context import app_context
+from tui.app.screens.main import MainScreen
 
 Command = tuple[str, Callable[[], Awaitable[Any] | None], str]
 
@@ -22,11 +24,9 @@ class PtuiCommands(Provider):
     """ptui's actions and sessions for Textual's command palette."""
 
     def _commands(self) -> list[Command]:
-        from tui.app.screens.main import SESSION_BINDINGS
-
         app = app_context(self.app)
         main = getattr(self.app, "main_screen", None)
-        if main is None:
+        if not isinstance(main, MainScreen):  # not mounted yet
             return []
         commands: list[Command] = []
         for binding in SESSION_BINDINGS:

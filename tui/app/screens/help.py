@@ -13,8 +13,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.app.bindings import PRIORITY_BINDINGS, SESSION_BINDINGS
 from tui.app.context import app_context
-from tui.app.screens.main import PRIORITY_BINDINGS, SESSION_BINDINGS
 from tui.app.widgets.frozen_view import COPY_KEYS
 from tui.app.widgets.session_list import STATUS_ICONS, SessionList
 from tui.app.widgets.terminal_view import TerminalView

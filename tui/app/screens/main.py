@@ -9,13 +9,11 @@ is "new session"); leader leader sends the leader key itself to the program.
 
 from __future__ import annotations
 
-import importlib
-import unicodedata
 from typing import Any, ClassVar
 
 from textual import events, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap, BindingType
+from textual.binding import BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.reactive import reactive
@@ -23,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from tui.app._textual_internals import FrameHoldingScreen
+from tui.app.bindings import ALWAYS_LEADER, PRIORITY_BINDINGS, SESSION_BINDINGS
 from tui.app.context import AppContext, app_context
 from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.session_header import SessionHeader
@@ -34,62 +33,6 @@ from tui.protocol import LIVE, Activity, SessionInfo
 from tui.protocol.messages import SessionResume, SessionRun, SessionShell, SessionStop
 from tui.term.keys import encode_key
 
-
-def _session_binding(key: str, action: str, description: str, id: str, tooltip: str) -> Binding:
-    return Binding(key, action, description, id=id, tooltip=tooltip)
-
-
-# Without the kitty keyboard protocol Textual reads xterm's alt+digit (ESC 1) as the
-# character macOS types for option+digit (WezTerm's convention): bind those as well.
-_OPTION_DIGITS = "¡™£¢∞§¶•ª"
-
-
-def _alt_digit(number: int) -> str:
-    name = unicodedata.name(_OPTION_DIGITS[number - 1]).lower().replace(" ", "_")
-    return f"alt+{number},{name.replace('-', '_')}"
-
-
-ALWAYS_LEADER = "ctrl+right_square_bracket"
-"""Leads whatever `ui.leader` and `[ui.keys]` say: the way out of a session that no
-configuration can take away. Handled in `on_key`, not bound: a keymap that moves
-the leader drops every binding on its old key (Textual's `apply_keymap`)."""
-
-# fmt: off
-PRIORITY_BINDINGS: list[BindingType] = [
-    Binding("ctrl+right_square_bracket", "leader", "Leader", id="leader", priority=True,
-            tooltip="Then a key: the sidebar's action from inside the terminal (twice: send it)"),
-    *[Binding(_alt_digit(n), f"select_index({n})", f"Session {n}", id=f"session_{n}",
-              priority=True, show=False, tooltip=f"Show session number {n}")
-      for n in range(1, 10)],
-    Binding("alt+left_square_bracket", "select_step(-1)", "Previous session",
-            id="session_prev", priority=True, show=False, tooltip="Show the previous session"),
-    Binding("alt+right_square_bracket", "select_step(1)", "Next session",
-            id="session_next", priority=True, show=False, tooltip="Show the next session"),
-]
-SESSION_BINDINGS: list[BindingType] = [
-    _session_binding("n", "new_session", "New", "new_session", "Start sessions on a new task"),
-    _session_binding("d", "diff", "Diff", "diff", "What the session changed, side by side"),
-    _session_binding("r", "run_script", "Run", "run_script", "Run a project script in the session"),
-    _session_binding("s", "shell_tab", "Shell", "shell_tab", "Open a shell tab in the worktree"),
-    _session_binding("a", "archive", "Archive", "archive",
-                     "Save everything and remove the worktree (restorable)"),
-    _session_binding("m", "merge", "Merge", "merge", "Merge the session's branch into its base"),
-    _session_binding("x", "stop", "Stop", "stop", "Stop its programs (keeps the worktree)"),
-    _session_binding("R", "resume", "Resume", "resume", "Restart a stopped or exited agent"),
-    Binding("t", "next_tab", "Tab", id="next_tab", show=False,
-            tooltip="Show the session's next tab"),
-    Binding("left_square_bracket", "copy_mode", "Copy", id="copy_mode", show=False,
-            tooltip="Select text with the keyboard (v select, y copy)"),
-    Binding("A", "archived", "Archived", id="archived", show=False,
-            tooltip="Archived sessions: restore or remove"),
-    Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the sessions by name"),
-    Binding("question_mark", "help", "Help", id="help", tooltip="Every key, and what it does"),
-    Binding("escape", "focus_sidebar", "Sidebar", id="focus_sidebar", show=False,
-            tooltip="Back to the session list (clears the filter)"),
-    Binding("q", "app.quit", "Quit", id="quit_sidebar", show=False,
-            tooltip="Quit ptui (sessions keep running)"),
-]
-# fmt: on
 _NEEDS_SESSION = {
     "diff",
     "run_script",
@@ -101,14 +44,6 @@ _NEEDS_SESSION = {
     "next_tab",
     "copy_mode",
 }  # fmt: skip
-# Screens written alongside this one, pushed from bindings: (module, class).
-OTHER_SCREENS = {
-    "diff": ("tui.app.screens.diff", "DiffScreen"),
-    "archive": ("tui.app.screens.archive", "ArchiveScreen"),
-    "merge": ("tui.app.screens.merge", "MergeScreen"),
-    "archived": ("tui.app.screens.archived", "ArchivedScreen"),
-    "scripts": ("tui.app.screens.scripts", "ScriptPicker"),
-}
 
 
 class MainScreen(FrameHoldingScreen, Screen[None]):
@@ -467,38 +402,41 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
         self.session_list.highlight(str(created[0]["id"]))
         self.terminal.focus()
 
-    def _push_other(self, key: str, *args: Any, callback: Any = None) -> None:
-        module_name, class_name = OTHER_SCREENS[key]
-        try:
-            screen_class = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError):
-            self.notify(f"{class_name} is not available yet.", severity="warning")
-            return
-        self.app.push_screen(screen_class(*args), callback)
-
+    # The other screens are imported when first pushed: importing them all with this
+    # one costs start-up time (the diff screen alone brings in pygments).
     def action_diff(self) -> None:
+        from tui.app.screens.diff import DiffScreen
+
         if (info := self.current_info()) is not None:
-            self._push_other("diff", info)
+            self.app.push_screen(DiffScreen(info))
 
     def action_merge(self) -> None:
+        from tui.app.screens.merge import MergeScreen
+
         if (info := self.current_info()) is not None:
-            self._push_other("merge", info)
+            self.app.push_screen(MergeScreen(info))
 
     def action_archive(self) -> None:
+        from tui.app.screens.archive import ArchiveScreen
+
         if (info := self.current_info()) is not None:
-            self._push_other("archive", info, callback=self._archived)
+            self.app.push_screen(ArchiveScreen(info), self._archived)
 
     def _archived(self, archived: bool | None) -> None:
         if archived:
             self.notify("Archived. Restore it from the archived list (A).")
 
     def action_archived(self) -> None:
-        self._push_other("archived")
+        from tui.app.screens.archived import ArchivedScreen
+
+        self.app.push_screen(ArchivedScreen())
 
     def action_run_script(self) -> None:
+        from tui.app.screens.scripts import ScriptPicker
+
         if (info := self.current_info()) is not None:
             sid = str(info["id"])
-            self._push_other("scripts", info, callback=lambda name: self._run_script(sid, name))
+            self.app.push_screen(ScriptPicker(info), lambda name: self._run_script(sid, name))
 
     def _run_script(self, session_id: str, script: str | None) -> None:
         if script:
