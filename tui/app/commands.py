@@ -24,7 +24,7 @@ class PtuiCommands(Provider):
     """ptui's actions and sessions for Textual's command palette."""
 
     def _commands(self) -> list[Command]:
-        app = app_context(self.app)
+        context = app_context(self.app)
         main = getattr(self.app, "main_screen", None)
         if not isinstance(main, MainScreen):  # not mounted yet
             return []
@@ -33,10 +33,10 @@ class PtuiCommands(Provider):
             assert isinstance(binding, Binding)
             if binding.action.startswith("app."):
                 continue
-            key = app.key_display(binding.id or "", binding.key)
+            key = context.key_display(binding.id or "", binding.key)
             label = f"{binding.description} ({key})"
             commands.append((label, partial(main.run_action, binding.action), binding.tooltip))
-        for sid, info in app.sessions.items():
+        for sid, info in context.sessions.items():
             if info["archived"]:
                 continue
             task = " ".join(str(info.get("task", "")).split())
