@@ -398,6 +398,8 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
         for info in created:
             for warning in info.get("warnings") or []:
                 self.notify(f"{info['id']}: {warning}", severity="warning", timeout=8)
+        # Now rather than on the store's Changed message: the new rows must exist to
+        # be highlighted.
         self.update_sessions()
         self.session_list.highlight(str(created[0]["id"]))
         self.terminal.focus()
