@@ -75,11 +75,15 @@ class SessionStore(Mapping[str, SessionInfo]):
             self._post(self.Changed(None))
         return changed
 
-    def put(self, *infos: SessionInfo) -> None:
-        """Add or replace sessions with what the server answered for them."""
+    def put(self, *infos: SessionInfo, post: bool = True) -> None:
+        """Add or replace sessions with what the server answered for them.
+
+        Posts `Changed` with their ids, unless `post` is False: for a caller that
+        redraws them itself at once (a second redraw could undo what happened since).
+        """
         for info in infos:
             self._sessions[info["id"]] = info
-        if infos:
+        if infos and post:
             self._post(self.Changed(tuple(info["id"] for info in infos)))
 
     def set_status(

@@ -394,12 +394,13 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     def _created(self, created: list[SessionInfo] | None) -> None:
         if not created:
             return
-        self.context.sessions.put(*created)
+        # Redrawn here and now, not on the store's Changed message: the new rows must
+        # exist to be highlighted, and a later redraw from this (older) answer would
+        # undo the terminal's attach (`alive`: the agent had not started yet).
+        self.context.sessions.put(*created, post=False)
         for info in created:
             for warning in info.get("warnings") or []:
                 self.notify(f"{info['id']}: {warning}", severity="warning", timeout=8)
-        # Now rather than on the store's Changed message: the new rows must exist to
-        # be highlighted.
         self.update_sessions()
         self.session_list.highlight(str(created[0]["id"]))
         self.terminal.focus()
