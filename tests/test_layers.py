@@ -84,6 +84,28 @@ def test_the_copy_as_it_is_keeps_every_contract(tmp_path: Path) -> None:
         ("tui/term/__init__.py", "import textual", "headless", "tui.term -> textual"),
         # A lower layer reaching up into the app.
         ("tui/git/diff.py", "from tui.app import app", "layers", "tui.git.diff -> tui.app.app"),
+        # A screen naming the app for the type checker only: a circle all the same.
+        (
+            "tui/app/screens/archive.py",
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    from tui.app.app import PtuiApp",
+            "app-inside",
+            "tui.app.screens.archive -> tui.app.app",
+        ),
+        # A widget reaching up into a screen from inside a function.
+        (
+            "tui/app/widgets/session_list.py",
+            "def _main() -> object:\n    from tui.app.screens import main\n\n    return main",
+            "app-inside",
+            "tui.app.widgets.session_list -> tui.app.screens.main",
+        ),
+        # The terminal view reaching for the app's context instead of being given hooks.
+        (
+            "tui/app/widgets/terminal_view.py",
+            "from tui.app.context import app_context",
+            "terminal-view",
+            "tui.app.widgets.terminal_view -> tui.app.context",
+        ),
         # The app going around the client to the session host.
         (
             "tui/app/themes.py",

@@ -1,15 +1,14 @@
 """A stand-in for the ptui app for the review screens' tests, and shared helpers.
 
-`ReviewApp` has what `PtuiAppProtocol` promises (client, repo, repo_settings), ptui's
-themes, and pushes one screen, keeping what it dismisses with. The server and
-the repository are real (`review_server`, used by each test module through
-`pytestmark`); sessions run test agents (`cat`, `sh`) and changes are written
-straight into their worktrees.
+`ReviewApp` has an `AppContext` (what the screens use: the client, the repository,
+the settings), ptui's themes, and pushes one screen, keeping what it dismisses
+with. The server and the repository are real (`review_server`, used by each test
+module through `pytestmark`); sessions run test agents (`cat`, `sh`) and changes
+are written straight into their worktrees.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,10 +20,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from tests.server.conftest import CONFIG, git, stop_server
+from tui.app.context import AppContext
 from tui.app.themes import load_themes
 from tui.client.async_client import AsyncClient
 from tui.client.connection import Client
-from tui.protocol.messages import RepoSettings, Settings
+from tui.config import load_config
 
 SIZE = (120, 32)
 
@@ -78,6 +78,7 @@ class ReviewApp(App[None]):
         self.repo: Path | None = repo
         self.client: RecordingClient
         self.results: list[Any] = []
+        self.context = AppContext(post=self.post_message, user_config=load_config(None), repo=repo)
 
     async def on_mount(self) -> None:
         themes, _warnings = load_themes()
@@ -86,14 +87,11 @@ class ReviewApp(App[None]):
         self.theme = "ptui-dark"
         RecordingClient.calls = []
         self.client = await RecordingClient.connect(name="test")  # type: ignore[assignment]
+        self.context.client_or_none = self.client
         self.push_screen(self.make_screen(), self.results.append)
 
     async def on_unmount(self) -> None:
         await self.client.close()
-
-    def repo_settings(self, repo: str, base: str | None = None) -> asyncio.Task[Settings]:
-        request = self.client.request(RepoSettings(repo=repo, base=base))
-        return asyncio.get_running_loop().create_task(request)
 
 
 def new_session(task: str, agent: str = "cat", **params: Any) -> dict[str, Any]:

@@ -87,7 +87,7 @@ async def test_a_switch_holds_frames_until_the_new_screen_arrives() -> None:
 
         view._hold_frames = logged_hold  # type: ignore[method-assign]
         view._release_frames = logged_release  # type: ignore[method-assign]
-        app.screen_sinks[(view.session, view.tab)] = view.feed = logged_feed  # type: ignore[method-assign]
+        app.context.screen_sinks[(view.session, view.tab)] = view.feed = logged_feed  # type: ignore[method-assign]
         first, second = app.main_screen.session_list.visible_ids()
         await pilot.press("alt+2")
         await until(pilot, lambda: "release" in steps, "frames to resume")
@@ -245,3 +245,30 @@ async def test_no_frame_is_drawn_only_to_be_dropped(monkeypatch: pytest.MonkeyPa
         await until(pilot, lambda: len(renders) > drawn_at_start + 1, "frames after the switch")
     assert drawn_at_start > 0
     assert [depth for depth in renders if depth != 0] == []
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_each_session_key_opens_its_screen() -> None:
+    from tui.app.screens.archive import ArchiveScreen
+    from tui.app.screens.archived import ArchivedScreen
+    from tui.app.screens.diff import DiffScreen
+    from tui.app.screens.merge import MergeScreen
+    from tui.app.screens.scripts import ScriptPicker
+
+    new_session("task 1")
+    app = PtuiApp(repo=Path.cwd())
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 1)
+        opened: list[tuple[str, type[Any]]] = [
+            ("diff", DiffScreen),
+            ("merge", MergeScreen),
+            ("archive", ArchiveScreen),
+            ("archived", ArchivedScreen),
+            ("run_script", ScriptPicker),
+            ("help", HelpScreen),
+        ]
+        for binding_id, screen_class in opened:
+            await press(pilot, binding_id)
+            await until(pilot, lambda c=screen_class: isinstance(app.screen, c), binding_id)
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.main_screen, f"{binding_id} closed")

@@ -103,7 +103,7 @@ async def test_a_form_sent_at_once_starts_the_trusted_repositorys_agent() -> Non
         await started(pilot, 0)
         # The server's answer, half a second late (a slow link): the form opens on
         # the user's own file's agents, and is sent before the answer arrives.
-        asked = app.repo_settings
+        asked = app.context.repo_settings
 
         def late(repo: str, base: str | None = None) -> asyncio.Future[Settings]:
             async def answer() -> Settings:
@@ -112,8 +112,8 @@ async def test_a_form_sent_at_once_starts_the_trusted_repositorys_agent() -> Non
 
             return asyncio.ensure_future(answer())
 
-        app.repo_settings = late  # type: ignore[assignment,method-assign]
-        app._settings.clear()
+        app.context.repo_settings = late  # type: ignore[assignment,method-assign]
+        app.context.forget_settings()
         await press(pilot, "new_session")
         form = await until(pilot, lambda: isinstance(app.screen, NewSessionScreen) and app.screen,
                            "the form")  # fmt: skip

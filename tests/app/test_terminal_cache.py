@@ -93,7 +93,8 @@ async def test_keys_are_encoded_for_the_program_and_switching_detaches() -> None
         client.notified.clear()
         await pilot.press("alt+3")
         assert ("session.detach", {"id": first, "tab": "agent"}) in client.notified
-        assert view.session == "bump-deps" and app.screen_sinks.keys() == {("bump-deps", "agent")}
+        assert view.session == "bump-deps"
+        assert app.context.screen_sinks.keys() == {("bump-deps", "agent")}
 
 
 async def test_cursor_is_drawn_in_the_programs_shape() -> None:

@@ -3,7 +3,8 @@
 The app never touches a PTY, pygit2 or the state file: everything goes through
 `AsyncClient`. Pushed events arrive through the client's callback and become
 messages (`tui.app.messages`); screen updates go straight to the terminal view
-that attached the tab, which repaints once per frame at most.
+that attached the tab, which repaints once per frame at most. What screens share
+(the connection, the sessions, the keymap) is the app's `AppContext`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from textual.theme import Theme
 
 from tui.app._textual_internals import FrameHoldingApp, driver_write
 from tui.app.commands import PtuiCommands
+from tui.app.context import AppContext, SessionStore
 from tui.app.messages import (
     Bell,
     ServerError,
@@ -37,14 +39,13 @@ from tui.app.screens.main import MainScreen
 from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
 from tui.app.widgets.terminal_view import TerminalView
 from tui.client.async_client import AsyncClient
-from tui.client.connection import ConnectionLost, EarlyConnection
-from tui.config import Config, load_config, settings_for
+from tui.client.connection import EarlyConnection
+from tui.config import Config, load_config
 from tui.errors import PtuiError
-from tui.protocol import Activity, Event, Method, SessionInfo, messages
+from tui.protocol import Activity, Event, Method, messages
 from tui.protocol.events import (
     ErrorEvent,
     ScreenEvent,
-    ScreenUpdate,
     ServerEvent,
     SessionsEvent,
     StatusEvent,
@@ -92,35 +93,26 @@ class PtuiApp(FrameHoldingApp, App[None]):
         early: EarlyConnection | None = None,
     ) -> None:
         super().__init__()
-        self.host = host
         self._early = early
         """A connection begun before Textual was imported (local only), or None."""
         self.ssh_config = ssh_config
-        self.repo = repo
         self.user_config: Config = load_config(None)
         """The user's own file: all `[ui]` is read from (a repository may not set it)."""
-        self._settings: dict[tuple[str, str | None], asyncio.Task[messages.Settings]] = {}
-        """`repo.settings` answers (or their requests in flight), by (repo, base)."""
-        self.keymap: dict[str, str] = {
-            "leader": self.user_config.ui.leader,
-            **self.user_config.ui.keys,
-        }
-        """Binding id -> keys, from `ui.leader` and `[ui.keys]`; given to `set_keymap`."""
-        self.client_or_none: AsyncClient | None = None
-        self.connected = False
+        self.context = AppContext(
+            post=self.post_message,
+            user_config=self.user_config,
+            host=host,
+            repo=repo,
+            display_key=self.get_key_display,
+            reconnect=self.reconnect,
+        )
+        """What the screens share; they reach it through `app_context`."""
         self._ever_connected = False
         self.server_pid: int | None = None
         """The pid of the server last connected to (None for --host: another machine's)."""
         self.exit_error: str | None = None
         """Why the app ended early (no server): the CLI prints it and exits 1."""
-        self.sessions: dict[str, SessionInfo] = {}
-        """Every session the server knows (archived too), by id, as `info` dicts."""
-        self.summaries: dict[str, messages.Summary] = {}
-        self.screen_sinks: dict[tuple[str, str], Callable[[ScreenUpdate], None]] = {}
-        """Who applies `screen` events for an attached (session, tab): its terminal view."""
         self.main_screen: MainScreen
-        self.optional_methods: dict[str, bool] = {}
-        """Methods newer than the protocol's first version: known present / absent."""
         self._summary_due = False
         self._summary_running = False
         self._last_summary = 0.0
@@ -130,9 +122,58 @@ class PtuiApp(FrameHoldingApp, App[None]):
     @property
     def client(self) -> AsyncClient:
         """The server connection (ConnectionLost before it is made)."""
-        if self.client_or_none is None:
-            raise ConnectionLost("not connected to the ptui server")
-        return self.client_or_none
+        return self.context.client
+
+    @property
+    def host(self) -> str | None:
+        """The ssh destination of the server (`--host`), or None for this machine's."""
+        return self.context.host
+
+    @host.setter
+    def host(self, host: str | None) -> None:
+        self.context.host = host
+
+    @property
+    def repo(self) -> Path | None:
+        """The git repository ptui was started in (its work tree root), or None."""
+        return self.context.repo
+
+    @repo.setter
+    def repo(self, repo: Path | None) -> None:
+        self.context.repo = repo
+
+    @property
+    def client_or_none(self) -> AsyncClient | None:
+        return self.context.client_or_none
+
+    @client_or_none.setter
+    def client_or_none(self, client: AsyncClient | None) -> None:
+        self.context.client_or_none = client
+
+    @property
+    def connected(self) -> bool:
+        return self.context.connected
+
+    @connected.setter
+    def connected(self, connected: bool) -> None:
+        self.context.connected = connected
+
+    @property
+    def sessions(self) -> SessionStore:
+        """Every session the server knows (archived too), by id (read-only here)."""
+        return self.context.sessions
+
+    @property
+    def summaries(self) -> dict[str, messages.Summary]:
+        return self.context.summaries
+
+    @property
+    def keymap(self) -> dict[str, str]:
+        return self.context.keymap
+
+    @property
+    def optional_methods(self) -> dict[str, bool]:
+        return self.context.optional_methods
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(PTUI_VARIABLES)
@@ -175,7 +216,8 @@ class PtuiApp(FrameHoldingApp, App[None]):
                 return
             # The server answered while Textual was importing: the first frame lists
             # the sessions, instead of a frame without them and another after.
-            self._set_sessions(early.subscribed["sessions"])
+            # Quietly: the main screen, pushed next, shows them as it mounts.
+            self.context.sessions.replace(early.subscribed["sessions"], post=False)
         self.main_screen = MainScreen()
         self.push_screen(self.main_screen)
         self.connect()
@@ -191,8 +233,7 @@ class PtuiApp(FrameHoldingApp, App[None]):
 
     def key_display(self, binding_id: str, default: str = "") -> str:
         """How a binding's key is shown after the user's remaps (`^]`, `?`)."""
-        keys = self.keymap.get(binding_id) or default
-        return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(",") if k)
+        return self.context.key_display(binding_id, default)
 
     async def open_client(self) -> AsyncClient:
         """Connect to the server (tests override this to feed canned events)."""
@@ -236,9 +277,9 @@ class PtuiApp(FrameHoldingApp, App[None]):
         self.connected = self._ever_connected = True
         self.send_theme_colors()
         # Asked now so the new-session form has them: this server's, this connection's.
-        self._settings.clear()
+        self.context.forget_settings()
         if self.repo is not None:
-            self.repo_settings(str(self.repo))
+            self.context.repo_settings(str(self.repo))
         self.server_pid = client.server["pid"] if self.host is None else None
         self.post_message(SessionsChanged(answer["sessions"]))
         self.on_main(lambda main: main.terminal.reattach())  # after a reconnect
@@ -254,28 +295,6 @@ class PtuiApp(FrameHoldingApp, App[None]):
             if client.lost_reason:  # the server said why (a client that stopped reading)
                 reason = f"{reason}: {client.lost_reason}"
             self.push_screen(DisconnectedScreen(reason, self.host, self.server_pid))
-
-    def repo_settings(self, repo: str, base: str | None = None) -> asyncio.Task[messages.Settings]:
-        """What a new session in `repo` would get, as the server says (`repo.settings`:
-        its config, the repository's trusted file included); asked once per connection.
-        A server too old to say gets the user's own file."""
-        key = (repo, base)
-        task = self._settings.get(key)
-        if task is None or (task.done() and (task.cancelled() or task.exception())):
-            task = asyncio.get_running_loop().create_task(self._ask_settings(repo, base))
-            self._settings[key] = task
-        return task
-
-    def known_settings(self, repo: str) -> messages.Settings:
-        """The settings for `repo` if they have arrived, else the user's own file's."""
-        task = self._settings.get((repo, None))
-        if task is not None and task.done() and not task.cancelled() and not task.exception():
-            return task.result()
-        return settings_for(self.user_config, repo)
-
-    async def _ask_settings(self, repo: str, base: str | None) -> messages.Settings:
-        answer = await self.request_optional(messages.RepoSettings(repo=repo, base=base))
-        return answer if answer is not None else settings_for(self.user_config, repo)
 
     def _fail_to_connect(self, reason: PtuiError | OSError | str) -> None:
         """End the app: the CLI prints why (`exit_error`, one line) and exits 1."""
@@ -361,7 +380,7 @@ class PtuiApp(FrameHoldingApp, App[None]):
     def on_server_event(self, event: ServerEvent) -> None:
         """The client's callback: one pushed event (decoded), as it arrives."""
         if isinstance(event, ScreenEvent):
-            sink = self.screen_sinks.get((event.session, event.tab))
+            sink = self.context.screen_sinks.get((event.session, event.tab))
             if sink is not None:
                 sink(event.data)
         elif isinstance(event, SessionsEvent):
@@ -375,28 +394,31 @@ class PtuiApp(FrameHoldingApp, App[None]):
         else:
             self.post_message(SessionEvent(event.kind, event.session, event.tab, event.value))
 
-    def _set_sessions(self, sessions: list[SessionInfo]) -> None:
-        # Each one was checked once, as it arrived (tui.protocol.events, messages).
-        self.sessions = {info["id"]: info for info in sessions}
-
     def on_sessions_changed(self, message: SessionsChanged) -> None:
-        before = self.sessions
-        self._set_sessions(message.sessions)
         # The first list after start-up is usually known already (EarlyConnection);
         # an empty one still updates: the empty state said "Connecting…".
-        if self.sessions != before or not self.sessions:
+        changed = self.context.sessions.replace(message.sessions)
+        if not changed and not message.sessions:
             self.on_main(lambda main: main.update_sessions())
         self.request_summaries(force=True)
 
-    def on_status_changed(self, message: StatusChanged) -> None:
-        info = self.sessions.get(message.session)
-        if info is None:
+    def on_session_store_changed(self, message: SessionStore.Changed) -> None:
+        """Show what changed in the session store (whoever changed it)."""
+        ids = message.ids
+        if ids is None:
+            self.on_main(lambda main: main.update_sessions())
             return
-        old = info["status"]
-        info["status"] = message.status
-        if message.exit_code is not None:
-            info["exit_code"] = message.exit_code
-        self.on_main(lambda main: main.update_session(message.session))
+
+        def update(main: MainScreen) -> None:
+            for session_id in ids:
+                main.update_session(session_id)
+
+        self.on_main(update)
+
+    def on_status_changed(self, message: StatusChanged) -> None:
+        old = self.context.sessions.set_status(message.session, message.status, message.exit_code)
+        if old is None:
+            return
         if old == Activity.BUSY and message.status in _STOPPED_WORKING:
             # It worked and stopped: there is output you have not seen.
             self.on_main(lambda main: main.mark_unseen(message.session))
@@ -424,7 +446,7 @@ class PtuiApp(FrameHoldingApp, App[None]):
         self.notify(message.message, title="Server", severity="error")
 
     def on_summaries_changed(self, message: SummariesChanged) -> None:
-        self.summaries = message.summaries
+        self.context.summaries = message.summaries
         self.on_main(lambda main: main.update_summaries())
 
     def on_main(self, update: Callable[[MainScreen], None]) -> None:
@@ -482,23 +504,8 @@ class PtuiApp(FrameHoldingApp, App[None]):
             self.request_summaries(force=True)
 
     async def request_optional(self, request: Request[R]) -> R | None:
-        """Send a request the server may not answer (a newer method); None if it does not.
-
-        The server's `hello` lists its methods, so a method it lacks is never sent
-        (an unknown method would cost the connection). A server too old to list
-        them is asked only what every server answers.
-        """
-        client = self.client_or_none
-        if client is None:
-            return None
-        supported = request.METHOD in client.server.get("methods", ())
-        self.optional_methods[request.METHOD] = supported
-        if not supported:
-            return None
-        try:
-            return await client.request(request)
-        except (PtuiError, OSError):
-            return None
+        """Send a request the server may not answer (`AppContext.request_optional`)."""
+        return await self.context.request_optional(request)
 
 
 def _hex(color: Color) -> str:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from tui.app.app import PtuiApp
+from tui.app.bindings import SESSION_BINDINGS
+from tui.app.context import app_context
+from tui.app.screens.main import MainScreen
 
 Command = tuple[str, Callable[[], Awaitable[Any] | None], str]
 
@@ -23,21 +24,19 @@ class PtuiCommands(Provider):
     """ptui's actions and sessions for Textual's command palette."""
 
     def _commands(self) -> list[Command]:
-        from tui.app.screens.main import SESSION_BINDINGS
-
-        app = cast("PtuiApp", self.app)
-        main = getattr(app, "main_screen", None)
-        if main is None:
+        context = app_context(self.app)
+        main = getattr(self.app, "main_screen", None)
+        if not isinstance(main, MainScreen):  # not mounted yet
             return []
         commands: list[Command] = []
         for binding in SESSION_BINDINGS:
             assert isinstance(binding, Binding)
             if binding.action.startswith("app."):
                 continue
-            key = app.key_display(binding.id or "", binding.key)
+            key = context.key_display(binding.id or "", binding.key)
             label = f"{binding.description} ({key})"
             commands.append((label, partial(main.run_action, binding.action), binding.tooltip))
-        for sid, info in app.sessions.items():
+        for sid, info in context.sessions.items():
             if info["archived"]:
                 continue
             task = " ".join(str(info.get("task", "")).split())

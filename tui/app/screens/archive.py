@@ -8,7 +8,7 @@ True once the server has archived the session, else False.
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -18,7 +18,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.app.protocols import PtuiAppProtocol
+from tui.app.context import AppContext, app_context
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
 from tui.protocol import SessionInfo
@@ -68,8 +68,8 @@ class ArchiveScreen(ModalScreen[bool]):
         self.busy = False
 
     @property
-    def ptui(self) -> PtuiAppProtocol:
-        return cast(PtuiAppProtocol, self.app)
+    def context(self) -> AppContext:
+        return app_context(self)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="archive"):
@@ -90,7 +90,7 @@ class ArchiveScreen(ModalScreen[bool]):
     @work(exclusive=True, group="archive-plan")
     async def load_plan(self) -> None:
         try:
-            plan = await self.ptui.client.request(SessionArchivePlan(id=self.session_id))
+            plan = await self.context.client.request(SessionArchivePlan(id=self.session_id))
         except PtuiError as exc:
             self._status(f"Cannot archive: {exc}", error=True)
             self.query_one("#archive-intro", Static).update("")
@@ -142,7 +142,7 @@ class ArchiveScreen(ModalScreen[bool]):
     @work(exclusive=True, group="archive")
     async def archive(self) -> None:
         try:
-            await self.ptui.client.request(SessionArchive(id=self.session_id))
+            await self.context.client.request(SessionArchive(id=self.session_id))
         except PtuiError as exc:
             self.busy = False
             self._status(f"Not archived: {exc}", error=True)

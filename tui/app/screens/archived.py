@@ -6,7 +6,7 @@ the key a second time. The list is read from `session.list` with `all`.
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.app.protocols import PtuiAppProtocol
+from tui.app.context import AppContext, app_context
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
 from tui.protocol import SessionInfo
@@ -56,8 +56,8 @@ class ArchivedScreen(ModalScreen[None]):
         self._delete_armed: str | None = None
 
     @property
-    def ptui(self) -> PtuiAppProtocol:
-        return cast(PtuiAppProtocol, self.app)
+    def context(self) -> AppContext:
+        return app_context(self)
 
     @property
     def options(self) -> OptionList:
@@ -77,7 +77,7 @@ class ArchivedScreen(ModalScreen[None]):
     @work(exclusive=True, group="archived-list")
     async def load(self) -> None:
         try:
-            sessions = await self.ptui.client.request(SessionList(all=True))
+            sessions = await self.context.client.request(SessionList(all=True))
         except PtuiError as exc:
             self._status(f"Cannot list sessions: {exc}", error=True)
             return
@@ -138,7 +138,7 @@ class ArchivedScreen(ModalScreen[None]):
     async def run_call(self, request: SessionRequest[object], done: str) -> None:
         session_id = request.id
         try:
-            await self.ptui.client.request(request)
+            await self.context.client.request(request)
         except PtuiError as exc:
             self.busy = False
             self._status(str(exc), error=True)

@@ -14,7 +14,7 @@ import os
 import shlex
 import subprocess
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
@@ -26,7 +26,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
 
-from tui.app.protocols import PtuiAppProtocol
+from tui.app.context import AppContext, app_context
 from tui.app.screens.comment import CommentScreen
 from tui.app.widgets.diff_rows import FileRows, prepare_rows
 from tui.app.widgets.diff_view import DiffView
@@ -125,8 +125,8 @@ class DiffScreen(Screen[None]):
         self._summary = ""
 
     @property
-    def ptui(self) -> PtuiAppProtocol:
-        return cast(PtuiAppProtocol, self.app)
+    def context(self) -> AppContext:
+        return app_context(self)
 
     @property
     def view(self) -> DiffView:
@@ -173,7 +173,7 @@ class DiffScreen(Screen[None]):
         self.files.clear()
         self.loaded = False
         try:
-            result = await self.ptui.client.request(
+            result = await self.context.client.request(
                 SessionDiffFiles(id=self.session_id, scope=self.scope)
             )
         except PtuiError as exc:
@@ -211,7 +211,7 @@ class DiffScreen(Screen[None]):
     async def load_file(self, path: str, at_end: bool) -> None:
         generation = self.generation
         try:
-            detail = await self.ptui.client.request(
+            detail = await self.context.client.request(
                 SessionDiffFile(id=self.session_id, path=path, scope=self.scope)
             )
         except PtuiError as exc:
@@ -285,7 +285,7 @@ class DiffScreen(Screen[None]):
     @work(group="diff-comment")
     async def send_comment(self, text: str) -> None:
         """Paste the comment into the agent and press Enter."""
-        client = self.ptui.client
+        client = self.context.client
         try:
             await client.request(SessionPaste(id=self.session_id, text=text))
             await client.request(SessionInput(id=self.session_id, text="\r"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -22,12 +22,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.app.context import app_context
 from tui.client import spawn
 from tui.client.connection import local_server_serving
 from tui.errors import PtuiError
-
-if TYPE_CHECKING:
-    from tui.app.app import PtuiApp
 
 STOP_SETTLE = 5.0
 """Seconds to wait for a server that is on its way out (socket gone, lock held) to exit."""
@@ -98,7 +96,7 @@ class DisconnectedScreen(ModalScreen[None]):
             self._show("unknown", f"Cannot tell whether the ptui server runs: {exc}")
 
     def _stopped_text(self, new_pid: int | None = None) -> str:
-        resume = cast("PtuiApp", self.app).key_display("resume", "R")
+        resume = app_context(self).key_display("resume", "R")
         how = (
             "reconnect starts a server"
             if new_pid is None
@@ -115,4 +113,4 @@ class DisconnectedScreen(ModalScreen[None]):
 
     def action_reconnect(self) -> None:
         self.dismiss()
-        cast("PtuiApp", self.app).reconnect()
+        app_context(self).reconnect()

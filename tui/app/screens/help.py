@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -13,13 +13,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.app.screens.main import PRIORITY_BINDINGS, SESSION_BINDINGS
+from tui.app.bindings import PRIORITY_BINDINGS, SESSION_BINDINGS
+from tui.app.context import app_context
 from tui.app.widgets.frozen_view import COPY_KEYS
 from tui.app.widgets.session_list import STATUS_ICONS, SessionList
 from tui.app.widgets.terminal_view import TerminalView
-
-if TYPE_CHECKING:
-    from tui.app.app import PtuiApp
 
 
 class HelpScreen(ModalScreen[None]):
@@ -39,7 +37,7 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-body").border_title = "ptui keys (esc closes)"
 
     def _reference(self) -> Group:
-        app = cast("PtuiApp", self.app)
+        app = app_context(self)
         parts: list[Text | Table] = []
         table = Table.grid()
 
@@ -71,7 +69,7 @@ class HelpScreen(ModalScreen[None]):
         section(f"Session list (and after {leader} in a session)")
         for binding in [*SessionList.BINDINGS, *SESSION_BINDINGS]:
             row(binding)
-        for binding in type(app).BINDINGS:
+        for binding in type(self.app).BINDINGS:
             row(binding)
         section("Inside a session")
         table.add_row("any key", "goes to the program (ctrl+c, ctrl+p, tab, esc too)", "")

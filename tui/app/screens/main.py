@@ -9,13 +9,11 @@ is "new session"); leader leader sends the leader key itself to the program.
 
 from __future__ import annotations
 
-import importlib
-import unicodedata
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from textual import events, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap, BindingType
+from textual.binding import BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.reactive import reactive
@@ -23,6 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from tui.app._textual_internals import FrameHoldingScreen
+from tui.app.bindings import ALWAYS_LEADER, PRIORITY_BINDINGS, SESSION_BINDINGS
+from tui.app.context import AppContext, app_context
 from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.session_header import SessionHeader
 from tui.app.widgets.session_list import SessionList
@@ -33,65 +33,6 @@ from tui.protocol import LIVE, Activity, SessionInfo
 from tui.protocol.messages import SessionResume, SessionRun, SessionShell, SessionStop
 from tui.term.keys import encode_key
 
-if TYPE_CHECKING:
-    from tui.app.app import PtuiApp
-
-
-def _session_binding(key: str, action: str, description: str, id: str, tooltip: str) -> Binding:
-    return Binding(key, action, description, id=id, tooltip=tooltip)
-
-
-# Without the kitty keyboard protocol Textual reads xterm's alt+digit (ESC 1) as the
-# character macOS types for option+digit (WezTerm's convention): bind those as well.
-_OPTION_DIGITS = "¡™£¢∞§¶•ª"
-
-
-def _alt_digit(number: int) -> str:
-    name = unicodedata.name(_OPTION_DIGITS[number - 1]).lower().replace(" ", "_")
-    return f"alt+{number},{name.replace('-', '_')}"
-
-
-ALWAYS_LEADER = "ctrl+right_square_bracket"
-"""Leads whatever `ui.leader` and `[ui.keys]` say: the way out of a session that no
-configuration can take away. Handled in `on_key`, not bound: a keymap that moves
-the leader drops every binding on its old key (Textual's `apply_keymap`)."""
-
-# fmt: off
-PRIORITY_BINDINGS: list[BindingType] = [
-    Binding("ctrl+right_square_bracket", "leader", "Leader", id="leader", priority=True,
-            tooltip="Then a key: the sidebar's action from inside the terminal (twice: send it)"),
-    *[Binding(_alt_digit(n), f"select_index({n})", f"Session {n}", id=f"session_{n}",
-              priority=True, show=False, tooltip=f"Show session number {n}")
-      for n in range(1, 10)],
-    Binding("alt+left_square_bracket", "select_step(-1)", "Previous session",
-            id="session_prev", priority=True, show=False, tooltip="Show the previous session"),
-    Binding("alt+right_square_bracket", "select_step(1)", "Next session",
-            id="session_next", priority=True, show=False, tooltip="Show the next session"),
-]
-SESSION_BINDINGS: list[BindingType] = [
-    _session_binding("n", "new_session", "New", "new_session", "Start sessions on a new task"),
-    _session_binding("d", "diff", "Diff", "diff", "What the session changed, side by side"),
-    _session_binding("r", "run_script", "Run", "run_script", "Run a project script in the session"),
-    _session_binding("s", "shell_tab", "Shell", "shell_tab", "Open a shell tab in the worktree"),
-    _session_binding("a", "archive", "Archive", "archive",
-                     "Save everything and remove the worktree (restorable)"),
-    _session_binding("m", "merge", "Merge", "merge", "Merge the session's branch into its base"),
-    _session_binding("x", "stop", "Stop", "stop", "Stop its programs (keeps the worktree)"),
-    _session_binding("R", "resume", "Resume", "resume", "Restart a stopped or exited agent"),
-    Binding("t", "next_tab", "Tab", id="next_tab", show=False,
-            tooltip="Show the session's next tab"),
-    Binding("left_square_bracket", "copy_mode", "Copy", id="copy_mode", show=False,
-            tooltip="Select text with the keyboard (v select, y copy)"),
-    Binding("A", "archived", "Archived", id="archived", show=False,
-            tooltip="Archived sessions: restore or remove"),
-    Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the sessions by name"),
-    Binding("question_mark", "help", "Help", id="help", tooltip="Every key, and what it does"),
-    Binding("escape", "focus_sidebar", "Sidebar", id="focus_sidebar", show=False,
-            tooltip="Back to the session list (clears the filter)"),
-    Binding("q", "app.quit", "Quit", id="quit_sidebar", show=False,
-            tooltip="Quit ptui (sessions keep running)"),
-]
-# fmt: on
 _NEEDS_SESSION = {
     "diff",
     "run_script",
@@ -103,14 +44,6 @@ _NEEDS_SESSION = {
     "next_tab",
     "copy_mode",
 }  # fmt: skip
-# Screens written alongside this one, pushed from bindings: (module, class).
-OTHER_SCREENS = {
-    "diff": ("tui.app.screens.diff", "DiffScreen"),
-    "archive": ("tui.app.screens.archive", "ArchiveScreen"),
-    "merge": ("tui.app.screens.merge", "MergeScreen"),
-    "archived": ("tui.app.screens.archived", "ArchivedScreen"),
-    "scripts": ("tui.app.screens.scripts", "ScriptPicker"),
-}
 
 
 class MainScreen(FrameHoldingScreen, Screen[None]):
@@ -133,8 +66,8 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
         self._no_session_shown = True
 
     @property
-    def ptui(self) -> PtuiApp:
-        return cast("PtuiApp", self.app)
+    def context(self) -> AppContext:
+        return app_context(self)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -146,7 +79,12 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             with Vertical(id="main"):
                 yield SessionHeader(id="header")
                 yield TabBar(id="tabs")
-                yield TerminalView(id="terminal")
+                context = self.context
+                yield TerminalView(
+                    connection=lambda: context.client_or_none,
+                    sinks=context.screen_sinks,
+                    id="terminal",
+                )
                 yield Static(id="empty")
         yield Static(id="leader-hint")
         yield KeyFooter()
@@ -166,7 +104,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
 
     def apply_keymap(self) -> None:
         """Work out which keys the terminal leaves alone, after the user's remaps."""
-        keymap = self.ptui.keymap
+        keymap = self.context.keymap
 
         def mapped(bindings: list[BindingType]) -> BindingsMap:
             bindings_map = BindingsMap(bindings)
@@ -190,7 +128,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     # ----------------------------------------------------------- sessions
     def update_sessions(self) -> None:
         """Show the app's current session list."""
-        sessions = list(self.ptui.sessions.values())
+        sessions = list(self.context.sessions.values())
         self.session_list.set_sessions(sessions, prefer=self._first_choice(sessions))
         live = self.session_list.visible_ids() or list(self.session_list.rows)
         self.query_one("#sidebar-title", Static).update(f"Sessions ({len(live)})")
@@ -199,25 +137,25 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     def _first_choice(self, sessions: list[SessionInfo]) -> str | None:
         """Where to start: a session of this repository, one waiting for you first."""
         here = [s for s in sessions if not s["archived"]]
-        if self.ptui.repo is not None:
-            here = [s for s in here if s["repo"] == str(self.ptui.repo)] or here
+        if self.context.repo is not None:
+            here = [s for s in here if s["repo"] == str(self.context.repo)] or here
         waiting = [s for s in here if s["status"] == Activity.WAITING]
         chosen = (waiting or here)[:1]
         return chosen[0]["id"] if chosen else None
 
     def update_session(self, session_id: str) -> None:
         row = self.session_list.rows.get(session_id)
-        info = self.ptui.sessions.get(session_id)
+        info = self.context.sessions.get(session_id)
         if row is not None and info is not None:
             row.update_info(info)
         if session_id == self.current:
             self._show_current()
 
     def update_summaries(self) -> None:
-        self.session_list.set_summaries(self.ptui.summaries)
+        self.session_list.set_summaries(self.context.summaries)
         if self.current is not None:
             self.query_one(SessionHeader).show(
-                self.ptui.sessions.get(self.current), self.ptui.summaries.get(self.current)
+                self.context.sessions.get(self.current), self.context.summaries.get(self.current)
             )
 
     def mark_unseen(self, session_id: str) -> None:
@@ -260,7 +198,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             self._show_current()
 
     def current_info(self) -> SessionInfo | None:
-        return self.ptui.sessions.get(self.current) if self.current else None
+        return self.context.sessions.get(self.current) if self.current else None
 
     def _show_current(self) -> None:
         info = self.current_info()
@@ -278,7 +216,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             empty.update(self.empty_text())
             self.terminal.show(None)
             return
-        self.query_one(SessionHeader).show(info, self.ptui.summaries.get(self.current or ""))
+        self.query_one(SessionHeader).show(info, self.context.summaries.get(self.current or ""))
         if info is None:
             self.terminal.show(None)
             return
@@ -293,7 +231,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             self.terminal.alive = info["status"] in LIVE
 
     def empty_text(self) -> str:
-        app = self.ptui
+        app = self.context
         if not app.connected:
             return "Connecting to the ptui server…"
         leader = app.key_display("leader")
@@ -324,7 +262,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
         if self.leader_pending:
             # leader leader: the program gets the leader key itself.
             self.leader_pending = False
-            data = encode_key(self.ptui.keymap["leader"].split(",")[0], None,
+            data = encode_key(self.context.keymap["leader"].split(",")[0], None,
                               self.terminal.key_modes())  # fmt: skip
             if data is not None:
                 self.terminal.send_bytes(data)
@@ -335,7 +273,7 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
         hint = self.query_one("#leader-hint", Static)
         hint.display = pending
         if pending:
-            leader = self.ptui.key_display("leader")
+            leader = self.context.key_display("leader")
             hint.update(
                 f" {leader} … n new · d diff · r run · s shell · [ copy · j/k switch · "
                 f"? help · {leader} send {leader} · esc sidebar"
@@ -444,9 +382,9 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     def action_new_session(self) -> None:
         from tui.app.screens.new_session import NewSessionScreen
 
-        repo = self.ptui.repo
+        repo = self.context.repo
         info = self.current_info()
-        if repo is None and info is None and self.ptui.host is None:
+        if repo is None and info is None and self.context.host is None:
             self.notify("Not in a git repository: run ptui inside one (or try `ptui demo`).",
                         severity="warning")  # fmt: skip
             return
@@ -456,46 +394,52 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     def _created(self, created: list[SessionInfo] | None) -> None:
         if not created:
             return
+        # Redrawn here and now, not on the store's Changed message: the new rows must
+        # exist to be highlighted, and a later redraw from this (older) answer would
+        # undo the terminal's attach (`alive`: the agent had not started yet).
+        self.context.sessions.put(*created, post=False)
         for info in created:
-            self.ptui.sessions[info["id"]] = info
             for warning in info.get("warnings") or []:
                 self.notify(f"{info['id']}: {warning}", severity="warning", timeout=8)
         self.update_sessions()
         self.session_list.highlight(str(created[0]["id"]))
         self.terminal.focus()
 
-    def _push_other(self, key: str, *args: Any, callback: Any = None) -> None:
-        module_name, class_name = OTHER_SCREENS[key]
-        try:
-            screen_class = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError):
-            self.notify(f"{class_name} is not available yet.", severity="warning")
-            return
-        self.app.push_screen(screen_class(*args), callback)
-
+    # The other screens are imported when first pushed: importing them all with this
+    # one costs start-up time (the diff screen alone brings in pygments).
     def action_diff(self) -> None:
+        from tui.app.screens.diff import DiffScreen
+
         if (info := self.current_info()) is not None:
-            self._push_other("diff", info)
+            self.app.push_screen(DiffScreen(info))
 
     def action_merge(self) -> None:
+        from tui.app.screens.merge import MergeScreen
+
         if (info := self.current_info()) is not None:
-            self._push_other("merge", info)
+            self.app.push_screen(MergeScreen(info))
 
     def action_archive(self) -> None:
+        from tui.app.screens.archive import ArchiveScreen
+
         if (info := self.current_info()) is not None:
-            self._push_other("archive", info, callback=self._archived)
+            self.app.push_screen(ArchiveScreen(info), self._archived)
 
     def _archived(self, archived: bool | None) -> None:
         if archived:
             self.notify("Archived. Restore it from the archived list (A).")
 
     def action_archived(self) -> None:
-        self._push_other("archived")
+        from tui.app.screens.archived import ArchivedScreen
+
+        self.app.push_screen(ArchivedScreen())
 
     def action_run_script(self) -> None:
+        from tui.app.screens.scripts import ScriptPicker
+
         if (info := self.current_info()) is not None:
             sid = str(info["id"])
-            self._push_other("scripts", info, callback=lambda name: self._run_script(sid, name))
+            self.app.push_screen(ScriptPicker(info), lambda name: self._run_script(sid, name))
 
     def _run_script(self, session_id: str, script: str | None) -> None:
         if script:
@@ -510,13 +454,11 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
         """Run or open something in a new tab of the session, then show that tab."""
         session_id = request.id
         try:
-            result = await self.ptui.client.request(request)
+            result = await self.context.client.request(request)
         except PtuiError as exc:
             self.notify(str(exc), severity="error")
             return
-        info = self.ptui.sessions.get(session_id)
-        if info is not None and result["tab"] not in info["tabs"]:
-            info["tabs"] = [*info["tabs"], result["tab"]]
+        self.context.sessions.add_tab(session_id, result["tab"])
         self.tab_choice[session_id] = result["tab"]
         if session_id == self.current:
             self._show_current()
@@ -536,10 +478,9 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
     async def session_call(self, request: SessionStop | SessionResume, done: str) -> None:
         """Stop or resume a session; a one-line toast says how it went."""
         try:
-            session = await self.ptui.client.request(request)
+            session = await self.context.client.request(request)
         except PtuiError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.ptui.sessions[session["id"]] = session
-        self.update_session(session["id"])
+        self.context.sessions.put(session)  # shown through SessionStore.Changed
         self.notify(done.format(id=request.id), timeout=3)

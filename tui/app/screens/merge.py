@@ -9,7 +9,7 @@ result, or None.
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.app.protocols import PtuiAppProtocol
+from tui.app.context import AppContext, app_context
 from tui.app.screens.archive import path_section
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
@@ -57,8 +57,8 @@ class MergeScreen(ModalScreen[Merged | None]):
         self.busy = False
 
     @property
-    def ptui(self) -> PtuiAppProtocol:
-        return cast(PtuiAppProtocol, self.app)
+    def context(self) -> AppContext:
+        return app_context(self)
 
     @property
     def strategies(self) -> OptionList:
@@ -90,7 +90,7 @@ class MergeScreen(ModalScreen[Merged | None]):
     @work(exclusive=True, group="merge-preview")
     async def load_preview(self) -> None:
         try:
-            preview = await self.ptui.client.request(SessionMergePreview(id=self.session_id))
+            preview = await self.context.client.request(SessionMergePreview(id=self.session_id))
         except PtuiError as exc:
             self._status(f"Cannot merge: {exc}", error=True)
             return
@@ -175,7 +175,7 @@ class MergeScreen(ModalScreen[Merged | None]):
     @work(exclusive=True, group="merge")
     async def merge(self, strategy: str) -> None:
         try:
-            result = await self.ptui.client.request(
+            result = await self.context.client.request(
                 SessionMerge(id=self.session_id, strategy=strategy)
             )
         except PtuiError as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from typing import TYPE_CHECKING, ClassVar, TypedDict, cast
+from typing import ClassVar, TypedDict
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,13 +27,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
+from tui.app.context import AppContext, app_context
 from tui.errors import PtuiError
 from tui.git.names import NAME_MAX, slugify_task, validate_name
 from tui.protocol import SessionInfo
 from tui.protocol.messages import RepoBranches, SessionCreate, Settings
-
-if TYPE_CHECKING:
-    from tui.app.app import PtuiApp
 
 MAX_COUNT = 50
 _FALLBACK_NAME = "session"  # the server's name for a task with no usable slug
@@ -112,20 +110,20 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         self.branches: list[str] | None = None
         self.current_branch: str | None = None
         self._creating = False
-        self.settings: Settings = self.ptui.known_settings(repo)
+        self.settings: Settings = self.context.known_settings(repo)
         """Agents, defaults and scripts for this repository: the server's once they
         arrive (`load_settings`), the user's own file's until then."""
 
     @property
-    def ptui(self) -> PtuiApp:
-        return cast("PtuiApp", self.app)
+    def context(self) -> AppContext:
+        return app_context(self)
 
     def compose(self) -> ComposeResult:
         settings = self.settings
         with Vertical(id="new-session"):
-            if self.ptui.host is not None:
+            if self.context.host is not None:
                 # Remote: the repository is a path on the server's machine.
-                yield Label(f"Repository on {self.ptui.host}", classes="field-label")
+                yield Label(f"Repository on {self.context.host}", classes="field-label")
                 yield Input(self.repo, placeholder="/path/to/repo", id="repo")
                 yield Static("", id="repo-error", classes="field-error")
             yield Label("Task — what should the agent do?", classes="field-label")
@@ -155,7 +153,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
                 yield Button("Cancel  esc", id="cancel")
 
     def on_mount(self) -> None:
-        where = f"{self.ptui.host}" if self.ptui.host is not None else self.repo
+        where = f"{self.context.host}" if self.context.host is not None else self.repo
         self.query_one("#new-session").border_title = f"New session in {where}"
         self.query_one("#task", TextArea).focus()
         self.query_one("#branch-list").display = False
@@ -168,7 +166,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
     # ---------------------------------------------------------- settings
     @work(exclusive=True, group="settings")
     async def load_settings(self) -> None:
-        self.apply_settings(await self.ptui.repo_settings(self.repo))
+        self.apply_settings(await self.context.repo_settings(self.repo))
 
     def apply_settings(self, settings: Settings) -> None:
         """Offer `settings`' agents and defaults; a choice the user made is kept."""
@@ -194,10 +192,10 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         if not self.repo:
             return
         try:
-            answer = await self.ptui.request_optional(RepoBranches(repo=self.repo))
+            answer = await self.context.request_optional(RepoBranches(repo=self.repo))
             if answer is not None:
                 current, names = answer["current"], answer["branches"]
-            elif self.ptui.host is None:
+            elif self.context.host is None:
                 current, names = await asyncio.to_thread(local_branches, self.repo)
             else:
                 return
@@ -282,7 +280,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         """What is wrong, by field id ("task", "name", "count", "base", "agent")."""
         v = self.values()
         found: dict[str, str] = {}
-        if self.ptui.host is not None and not self.query_one("#repo", Input).value.strip():
+        if self.context.host is not None and not self.query_one("#repo", Input).value.strip():
             found["repo"] = "Which repository on the server?"
         if not v["task"] and not v["name"]:
             found["task"] = "Describe the task (or give the session a name)."
@@ -301,7 +299,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
 
     def refresh_preview(self) -> None:
         v = self.values()
-        taken = {s["name"] for s in self.ptui.sessions.values() if not s["archived"]}
+        taken = {s["name"] for s in self.context.sessions.values() if not s["archived"]}
         prefix = self.settings["branch_prefix"]
         taken |= {b[len(prefix) :] for b in self.branches or [] if b.startswith(prefix)}
         names = preview_names(v["task"], v["name"], max(1, min(v["count"], MAX_COUNT)), taken)
@@ -313,7 +311,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         agent = next((a for a in self.settings["agents"] if a["name"] == v["agent"]), None)
         note = ""
         if agent is not None and not agent["installed"]:
-            where = "here" if self.ptui.host is None else f"on {self.ptui.host}"
+            where = "here" if self.context.host is None else f"on {self.context.host}"
             note = f"   ({agent['command']} is not installed {where})"
         if not names:
             self.query_one("#preview", Static).update(f"→ new sessions from {base}{note}")
@@ -322,7 +320,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         self.query_one("#preview", Static).update(f"→ {shown}   on {branch} from {base}{note}")
 
     def fields(self) -> tuple[str, ...]:
-        extra = ("repo",) if self.ptui.host is not None else ()
+        extra = ("repo",) if self.context.host is not None else ()
         return (*extra, "task", "name", "count", "base", "agent")
 
     def show_problems(self, found: dict[str, str]) -> None:
@@ -355,7 +353,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         self.show_problems(found)
         if found or self._creating:
             return
-        if self.ptui.host is not None:
+        if self.context.host is not None:
             self.repo = self.query_one("#repo", Input).value.strip()
         self.create()
 
@@ -376,7 +374,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         self.set_status("Creating…")
         # The server's defaults first (a form sent at once must not start the user
         # file's default agent where the repository names another).
-        self.apply_settings(await self.ptui.repo_settings(self.repo))
+        self.apply_settings(await self.context.repo_settings(self.repo))
         if found := self.problems():
             self._creating = False
             self.set_status("")
@@ -385,7 +383,7 @@ class NewSessionScreen(ModalScreen[list[SessionInfo] | None]):
         v = self.values()
         cols, rows = self.view_size or Size(120, 36)
         try:
-            sessions = await self.ptui.client.request(SessionCreate(
+            sessions = await self.context.client.request(SessionCreate(
                 task=v["task"], repo=self.repo, agent=v["agent"], base=v["base"] or None,
                 name=v["name"] or None, count=v["count"], cols=max(cols, 20), rows=max(rows, 5),
             ))  # fmt: skip

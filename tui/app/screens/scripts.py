@@ -8,7 +8,7 @@ opens the trust prompt, which shows the file. Dismisses with the script's name
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.app.protocols import PtuiAppProtocol
+from tui.app.context import AppContext, app_context
 from tui.app.screens.trust import TrustScreen
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
@@ -61,8 +61,8 @@ class ScriptPicker(ModalScreen[str | None]):
         self.loaded = False
 
     @property
-    def ptui(self) -> PtuiAppProtocol:
-        return cast(PtuiAppProtocol, self.app)
+    def context(self) -> AppContext:
+        return app_context(self)
 
     @property
     def options(self) -> OptionList:
@@ -88,10 +88,10 @@ class ScriptPicker(ModalScreen[str | None]):
     async def load(self) -> None:
         repo, base = self.session["repo"], self.session["base"]
         # The user's scripts and the repository's trusted ones, as the server runs them.
-        scripts = dict((await self.ptui.repo_settings(repo, base))["scripts"])
+        scripts = dict((await self.context.repo_settings(repo, base))["scripts"])
         request = TrustShow(repo=repo, base=base)
         try:
-            shown = await self.ptui.client.request(request)
+            shown = await self.context.client.request(request)
         except PtuiError as exc:
             self._status(f"Repository scripts unavailable: {exc}", error=True)
             repo_scripts: dict[str, str] = {}

@@ -7,7 +7,7 @@ the server refuses if the file changed since. Dismisses with True once trusted.
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.app.protocols import PtuiAppProtocol
+from tui.app.context import AppContext, app_context
 from tui.app.widgets.footer import KeyFooter
 from tui.errors import PtuiError
 from tui.protocol.messages import TrustAdd, TrustShow, TrustShown
@@ -42,8 +42,8 @@ class TrustScreen(ModalScreen[bool]):
         self.busy = False
 
     @property
-    def ptui(self) -> PtuiAppProtocol:
-        return cast(PtuiAppProtocol, self.app)
+    def context(self) -> AppContext:
+        return app_context(self)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="trust"):
@@ -65,7 +65,7 @@ class TrustScreen(ModalScreen[bool]):
     @work(exclusive=True, group="trust-show")
     async def load(self) -> None:
         try:
-            shown = await self.ptui.client.request(TrustShow(repo=self.repo, base=self.base))
+            shown = await self.context.client.request(TrustShow(repo=self.repo, base=self.base))
         except PtuiError as exc:
             self._status(f"Cannot read .ptui.toml: {exc}", error=True)
             return
@@ -105,7 +105,9 @@ class TrustScreen(ModalScreen[bool]):
     @work(exclusive=True, group="trust-add")
     async def trust(self, digest: str) -> None:
         try:
-            await self.ptui.client.request(TrustAdd(repo=self.repo, base=self.base, digest=digest))
+            await self.context.client.request(
+                TrustAdd(repo=self.repo, base=self.base, digest=digest)
+            )
         except PtuiError as exc:
             self.busy = False
             self._status(f"Not trusted: {exc}", error=True)

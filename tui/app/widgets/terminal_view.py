@@ -12,13 +12,19 @@ the screen's priority bindings (leader, alt+1..9, alt+[ ]) and this view's own
 history keys. Keys that cannot be encoded (a split escape sequence over ssh) are
 dropped, never typed. The program's mode sequences never reach the outer
 terminal: Textual owns it.
+
+Like Toad's `Terminal`, the view knows nothing of the app: it is given a way to
+the server (`connection`, for attaching, input and history) and the table it
+registers its `feed` in for the tab it shows (`sinks`), which whoever reads the
+server's events uses to route screen updates.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from collections.abc import Callable, MutableMapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.style import Style as RichStyle
 from textual import events, work
@@ -39,6 +45,7 @@ from tui.app.widgets.terminal_render import (
     draw_cursor,
     overlay,
 )
+from tui.client.async_client import AsyncClient
 from tui.client.connection import input_request
 from tui.client.mirror import ScreenMirror
 from tui.errors import PtuiError
@@ -56,7 +63,9 @@ from tui.term.keys import KeyModes, encode_key
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from tui.app.app import PtuiApp
+
+ScreenSinks = MutableMapping[tuple[str, str], Callable[[ScreenUpdate], None]]
+"""(session, tab) -> the callback applying that tab's `screen` events."""
 
 HISTORY_PAGE = 1000
 """History lines fetched per `session.scrollback` call."""
@@ -112,8 +121,19 @@ class TerminalView(ScrollView, can_focus=True):
     TerminalView > .terminal-view--copy-cursor { background: $accent; color: $background; }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        connection: Callable[[], AsyncClient | None],
+        sinks: ScreenSinks,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
+        self._connection = connection
+        """The server connection now, or None while there is none."""
+        self._sinks = sinks
+        """Where `feed` is registered for the shown tab, for screen events to reach it."""
         self.session: str | None = None
         self.tab = "agent"
         self.mirror = ScreenMirror()
@@ -143,10 +163,6 @@ class TerminalView(ScrollView, can_focus=True):
         self._pending_scroll = 0
         self._recent: dict[tuple[str, str], ScreenMirror] = {}
 
-    @property
-    def ptui(self) -> PtuiApp:
-        return cast("PtuiApp", self.app)
-
     # --------------------------------------------------------- attaching
     def show(self, session: str | None, tab: str = "agent") -> None:
         """Show `session`'s `tab` (None: nothing), attaching it and detaching the old one."""
@@ -164,7 +180,7 @@ class TerminalView(ScrollView, can_focus=True):
         self._refused_notice = False
         self._reset_cache()
         if session is not None:
-            self.ptui.screen_sinks[(session, tab)] = self.feed
+            self._sinks[(session, tab)] = self.feed
             if switching:
                 self._hold_frames()
             self._attach_tab(session, tab)
@@ -203,18 +219,18 @@ class TerminalView(ScrollView, can_focus=True):
         """Stop receiving the current tab's screen (switching away, quitting)."""
         if self.session is None:
             return
-        self.ptui.screen_sinks.pop((self.session, self.tab), None)
+        self._sinks.pop((self.session, self.tab), None)
         self._recent[(self.session, self.tab)] = self.mirror
         if len(self._recent) > _RECENT_TABS:
             del self._recent[next(iter(self._recent))]
-        client = self.ptui.client_or_none
+        client = self._connection()
         if client is not None:
             client.notify(SessionDetach(id=self.session, tab=self.tab))
         self.session = None
 
     @work(exclusive=True, group="attach")
     async def _attach_tab(self, session: str, tab: str) -> None:
-        client = self.ptui.client_or_none
+        client = self._connection()
         if client is None:
             return
         cols, rows = self._cells()
@@ -325,7 +341,7 @@ class TerminalView(ScrollView, can_focus=True):
         self._resize_timer = self.set_timer(_RESIZE_DELAY, self._send_size)
 
     def _send_size(self) -> None:
-        client = self.ptui.client_or_none
+        client = self._connection()
         if self.session is not None and client is not None:
             cols, rows = self._cells()
             client.notify(SessionResize(id=self.session, cols=cols, rows=rows))
@@ -442,7 +458,7 @@ class TerminalView(ScrollView, can_focus=True):
 
     def send_bytes(self, data: bytes) -> None:
         """Send input to the tab's program (snapping back to the live screen)."""
-        client = self.ptui.client_or_none
+        client = self._connection()
         if self.session is None or client is None:
             return
         if not self.alive:
@@ -456,7 +472,7 @@ class TerminalView(ScrollView, can_focus=True):
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
-        client = self.ptui.client_or_none
+        client = self._connection()
         if self.session is None or client is None or not event.text or not self.alive:
             return
         self._unfreeze()
@@ -569,7 +585,7 @@ class TerminalView(ScrollView, can_focus=True):
     @work(exclusive=True, group="history")
     async def load_history(self) -> None:
         """Fetch the page of history above what the frozen view holds."""
-        frozen, client = self.frozen, self.ptui.client_or_none
+        frozen, client = self.frozen, self._connection()
         if frozen is None or client is None or self.session is None or frozen.history_start == 0:
             return
         session, tab = self.session, self.tab
