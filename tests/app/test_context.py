@@ -35,30 +35,31 @@ def info(session_id: str, **fields: Any) -> SessionInfo:
     return base | fields  # type: ignore[return-value]
 
 
-def changed_ids(posted: list[Message]) -> list[tuple[str, ...] | None]:
+def changed_ids(posted: list[Message]) -> list[tuple[str, ...]]:
     assert all(isinstance(m, SessionStore.Changed) for m in posted), posted
     return [m.ids for m in posted if isinstance(m, SessionStore.Changed)]
 
 
-def test_every_change_to_the_store_posts_what_changed() -> None:
+def test_a_screens_changes_to_the_store_post_what_changed() -> None:
     posted: list[Message] = []
     store = SessionStore(posted.append)
 
+    # The server's events: the app applies them and redraws in the same handler.
     assert store.replace([info("a"), info("b")]) is True
     assert store.replace([info("a"), info("b")]) is False  # the same list: nothing to redraw
-    store.replace([info("a"), info("b")], post=True)  # the app's empty-list case asks anyway
-    assert changed_ids(posted) == [None, None]
-    posted.clear()
+    assert store.set_status("b", Activity.BUSY, None) == "idle"
+    assert store["b"]["status"] == "busy"
+    assert store.set_status("gone", Activity.BUSY, None) is None  # unknown session
+    assert posted == []
 
+    # A screen's: each posts the ids it changed.
     store.put(info("c"), info("a", name="renamed"))
     store.put(info("d"), post=False)  # its caller redraws it itself
     assert store["a"]["name"] == "renamed" and sorted(store) == ["a", "b", "c", "d"]
-    assert store.set_status("b", Activity.BUSY, None) == "idle"
-    assert store.set_status("gone", Activity.BUSY, None) is None  # unknown: no change
     store.add_tab("c", "shell")
     store.add_tab("c", "shell")  # already there: no change
     assert store["c"]["tabs"] == ["agent", "shell"]
-    assert changed_ids(posted) == [("c", "a"), ("b",), ("c",)]
+    assert changed_ids(posted) == [("c", "a"), ("c",)]
 
 
 def test_key_display_follows_the_keymap() -> None:

@@ -216,8 +216,7 @@ class PtuiApp(FrameHoldingApp, App[None]):
                 return
             # The server answered while Textual was importing: the first frame lists
             # the sessions, instead of a frame without them and another after.
-            # Quietly: the main screen, pushed next, shows them as it mounts.
-            self.context.sessions.replace(early.subscribed["sessions"], post=False)
+            self.context.sessions.replace(early.subscribed["sessions"])
         self.main_screen = MainScreen()
         self.push_screen(self.main_screen)
         self.connect()
@@ -397,20 +396,15 @@ class PtuiApp(FrameHoldingApp, App[None]):
     def on_sessions_changed(self, message: SessionsChanged) -> None:
         # The first list after start-up is usually known already (EarlyConnection);
         # an empty one still updates: the empty state said "Connecting…".
-        changed = self.context.sessions.replace(message.sessions)
-        if not changed and not message.sessions:
+        if self.context.sessions.replace(message.sessions) or not message.sessions:
             self.on_main(lambda main: main.update_sessions())
         self.request_summaries(force=True)
 
     def on_session_store_changed(self, message: SessionStore.Changed) -> None:
-        """Show what changed in the session store (whoever changed it)."""
-        ids = message.ids
-        if ids is None:
-            self.on_main(lambda main: main.update_sessions())
-            return
+        """Show the sessions a screen changed in the store."""
 
         def update(main: MainScreen) -> None:
-            for session_id in ids:
+            for session_id in message.ids:
                 main.update_session(session_id)
 
         self.on_main(update)
@@ -419,6 +413,7 @@ class PtuiApp(FrameHoldingApp, App[None]):
         old = self.context.sessions.set_status(message.session, message.status, message.exit_code)
         if old is None:
             return
+        self.on_main(lambda main: main.update_session(message.session))
         if old == Activity.BUSY and message.status in _STOPPED_WORKING:
             # It worked and stopped: there is output you have not seen.
             self.on_main(lambda main: main.mark_unseen(message.session))

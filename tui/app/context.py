@@ -38,14 +38,18 @@ ScreenSink = Callable[[ScreenUpdate], None]
 class SessionStore(Mapping[str, SessionInfo]):
     """Every session the server knows (archived too), by id; read like a dict.
 
-    Each change posts `SessionStore.Changed` through `post` (the app's
-    `post_message`), so whoever changes a session need not know who shows it.
+    A screen's change (`put`, `add_tab`) posts `SessionStore.Changed` through
+    `post` (the app's `post_message`): the screen need not know who shows the
+    session. The server's events (`replace`, `set_status`) are applied by the app,
+    whose handler redraws at once, as it did before there was a store: a redraw
+    deferred to a message reads the store later, and can undo an attach that
+    answered in between (the terminal's `alive`, from a status older than it).
     """
 
     class Changed(Message):
-        """Sessions changed: `ids` those that did, or None for the whole list."""
+        """A screen changed these sessions (by id)."""
 
-        def __init__(self, ids: tuple[str, ...] | None) -> None:
+        def __init__(self, ids: tuple[str, ...]) -> None:
             super().__init__()
             self.ids = ids
 
@@ -62,18 +66,12 @@ class SessionStore(Mapping[str, SessionInfo]):
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def replace(self, sessions: list[SessionInfo], *, post: bool | None = None) -> bool:
-        """Take the server's whole list; True if it differs from the one held.
-
-        Posts `Changed(None)` when it differs, or as `post` says when given.
-        """
+    def replace(self, sessions: list[SessionInfo]) -> bool:
+        """Take the server's whole list; True if it differs from the one held."""
         before = self._sessions
         # Each one was checked once, as it arrived (tui.protocol.events, messages).
         self._sessions = {info["id"]: info for info in sessions}
-        changed = self._sessions != before
-        if changed if post is None else post:
-            self._post(self.Changed(None))
-        return changed
+        return self._sessions != before
 
     def put(self, *infos: SessionInfo, post: bool = True) -> None:
         """Add or replace sessions with what the server answered for them.
@@ -97,7 +95,6 @@ class SessionStore(Mapping[str, SessionInfo]):
         info["status"] = status
         if exit_code is not None:
             info["exit_code"] = exit_code
-        self._post(self.Changed((session_id,)))
         return old
 
     def add_tab(self, session_id: str, tab: str) -> None:
