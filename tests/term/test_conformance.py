@@ -44,7 +44,6 @@ from .difftest import (
     compare,
     parse_sgr_screen,
     screen_text,
-    shutdown_tmux,
     tmux_available,
     tmux_capture,
 )
@@ -913,14 +912,6 @@ def test_cases_are_well_formed() -> None:
 
 # ---------------------------------------------------------------------------
 # tmux 3.3a, where it agrees with xterm
-
-
-@pytest.fixture(scope="module")
-def captures() -> Iterator[dict[str, Capture]]:
-    """tmux captures, one per case, shared by the tmux checks; one server per module."""
-    cache: dict[str, Capture] = {}
-    yield cache
-    shutdown_tmux()
 
 
 def _capture(case: Case, cache: dict[str, Capture]) -> Capture:

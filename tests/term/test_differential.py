@@ -28,7 +28,6 @@ from .difftest import (
     compare,
     parse_sgr_screen,
     screen_text,
-    shutdown_tmux,
     tmux_available,
     tmux_capture,
 )
@@ -410,14 +409,6 @@ EMULATOR_BUGS: dict[tuple[str, str], str] = {
 
 # ---------------------------------------------------------------------------
 # Running both sides
-
-
-@pytest.fixture(scope="module")
-def captures() -> Iterator[dict[str, Capture]]:
-    """tmux captures, made once per case and shared by the three checks."""
-    cache: dict[str, Capture] = {}
-    yield cache
-    shutdown_tmux()
 
 
 def _screens(case: Case, cache: dict[str, Capture]) -> Screens:

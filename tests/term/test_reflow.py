@@ -9,7 +9,6 @@ reflowed (a full-screen program redraws on SIGWINCH).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -21,7 +20,6 @@ from .difftest import (
     Capture,
     compare,
     parse_sgr_screen,
-    shutdown_tmux,
     tmux_available,
     tmux_capture_resized,
 )
@@ -118,13 +116,6 @@ def _ptui(case: Case) -> tuple[str, str, tuple[int, int]]:
 
 def _tmux(case: Case) -> Capture:
     return tmux_capture_resized(case.data.encode(), case.cols, case.rows, list(case.sizes))
-
-
-@pytest.fixture(scope="module")
-def captures() -> Iterator[dict[str, Capture]]:
-    cache: dict[str, Capture] = {}
-    yield cache
-    shutdown_tmux()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
