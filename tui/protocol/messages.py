@@ -279,6 +279,57 @@ class TestFailureSent(TypedDict):
     text: str
 
 
+class StatusSignal(TypedDict):
+    """One thing the status engine saw: a signal, or a screen rule's match."""
+
+    at: float
+    """When (Unix time)."""
+    layer: str
+    """process, activity, bell, title, osc, screen, user-rules, hook."""
+    rule: str
+    """The rule or signal's name (`claude.trust-folder`, `osc9`, `quiet` ...)."""
+    detail: str
+    """What was seen: the matched row's text, the title, the notification."""
+
+
+class StatusTransition(StatusSignal):
+    status: str
+    """The activity it changed to."""
+
+
+class StatusReport(TypedDict):
+    """`ptui status ID --explain`: the status, the layer and rule that chose it,
+    what they saw, and the last transitions (oldest first)."""
+
+    id: str
+    status: str
+    reason: str
+    """One line, as `SessionInfo.reason`."""
+    chosen: StatusSignal | None
+    """The signal that decided the status; None when the agent does not run."""
+    evidence: list[StatusSignal]
+    """The signals that hold now, every layer, highest confidence first."""
+    transitions: list[StatusTransition]
+    limited_until: str
+    agent: str
+    agent_version: str
+    """The agent CLI's `--version` ("" when unknown)."""
+    rules: str
+    """Which shipped rules apply: `codex >=0.40` style, or "" for none."""
+
+
+class Recording(TypedDict):
+    """A tab's raw output being saved as asciicast v2 (`ptui record`)."""
+
+    id: str
+    tab: str
+    path: str
+    """Where on the server's machine ("" when not recording)."""
+    recording: bool
+    events: int
+    """Output events written so far."""
+
+
 # ----------------------------------------------------------------- requests
 _REQUIRED = object()
 """A field's default when it has none."""
@@ -706,6 +757,23 @@ class RepoSettings(Request[Settings]):
     """The base whose committed `.ptui.toml` counts (`git.default_base` without it)."""
 
 
+class SessionStatus(SessionRequest[StatusReport]):
+    """Why the session's agent has its status."""
+
+    METHOD = Method.SESSION_STATUS
+    RESULT = StatusReport
+
+
+class SessionRecord(TabRequest[Recording]):
+    """Start saving a tab's output to `path` (asciicast v2), or stop with `stop`."""
+
+    METHOD = Method.SESSION_RECORD
+    RESULT = Recording
+    path: str = ""
+    """An absolute path on the server's machine; the file must not exist."""
+    stop: bool = False
+
+
 REQUESTS: dict[Method, type[Request[object]]] = {
     cls.METHOD: cls
     for cls in (
@@ -716,7 +784,7 @@ REQUESTS: dict[Method, type[Request[object]]] = {
         SessionPaste, SessionResize, SessionAttach, SessionDetach, TrustShow, TrustAdd,
         SessionDiff, SessionDiffFiles, SessionDiffFile, SessionArchivePlan,
         SessionMergePreview, SessionSummary, SessionSendTestFailure, RepoBranches,
-        RepoSettings,
+        RepoSettings, SessionStatus, SessionRecord,
     )
 }  # fmt: skip
 """Method -> its request type; every method of `Method` has one (a test holds it)."""

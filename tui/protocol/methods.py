@@ -49,3 +49,5 @@ class Method(StrEnum):
     SESSION_SEND_TEST_FAILURE = "session.send_test_failure"
     REPO_BRANCHES = "repo.branches"
     REPO_SETTINGS = "repo.settings"
+    SESSION_STATUS = "session.status"
+    SESSION_RECORD = "session.record"

@@ -27,6 +27,12 @@ class SessionInfo(TypedDict):
     worktree: str
     status: Activity
     """What the agent is doing."""
+    reason: str
+    """Why the status engine chose `status`, in one line ("" when it does not run)."""
+    limited_until: str
+    """With `status` limited: the reset time as the agent showed it ("" if none)."""
+    agent_session: str
+    """The agent's own conversation id, which `resume` continues ("" when unknown)."""
     port: int
     created: str
     archived: bool
@@ -50,6 +56,9 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "base": (str,),
     "worktree": (str,),
     "status": (str,),
+    "reason": (str,),
+    "limited_until": (str,),
+    "agent_session": (str,),
     "port": (int,),
     "created": (str,),
     "archived": (bool,),
@@ -61,7 +70,14 @@ _FIELDS: dict[str, tuple[type, ...]] = {
 }
 
 
-_ADDED_LATER: dict[str, object] = {"lifecycle": "ready", "damage": "", "worktree_missing": False}
+_ADDED_LATER: dict[str, object] = {
+    "lifecycle": "ready",
+    "damage": "",
+    "worktree_missing": False,
+    "reason": "",
+    "limited_until": "",
+    "agent_session": "",
+}
 """Fields a server of an earlier ptui release (same protocol version) leaves out, and
 what their absence means."""
 

@@ -30,15 +30,27 @@ class LifecycleState(enum.StrEnum):
 
 
 class Activity(enum.StrEnum):
-    """What a session's agent is doing, as the server reports it."""
+    """What a session's agent is doing, as the server reports it.
 
+    The first six are the status engine's (`tui.server.status`); STOPPED and
+    ARCHIVED describe a session whose agent does not run.
+    """
+
+    STARTING = "starting"
+    """Launched; nothing usable on screen yet."""
     BUSY = "busy"
     WAITING = "waiting"
+    """A question, menu, permission or sign-in needs the user."""
     IDLE = "idle"
+    """Done, its prompt empty."""
+    LIMITED = "limited"
+    """A usage limit was reached; `SessionInfo.limited_until` says until when, if shown."""
     EXITED = "exited"
     STOPPED = "stopped"
     ARCHIVED = "archived"
 
 
-LIVE: Final = frozenset({Activity.BUSY, Activity.WAITING, Activity.IDLE})
+LIVE: Final = frozenset(
+    {Activity.STARTING, Activity.BUSY, Activity.WAITING, Activity.IDLE, Activity.LIMITED}
+)
 """Activities of an agent that runs."""

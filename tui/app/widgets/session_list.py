@@ -27,9 +27,11 @@ from tui.protocol.messages import Summary
 _BOLD = Style(bold=True)
 
 STATUS_ICONS: dict[str, str] = {
+    Activity.STARTING: "◌",
     Activity.BUSY: "●",
     Activity.WAITING: "◆",
     Activity.IDLE: "○",
+    Activity.LIMITED: "⧗",
     Activity.EXITED: "✕",
     Activity.STOPPED: "■",
     Activity.ARCHIVED: "▪",
