@@ -110,6 +110,14 @@ class PatternSet:
         hits = [i for i in found or () if i < len(self.sources)]
         return min(hits) if hits else None
 
+    def matches(self, text: str) -> list[int]:
+        """Indices of every pattern found in `text`, in list order (one pass)."""
+        if self._matcher is None:
+            return []
+        found = self._matcher.Match(text.encode("utf-8", "replace"))
+        limit = len(self.sources)
+        return sorted(i for i in found or () if i < limit)
+
     def __len__(self) -> int:
         return len(self.sources)
 

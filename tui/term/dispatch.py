@@ -336,6 +336,9 @@ class Dispatch:
                 screen.events.append(("progress", rest[2:]))
             else:
                 screen.events.append(("notification", ("", rest[:1024])))
+        elif code == "133":
+            # Semantic prompt marks (FinalTerm): A prompt, B input, C output, D done.
+            screen.events.append(("prompt-mark", rest[:1]))
         elif code == "777":
             kind, _, body = rest.partition(";")
             if kind == "notify":

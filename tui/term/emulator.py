@@ -115,6 +115,14 @@ class Emulator:
         self._sync = _SyncState()
         self._full = True
         self._events: list[TermEvent] = []
+        # Two readers of what changed: the viewers (take_changes) and the status
+        # engine (take_status_rows). The screen's own flags are drained into one
+        # (scrolled, flags) pair per reader, so each sees every change once.
+        self._view_scrolled = 0
+        self._view_flags = [False] * self.rows
+        self._status_scrolled = 0
+        self._status_flags = [False] * self.rows
+        self._status_full = True
 
     # ---------------------------------------------------------------- input
     def feed(self, data: bytes) -> Changes | None:
@@ -149,6 +157,10 @@ class Emulator:
         self.cols, self.rows = cols, rows
         self._cache = [None] * rows
         self._full = True
+        self._view_scrolled = self._status_scrolled = 0
+        self._view_flags = [False] * rows
+        self._status_flags = [False] * rows
+        self._status_full = True
 
     def set_colors(self, foreground: str, background: str) -> None:
         """The default colours the program's text appears in (`#rrggbb`): what OSC 10
@@ -202,9 +214,10 @@ class Emulator:
         if not force and self.holding_frame:
             return None
         cursor = (screen.x, screen.y)
-        if not screen.scrolled and not self._full and True not in screen.changed:
+        self._drain()
+        if not self._view_scrolled and not self._full and True not in self._view_flags:
             return None
-        scrolled = screen.scrolled
+        scrolled = self._view_scrolled
         cache = self._cache
         rows = self.rows
         if scrolled:
@@ -213,7 +226,7 @@ class Emulator:
             else:
                 del cache[:scrolled]
                 cache.extend([None] * scrolled)
-        flags = screen.changed
+        flags = self._view_flags
         dirty = range(rows) if self._full else [y for y in range(rows) if flags[y]]
         styles = self.styles
         lines: dict[int, Line] = {}
@@ -223,21 +236,71 @@ class Emulator:
             cache[y] = line
             lines[y] = line
         changes = Changes(lines, scrolled, cursor, self._full)
-        screen.changed = [False] * rows
-        screen.scrolled = 0
+        self._view_flags = [False] * rows
+        self._view_scrolled = 0
         self._full = False
         return changes
+
+    def _drain(self) -> None:
+        """Move the screen's change flags into both readers' pairs, and clear them."""
+        screen = self.screen
+        k, changed = screen.scrolled, screen.changed
+        if not k and True not in changed:
+            return
+        rows = self.rows
+        for flags in (self._view_flags, self._status_flags):
+            if k >= rows:
+                flags[:] = [True] * rows
+            elif k:
+                # The screen moved up by k: a reader's unread row y is now row y - k.
+                del flags[:k]
+                flags.extend([True] * k)
+            for y, flag in enumerate(changed):
+                if flag:
+                    flags[y] = True
+        self._view_scrolled += k
+        self._status_scrolled += k
+        screen.changed = [False] * rows
+        screen.scrolled = 0
+
+    def take_status_rows(self) -> tuple[int, list[int] | None] | None:
+        """What changed since the status engine last asked: (rows the screen scrolled
+        up by, the visible rows that changed), `(0, None)` when every row must be
+        read (first look, resize), or None while synchronized output holds a frame
+        (the program is mid-draw: ask again later).
+
+        The engine reads only these rows, even while nobody views the tab.
+        """
+        if self.holding_frame:
+            return None
+        self._drain()
+        rows = self.rows
+        if self._status_full:
+            result: tuple[int, list[int] | None] = (0, None)
+        else:
+            flags = self._status_flags
+            result = (self._status_scrolled, [y for y in range(rows) if flags[y]])
+        self._status_full = False
+        self._status_scrolled = 0
+        self._status_flags = [False] * rows
+        return result
+
+    def row_text(self, y: int) -> str:
+        """Visible row `y` as plain text, trailing blanks dropped."""
+        chars, _ = self.screen.row(y)
+        return "".join(chars).replace("\x00", "").rstrip()
 
     # ---------------------------------------------------------------- state
     def line(self, y: int) -> Line:
         """The line model of visible row `y` (cached)."""
         if not 0 <= y < self.rows:
             return EMPTY_LINE
+        self._drain()
         line = self._cache[y]
-        if line is None or self.screen.changed[y] or self.screen.scrolled or self._full:
+        if line is None or self._view_flags[y] or self._view_scrolled or self._full:
             chars, attrs = self.screen.row(y)
             line = build_line(chars, "".join(attrs), self.styles)
-            if not self.screen.scrolled and not self._full:
+            if not self._view_scrolled and not self._full:
                 self._cache[y] = line
         return line
 
