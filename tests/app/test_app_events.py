@@ -261,7 +261,7 @@ async def test_server_gone_reconnect_and_quit() -> None:
         await until(pilot, lambda: app.connected and app.sessions.get(sid), "the session")
         assert app.sessions[sid]["status"] == "stopped"
         await press(pilot, "resume")
-        await until(pilot, lambda: app.sessions[sid]["status"] in ("busy", "idle"), "resumed")
+        await until(pilot, lambda: app.sessions[sid]["status"] in LIVE, "resumed")
         await press(pilot, "stop")
         await until(pilot, lambda: app.sessions[sid]["status"] == "stopped", "stopped")
         await press(pilot, "quit")

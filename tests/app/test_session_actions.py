@@ -29,6 +29,7 @@ from tui.app.screens.help import HelpScreen
 from tui.app.screens.new_session import NewSessionScreen, preview_names
 from tui.app.widgets.footer import KeyFooter
 from tui.protocol.messages import Settings
+from tui.protocol.states import LIVE
 
 
 def error_text(screen: NewSessionScreen, field: str) -> str:
@@ -163,7 +164,7 @@ async def test_stop_resume_and_shell_tab() -> None:
         await until(pilot, lambda: app.sessions[sid]["status"] == "stopped", "stopped")
         await until(pilot, lambda: not terminal(app).alive, "the tab to end")
         await press(pilot, "resume")
-        await until(pilot, lambda: app.sessions[sid]["status"] in ("busy", "idle"), "resumed")
+        await until(pilot, lambda: app.sessions[sid]["status"] in LIVE, "resumed")
         assert terminal(app).alive
 
         await press(pilot, "shell_tab")

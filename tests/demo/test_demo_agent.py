@@ -15,7 +15,7 @@ import pytest
 from tui.config import load_config
 from tui.demo.agent import QUESTION, pick_target, plan_changes
 from tui.protocol.states import Activity
-from tui.server.status import classify
+from tui.server.status import RuleSet, read_screen
 from tui.term.emulator import Emulator
 from tui.term.pty import PtyProcess
 
@@ -70,10 +70,15 @@ class AgentRun:
         return self.proc.poll()
 
     def status(self, *, active: bool = False) -> str:
+        """What the demo's shipped rules read on its screen (output activity decides
+        when they say nothing, as in the server's engine)."""
         demo = load_config(None).agent("demo")
-        return classify(
-            self.screen(), waiting=demo.waiting_patterns, busy=demo.busy_patterns, active=active
-        )
+        hits = read_screen(self.screen(), RuleSet("demo", demo.command).books)
+        said = {h.status for h in hits}
+        for status in (Activity.WAITING, Activity.BUSY):
+            if status in said:
+                return status
+        return Activity.BUSY if active else Activity.IDLE
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from tests.server.conftest import Runner, git, processes_with_env, ptui_json, wait_for
+from tui.protocol.states import LIVE
 
 
 def screen(ptui: Runner, sid: str, *args: str) -> str:
@@ -38,7 +39,7 @@ def test_new_ls_show_send_stop_resume(ptui: Runner, repo: Path) -> None:
     assert "typed words" in screen(ptui, "echo-the-task")
 
     ptui("resume", "echo")
-    wait_for(lambda: ptui_json(ptui, "ls")[0]["status"] in ("busy", "idle"))
+    wait_for(lambda: ptui_json(ptui, "ls")[0]["status"] in LIVE)
     assert processes_with_env("PTUI_SESSION=echo-the-task")
 
 

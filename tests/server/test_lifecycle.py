@@ -14,6 +14,7 @@ from pathlib import Path
 from tests.server.conftest import Runner, git, processes_with_env, ptui_json, wait_for
 from tui import paths
 from tui.client import spawn
+from tui.protocol.states import LIVE
 
 
 def session(run: Runner, sid: str) -> dict[str, object]:
@@ -60,7 +61,7 @@ def test_a_refused_rm_leaves_the_agent_running(ptui: Runner, repo: Path) -> None
     assert "--force" in refused.stderr and "uncommitted" in refused.stderr, refused.stderr
     # Nothing changed: the agent still runs, the file and the branch are there.
     assert processes_with_env("PTUI_SESSION=work")
-    assert session(ptui, "work")["status"] in ("busy", "idle", "waiting")
+    assert session(ptui, "work")["status"] in LIVE
     assert (worktree / "new.txt").read_text() == "unmerged work\n"
     # A prefix is never enough for rm.
     prefix = ptui("rm", "wor", "--force", check=False)

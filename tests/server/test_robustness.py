@@ -19,6 +19,7 @@ from tests.server.conftest import Runner, processes_with_env, ptui_json, stop_se
 from tui import paths, protocol
 from tui.client import spawn
 from tui.client.connection import Client
+from tui.protocol.states import LIVE
 from tui.server.snapshot import snapshot_path
 from tui.state import StateStore
 
@@ -176,7 +177,7 @@ def test_server_killed_hard_comes_back_with_stopped_sessions(ptui: Runner, repo:
     wait_for(lambda: processes_with_env("PTUI_SESSION=survive-restart") == [])
     ptui("resume", "survive")
     wait_for(lambda: "resumed" in ptui("show", "survive").stdout)
-    assert ptui_json(ptui, "ls")[0]["status"] in ("busy", "idle")
+    assert ptui_json(ptui, "ls")[0]["status"] in LIVE
     # A worktree that vanished is flagged, never recreated.
     ptui("stop", "survive")
     subprocess.run(["rm", "-rf", str(worktree)], check=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import Runner, git, ptui_json, wait_for
+from tui.protocol.states import LIVE
 
 REPO_CONFIG = """\
 [scripts]
@@ -40,7 +41,7 @@ def test_repository_scripts_run_only_once_trusted(ptui: Runner, repo: Path) -> N
     setup_file = Path(made["worktree"]) / "setup.txt"
     wait_for(setup_file.exists, what="setup.txt")
     assert setup_file.read_text() == "setup-ran-on-trusted\n"
-    wait_for(lambda: ptui_json(ptui, "ls")[1]["status"] in ("busy", "idle"))
+    wait_for(lambda: ptui_json(ptui, "ls")[1]["status"] in LIVE)
 
     ptui("run", "trusted", "hello")
     port = made["port"]

@@ -23,6 +23,7 @@ import pytest
 
 from tests.server.conftest import Runner, ptui_json, wait_for
 from tui.client.connection import Client
+from tui.protocol.states import LIVE
 
 SSHD = "/usr/sbin/sshd"
 
@@ -131,7 +132,7 @@ def test_host_lists_and_drives_sessions_over_ssh(
     time.sleep(0.5)
     after = ptui("show", "over").stdout
     assert before != after  # still counting
-    assert ptui_json(ptui, "ls")[0]["status"] in ("busy", "idle")
+    assert ptui_json(ptui, "ls")[0]["status"] in LIVE
     ptui(*remote, "stop", "over")
     assert ptui_json(ptui, "ls")[0]["status"] == "stopped"
 

@@ -15,6 +15,7 @@ import pytest
 from tests.server.conftest import Runner, git, ptui_json, wait_for
 from tui.client.connection import Client
 from tui.protocol.messages import RepoSettings, Settings, TrustAdd, TrustShow
+from tui.protocol.states import LIVE
 
 
 def commit_repo_config(repo: Path, text: str) -> None:
@@ -172,7 +173,7 @@ def test_an_agent_editing_its_worktree_copy_changes_nothing(ptui: Runner, repo: 
     ptui("new", "second")
     ptui("stop", "task")
     ptui("resume", "task")
-    wait_for(lambda: ptui_json(ptui, "ls")[0]["status"] in ("busy", "idle"))
+    wait_for(lambda: ptui_json(ptui, "ls")[0]["status"] in LIVE)
     assert not marker.exists()
     assert sorted(p.name for p in (repo.parent / "repo.ptui-worktrees").iterdir()) == [
         "second",

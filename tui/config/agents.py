@@ -73,28 +73,24 @@ class AgentProfile:
 
 
 # Built-in agent profiles, in the same shape as TOML so user tables merge onto them.
-# Flags were checked against each tool's documentation; screen texts drift between
-# releases, so patterns are deliberately short and users can override them.
+# Flags were checked against each tool's documentation. Their screens are read by
+# the rules shipped in tui/server/rules/ (versioned by the agent's release); the
+# profile's own busy_patterns / waiting_patterns are the user's layer above those.
 BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
     "claude": {
         "command": ["claude"],
         "prompt": "arg",  # `claude "task"` starts an interactive session on it
         "resume": ["claude", "--continue"],
-        "busy_patterns": [r"(?i)esc to interrupt"],
-        "waiting_patterns": [r"Do you want to", r"Would you like to proceed", r"❯ 1\. Yes"],
+        "busy_patterns": [],
+        "waiting_patterns": [],
         "env": {},
     },
     "codex": {
         "command": ["codex"],
         "prompt": "arg",
         "resume": ["codex", "resume", "--last"],
-        "busy_patterns": [r"(?i)esc to interrupt", r"Working \(\d+s"],
-        # Older releases asked "Allow command?", newer ones "Would you like to ...".
-        "waiting_patterns": [
-            r"Allow command\?",
-            r"Would you like to (run|make|apply)",
-            r"Yes, proceed",
-        ],
+        "busy_patterns": [],
+        "waiting_patterns": [],
         "env": {},
     },
     "aider": {
@@ -102,18 +98,16 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         # `--message` sends one message and then exits, so the task is typed instead.
         "prompt": "stdin",
         "resume": ["aider", "--restore-chat-history"],
-        # aider shows no steady "working" marker; status falls back to output activity.
         "busy_patterns": [],
-        "waiting_patterns": [r"\(Y\)es/\(N\)o", r"(?m)^(\w+ )?> ?$"],
+        "waiting_patterns": [],
         "env": {},
     },
     "gemini": {
         "command": ["gemini"],
         "prompt": "flag:--prompt-interactive",  # -i: run the prompt, stay interactive
         "resume": ["gemini", "--resume", "latest"],
-        # Unverified against a live gemini: texts from its source and docs.
-        "busy_patterns": [r"(?i)esc to cancel"],
-        "waiting_patterns": [r"Allow execution", r"Apply this change\?", r"Yes, allow once"],
+        "busy_patterns": [],
+        "waiting_patterns": [],
         "env": {},
     },
     "opencode": {
@@ -121,9 +115,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         # Some 1.0 releases only prefill the prompt box with --prompt (needs Enter).
         "prompt": "flag:--prompt",
         "resume": ["opencode", "--continue"],
-        # Unverified against a live opencode.
-        "busy_patterns": [r"(?i)esc (to )?interrupt"],
-        "waiting_patterns": [r"Allow once", r"Permission required"],
+        "busy_patterns": [],
+        "waiting_patterns": [],
         "env": {},
     },
     "demo": {
@@ -132,8 +125,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "command": [],
         "prompt": "arg",
         "resume": [],
-        "busy_patterns": [r"ctrl\+c to interrupt"],
-        "waiting_patterns": [r"Apply these changes\? \[y/n\]"],
+        "busy_patterns": [],
+        "waiting_patterns": [],
         "env": {},
     },
     "shell": {

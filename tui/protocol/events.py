@@ -78,6 +78,9 @@ class StatusEvent:
     session: str
     status: Activity
     exit_code: int | None
+    reason: str = ""
+    """Why, in one line (`SessionInfo.reason`)."""
+    limited_until: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +141,10 @@ def decode_event(message: Mapping[str, object]) -> ServerEvent:
         code = data.get("exit_code")
         if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
             raise ProtocolError(BAD_FRAME, f"{kind} event: exit_code must be an integer")
-        return StatusEvent(_str(data, "session", kind), status, code)
+        reason, until = data.get("reason", ""), data.get("limited_until", "")
+        if not isinstance(reason, str) or not isinstance(until, str):
+            raise ProtocolError(BAD_FRAME, f"{kind} event: reason must be a string")
+        return StatusEvent(_str(data, "session", kind), status, code, reason, until)
     if kind is Event.ERROR:
         return ErrorEvent(_str(data, "code", kind), _str(data, "message", kind))
     return TabEvent(kind, _str(data, "session", kind), _str(data, "tab", kind), data.get("value"))

@@ -243,7 +243,16 @@ class SessionManager:
     # ---------------------------------------------------- SessionEvents
     def status_changed(self, session: Session) -> None:
         session.record.status = session.status
-        self.broadcast(Event.STATUS_CHANGED, {"session": session.id, "status": session.status})
+        tracker = session.tracker
+        self.broadcast(
+            Event.STATUS_CHANGED,
+            {
+                "session": session.id,
+                "status": session.status,
+                "reason": tracker.reason if tracker is not None else "",
+                "limited_until": tracker.limited_until if tracker is not None else "",
+            },
+        )
 
     def tab_exited(self, session: Session, tab: Tab) -> None:
         if tab.name == AGENT_TAB:
@@ -252,8 +261,8 @@ class SessionManager:
             session.record.extra.pop("pid", None)
             session.record.extra.pop("pty_token", None)
             if session.tracker is not None:
-                session.tracker.close()
-                session.tracker = None
+                # Kept, closed, so `ptui status --explain` still says how it ended.
+                session.tracker.exited(tab.exit_code)
             session.save_screen()
             self.broadcast(
                 Event.STATUS_CHANGED,

@@ -18,18 +18,26 @@ from typing import Protocol
 
 from tui.config import AgentProfile, TerminalConfig
 from tui.git.model import SessionRef
+from tui.protocol import messages
 from tui.protocol.messages import AGENT_TAB as AGENT_TAB  # the wire names the agent's tab
 from tui.protocol.session_info import SessionInfo
 from tui.protocol.states import Activity
 from tui.server import status as st
 from tui.server.journal import Run
 from tui.server.snapshot import load_snapshot, prefill, snapshot_data, snapshot_path
+from tui.server.status_rules import shipped_rules
 from tui.server.tab import ParseScheduler, Tab
 from tui.state import SessionRecord
 from tui.term.emulator import Emulator, TermEvent
 from tui.term.pty import PtyProcess
 
 log = logging.getLogger("ptui.server")
+
+_NOT_RUNNING = {
+    Activity.STOPPED: "the agent is stopped (`ptui resume` starts it again)",
+    Activity.ARCHIVED: "the session is archived",
+    Activity.EXITED: "the agent exited",
+}
 
 DEFAULT_SIZE = (120, 36)
 
@@ -81,6 +89,7 @@ class Session:
         self.pending_prompt = ""  # task typed in once the agent settles (prompt = "stdin")
         self.setup_run: Run | None = None
         """The journaled setup whose end starts the agent; None once stopped or cancelled."""
+        self._background: set[asyncio.Task[None]] = set()
         self._scheduler = scheduler
         self._events = events
         self.terminal = terminal
@@ -159,7 +168,7 @@ class Session:
             self._scheduler,
             on_output=self._output if name == AGENT_TAB else lambda: None,
             on_exit=lambda tab: self._events.tab_exited(self, tab),
-            on_event=lambda tab, event: self._events.term_event(self, tab, event),
+            on_event=self._agent_event if name == AGENT_TAB else self._tab_event,
             on_screen=(lambda: self._events.screen_changed(self))
             if name == AGENT_TAB
             else (lambda: None),
@@ -198,22 +207,61 @@ class Session:
             if self.tracker is not None:
                 self.tracker.close()
             self.tracker = st.StatusTracker(
-                tab.screen_text,
-                lambda _status: self._status_changed(),
-                waiting=profile.waiting_patterns if profile else (),
-                busy=profile.busy_patterns if profile else (),
+                tab.emulator, lambda _status: self._status_changed(), self._rules(profile, argv)
             )
+            if profile is not None and shipped_rules(profile.name, profile.command):
+                self._read_version(self.tracker, profile, argv, env)
         return tab
+
+    def _rules(
+        self, profile: AgentProfile | None, argv: Sequence[str], version: str = ""
+    ) -> st.RuleSet:
+        if profile is None:
+            return st.RuleSet("", argv)
+        return st.RuleSet(
+            profile.name,
+            profile.command or argv,
+            waiting=profile.waiting_patterns,
+            busy=profile.busy_patterns,
+            version=version,
+        )
+
+    def _read_version(
+        self,
+        tracker: st.StatusTracker,
+        profile: AgentProfile,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+    ) -> None:
+        """Read the agent's `--version` off the loop; its rules follow when known."""
+        program = (profile.command or argv)[0]
+        merged = {**os.environ, **env}
+
+        async def read() -> None:
+            version = await asyncio.to_thread(st.agent_version, program, merged)
+            if version and self.tracker is tracker:
+                tracker.set_rules(self._rules(profile, argv, version))
+
+        self._background.add(task := asyncio.get_running_loop().create_task(read()))
+        task.add_done_callback(self._background.discard)
 
     def _output(self) -> None:
         if self.tracker is not None:
             self.tracker.output()
 
+    def _tab_event(self, tab: Tab, event: TermEvent) -> None:
+        self._events.term_event(self, tab, event)
+
+    def _agent_event(self, tab: Tab, event: TermEvent) -> None:
+        if self.tracker is not None and tab is self.tabs.get(AGENT_TAB):
+            self.tracker.event(event)
+        self._events.term_event(self, tab, event)
+
     def _status_changed(self) -> None:
         if (
             self.pending_prompt
             and self.tracker is not None
-            and self.tracker.status != Activity.BUSY
+            and self.tracker.status not in (Activity.BUSY, Activity.STARTING)
         ):
             text, self.pending_prompt = self.pending_prompt, ""
             self.tabs[AGENT_TAB].write(text.encode() + b"\r")
@@ -248,8 +296,7 @@ class Session:
 
         await asyncio.gather(*(stop_one(t, p) for t, p in procs))
         if self.tracker is not None and (names is None or AGENT_TAB in names):
-            self.tracker.close()
-            self.tracker = None
+            self.tracker.close()  # kept for `ptui status --explain`
 
     def close_dead_tabs(self) -> None:
         """Forget finished script and shell tabs (the agent tab stays)."""
@@ -276,6 +323,34 @@ class Session:
             os.unlink(snapshot_path(self.id))
 
     # ----------------------------------------------------------------- info
+    def status_report(self) -> messages.StatusReport:
+        """`ptui status --explain`: the status, why, and how it got there."""
+        status = self.status
+        tracker = self.tracker
+        if tracker is not None:
+            report = tracker.report(self.id, self.record.agent)
+            if status != report["status"]:  # stopped, archived: the tracker saw it end
+                report["status"] = status
+                report["reason"] = _NOT_RUNNING.get(status, report["reason"])
+                report["chosen"] = None
+            return report
+        code = self.record.exit_code
+        reason = _NOT_RUNNING.get(status, "")
+        if status == Activity.EXITED and code is not None:
+            reason = f"the agent exited with code {code}"
+        return {
+            "id": self.id,
+            "status": status,
+            "reason": reason,
+            "chosen": None,
+            "evidence": [],
+            "transitions": [],
+            "limited_until": "",
+            "agent": self.record.agent,
+            "agent_version": "",
+            "rules": "",
+        }
+
     def info(self) -> SessionInfo:
         """What `ptui ls` and the app's sidebar show."""
         r = self.record
@@ -289,8 +364,10 @@ class Session:
             "base": r.base,
             "worktree": str(r.worktree),
             "status": self.status,
-            "reason": "",
-            "limited_until": "",
+            "reason": self.tracker.reason if self.running and self.tracker is not None else "",
+            "limited_until": (
+                self.tracker.limited_until if self.running and self.tracker is not None else ""
+            ),
             "agent_session": "",
             "port": r.port,
             "created": r.created,

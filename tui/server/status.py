@@ -1,220 +1,397 @@
-"""Session status: busy, waiting for input, idle, exited or stopped.
+"""The status engine on the event loop: one `StatusTracker` per running agent.
 
-A running agent's status comes from two signals:
+`tui.server.status_engine` decides; this module feeds it and keeps its time:
 
-- its screen, matched against the profile's `waiting_patterns` (checked first:
-  a question on screen wins over a spinner) and `busy_patterns`;
-- output activity: output in the last `ACTIVE_WINDOW` seconds means busy,
-  except output that only echoes what the user just typed.
+- output and input from the tab, and the emulator's events (BEL, title, OSC 9,
+  777, 9;4, 133), each the moment it happens;
+- a *look* `LOOK_DELAY` after output: the rows that changed since the last look
+  (`Emulator.take_status_rows`) are matched against the agent's rule books
+  (`tui.server.status_rules`) and the engine is told which rules hold;
+- one timer for whatever the engine wants next (a look, the end of the quiet
+  window, the end of a debounce): when nothing happens, nothing runs.
 
-`StatusTracker` turns those into a status without any periodic timer: it looks
-at the screen at most every `CHECK_DELAY` seconds after output arrived, and arms
-one timer to notice the end of activity; when nothing happens, nothing runs.
+Rows are matched on one worker thread shared by every session: the user's
+patterns come from config files, and RE2, linear as it is, can take seconds on
+64 patterns built to defeat its automaton. A match that took long delays the
+next one in proportion (`MATCH_BACKOFF`), so a hostile list costs a session at
+most a fifth of a core.
 
-The patterns come from config files, so they are compiled by `tui.patterns`
-(RE2: linear in the screen, whatever the pattern). Linear is still not cheap
-enough for the event loop: 64 patterns built to defeat RE2's automaton take
-seconds over a 300x100 screen of random text. So the loop only takes the screen
-text; the match runs on one worker thread shared by every session (RE2 releases
-the GIL while it matches), a screen already matched is not matched again, and a
-match that took long delays the next one in proportion.
+The agent's version (`--version`, read once per program file on a worker
+thread) picks which shipped rules apply; until it is known, all do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import shutil
+import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Final
 
-from tui.patterns import PatternSet, compile_patterns
+from tui.patterns import NO_PATTERNS, PatternSet
+from tui.protocol import messages
 from tui.protocol.states import LIVE as LIVE
 from tui.protocol.states import Activity
+from tui.server import status_rules as sr
+from tui.server.status_engine import (
+    ACTIVE_WINDOW as ACTIVE_WINDOW,
+)
+from tui.server.status_engine import (
+    ScreenHit,
+    Signal,
+    StatusEngine,
+)
+from tui.term.emulator import Emulator, TermEvent
 
-ACTIVE_WINDOW: Final = 1.5
-"""Seconds after the last output during which a session counts as busy."""
-ECHO_WINDOW: Final = 0.3
-"""Output this soon after user input is taken as its echo, not as work."""
-CHECK_DELAY: Final = 0.2
-"""Screen patterns are checked at most this often while output flows."""
 MATCH_BACKOFF: Final = 4.0
 """After a match that took t seconds, the next starts no sooner than this times t
-later: a hostile pattern list costs a session at most a fifth of a core."""
+later."""
+VERSION_TIMEOUT: Final = 10.0
+"""Seconds `agent --version` may take (a node CLI's start-up is slow)."""
 
 log = logging.getLogger("ptui.server")
 
 # One thread for every session's matches: all of them together use at most one
-# core, and the default executor stays free for git and the state file. Its
-# thread starts at the first match.
+# core, and the default executor stays free for git and the state file.
 _MATCH_THREAD: Final = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ptui-status")
 
-
-def screen_status(text: str, *, waiting: PatternSet, busy: PatternSet) -> Activity | None:
-    """WAITING or BUSY if the screen says so, else None (output activity decides).
-
-    Linear in `text`, but may take long: call it off the event loop.
-    """
-    if waiting.search(text) is not None:
-        return Activity.WAITING
-    if busy.search(text) is not None:
-        return Activity.BUSY
-    return None
+_versions: dict[tuple[str, float], str] = {}
 
 
-def classify(text: str, *, waiting: PatternSet, busy: PatternSet, active: bool) -> Activity:
-    """The status a screen shows: WAITING, BUSY or IDLE.
+def agent_version(program: str, env: Mapping[str, str] | None = None) -> str:
+    """`program --version`'s first line, cached per program file ("" if it fails)."""
+    path = shutil.which(program, path=(env or os.environ).get("PATH"))
+    if path is None:
+        return ""
+    try:
+        key = (path, os.stat(path).st_mtime)
+    except OSError:
+        return ""
+    if key in _versions:
+        return _versions[key]
+    try:
+        done = subprocess.run(
+            [path, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=VERSION_TIMEOUT,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        lines = (done.stdout or done.stderr).strip().splitlines()
+        version = lines[0][:80] if lines and done.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        version = ""
+    _versions[key] = version
+    return version
 
-    `text` is the visible screen; `active` whether output arrived recently. A
-    waiting pattern wins over everything (the agent asks and nothing moves on
-    until answered), then a busy pattern, then activity.
-    """
-    return screen_status(text, waiting=waiting, busy=busy) or (
-        Activity.BUSY if active else Activity.IDLE
-    )
+
+def notification_status(title: str, body: str) -> Activity | None:
+    """WAITING for an OSC 9/777 notification that asks for the user's decision."""
+    text = f"{title} {body}".lower()
+    asks = ("permission", "approve", "approval", "action required", "needs your", "confirm")
+    return Activity.WAITING if any(word in text for word in asks) else None
 
 
-def _timed_screen_status(
-    text: str, waiting: PatternSet, busy: PatternSet
-) -> tuple[Activity | None, float]:
+def read_screen(text: str, books: Sequence[sr.RuleBook]) -> list[ScreenHit]:
+    """The rules that hold on a whole screen `text` (tests and `ptui bench`)."""
+    rows = text.split("\n")
+    matcher = sr.RowMatcher(books, len(rows))
+    matcher.update(0, dict(enumerate(rows)), len(rows))
+    return _hits(matcher)
+
+
+def apply_event(engine: StatusEngine, rules: RuleSet, event: TermEvent, now: float) -> bool:
+    """Tell the engine of an emulator event; False when it is not a status signal."""
+    if event.kind == "bell":
+        engine.bell(now)
+    elif event.kind == "title":
+        title = str(event.value or "")
+        rule, status = rules.title(title)
+        engine.title(now, title, rule, status)
+    elif event.kind == "notification":
+        title, body = event.value
+        engine.notification(now, title, body, notification_status(title, body))
+    elif event.kind == "progress":
+        engine.progress(now, str(event.value))
+    elif event.kind == "prompt-mark":
+        engine.prompt_mark(now, str(event.value))
+    else:
+        return False
+    return True
+
+
+def changed_rows(emulator: Emulator, every_row: bool = False) -> tuple[int, dict[int, str]] | None:
+    """What a look reads: (rows scrolled, changed row -> text) since the last look,
+    every row when `every_row` or the emulator says so; None mid synchronized frame."""
+    taken = emulator.take_status_rows()
+    if taken is None and not every_row:
+        return None
+    scrolled, rows = taken if taken is not None else (0, None)
+    if rows is None or every_row:
+        scrolled, rows = 0, list(range(emulator.rows))
+    return scrolled, {y: emulator.row_text(y) for y in rows}
+
+
+def _hits(matcher: sr.RowMatcher) -> list[ScreenHit]:
+    return [
+        ScreenHit(f.layer, f.rule.name, f.rule.status, f.text, sr.reset_text(f.rule, f.text))
+        for f in matcher.fired()
+    ]
+
+
+def _timed_update(
+    matcher: sr.RowMatcher, scrolled: int, changed: dict[int, str], rows: int
+) -> tuple[list[ScreenHit], float]:
     start = time.perf_counter()
-    status = screen_status(text, waiting=waiting, busy=busy)
-    return status, time.perf_counter() - start
+    matcher.update(scrolled, changed, rows)
+    hits = _hits(matcher)
+    return hits, time.perf_counter() - start
 
 
-def _compiled(patterns: PatternSet | Sequence[str]) -> PatternSet:
-    if isinstance(patterns, PatternSet):
-        return patterns
-    return compile_patterns(patterns)
-
-
-class StatusTracker:
-    """Live status of one running program, from its output and its screen.
-
-    `waiting` and `busy` are the profile's compiled patterns (plain strings are
-    compiled, for callers without a profile).
-    """
+class RuleSet:
+    """What one agent's status is read with: its shipped and its user's rule books,
+    and its title rules (shipped ones plus every agent's)."""
 
     def __init__(
         self,
-        screen_text: Callable[[], str],
-        on_change: Callable[[Activity], None],
+        agent: str,
+        command: Sequence[str] = (),
         *,
-        waiting: PatternSet | Sequence[str] = (),
-        busy: PatternSet | Sequence[str] = (),
+        waiting: PatternSet = NO_PATTERNS,
+        busy: PatternSet = NO_PATTERNS,
+        version: str = "",
     ) -> None:
-        self._screen_text = screen_text
+        self.agent = agent
+        self.version = version
+        parsed = sr.parse_version(version) if version else None
+        shipped = sr.shipped_rules(agent, command)
+        self.shipped = shipped.for_version(parsed) if shipped is not None else None
+        self.user = sr.user_rules(agent, waiting, busy)
+        self.generic = sr.generic_titles()
+
+    @property
+    def books(self) -> list[sr.RuleBook]:
+        """Screen rule books, highest confidence (the user's) first."""
+        return [b for b in (self.user, self.shipped) if b is not None and b.rules]
+
+    def title(self, title: str) -> tuple[str, Activity | None]:
+        for book in (self.shipped, self.generic):
+            rule = book.title_status(title) if book is not None else None
+            if rule is not None:
+                return rule.name, rule.status
+        return "", None
+
+    def describe(self) -> str:
+        if self.shipped is None:
+            return ""
+        version = f" (version {self.version})" if self.version else " (version unknown: all)"
+        return f"{self.shipped.source}{version}"
+
+
+class StatusTracker:
+    """Live status of one running agent, from its output, events and screen."""
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        on_change: Callable[[Activity], None],
+        rules: RuleSet,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._emulator = emulator
         self._on_change = on_change
-        self._waiting = _compiled(waiting)
-        self._busy = _compiled(busy)
-        self.status: Activity = (
-            Activity.BUSY
-        )  # a program that just started is working until it settles
-        self._last_input = 0.0
-        self._last_activity = time.monotonic()
-        self._matched: tuple[str, Activity | None] | None = None  # last screen matched, its status
-        self._matching = False  # a match of this tracker's is on the worker thread
-        self._recheck = False  # the screen may have changed since that match began
-        self._not_before = 0.0  # backoff after a slow match (time.monotonic)
+        self.rules = rules
+        self._clock = clock
+        self._wall_offset = time.time() - clock()
+        self.engine = StatusEngine(clock())
+        self._matcher = sr.RowMatcher(rules.books, emulator.rows)
+        self._matching = False
+        self._again = False  # every row must be read when the match under way ends
+        self._not_before = 0.0  # backoff after a slow match
+        self._failed = False
         self._closed = False
-        self._failed = False  # a match raised (logged once)
-        self._check: asyncio.TimerHandle | None = None
-        self._idle: asyncio.TimerHandle | None = None
-        self._schedule_check(CHECK_DELAY)
-        self._arm_idle_timer()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._arm()
+
+    # --------------------------------------------------------------- inputs
+    @property
+    def status(self) -> Activity:
+        return self.engine.status
+
+    @property
+    def reason(self) -> str:
+        return self.engine.reason
+
+    @property
+    def limited_until(self) -> str:
+        return self.engine.limited_until
 
     def input(self) -> None:
-        """The user typed into the program."""
-        self._last_input = time.monotonic()
+        """The user typed into the agent."""
+        self.engine.input(self._clock())
 
     def output(self) -> None:
-        """The program wrote something (called once per parsed chunk)."""
-        now = time.monotonic()
-        if now - self._last_input > ECHO_WINDOW:
-            self._last_activity = now
-            self._arm_idle_timer()
-        self._schedule_check(CHECK_DELAY)
+        """The agent wrote something (called once per parsed chunk)."""
+        self.engine.output(self._clock())
+        self._arm()
+
+    def event(self, event: TermEvent) -> None:
+        """An emulator event of the agent's tab."""
+        if apply_event(self.engine, self.rules, event, self._clock()):
+            self._evaluate()
+
+    def exited(self, code: int | None) -> None:
+        self.engine.exited(self._clock(), code)
+        self._evaluate()
+        self.close()
+
+    def set_rules(self, rules: RuleSet) -> None:
+        """Other rules from now on (the agent's version became known): every row
+        is read again at the next look."""
+        self.rules = rules
+        self._matcher = sr.RowMatcher(rules.books, self._emulator.rows)
+        self._look(every_row=True)
 
     def evaluate(self) -> None:
-        """Look at the screen now; a change reaches `on_change`.
-
-        Without patterns, or on a screen already matched, that happens at once;
-        otherwise when the match on the worker thread is done.
-        """
-        if self._check is not None:
-            self._check.cancel()
-            self._check = None
-        if self._closed:
-            return
-        if not (self._waiting or self._busy):
-            self._settle(None)
-            return
-        if self._matching:
-            self._recheck = True
-            return
-        text = self._screen_text()
-        if self._matched is not None and self._matched[0] == text:
-            self._settle(self._matched[1])
-            return
-        if (wait := self._not_before - time.monotonic()) > 0:
-            self._schedule_check(wait)
-            return
-        self._matching = True
-        future = asyncio.get_running_loop().run_in_executor(
-            _MATCH_THREAD, _timed_screen_status, text, self._waiting, self._busy
-        )
-        future.add_done_callback(partial(self._match_done, text))
+        """Read every row now (tests; the timer reads changed rows otherwise)."""
+        self._look(every_row=True)
 
     def close(self) -> None:
-        """Cancel pending timers (the program ended); a match under way is ignored."""
+        """Cancel the timer (the program ended); a match under way is ignored."""
         self._closed = True
-        for handle in (self._check, self._idle):
-            if handle is not None:
-                handle.cancel()
-        self._check = self._idle = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
-    def _match_done(self, text: str, future: asyncio.Future[tuple[Activity | None, float]]) -> None:
+    # --------------------------------------------------------------- report
+    def report(self, session_id: str, agent: str) -> messages.StatusReport:
+        engine = self.engine
+        return {
+            "id": session_id,
+            "status": engine.status,
+            "reason": engine.reason,
+            "chosen": self._signal(engine.chosen),
+            "evidence": [self._signal(s) for s in engine.evidence()],
+            "transitions": [
+                {**self._signal(t.signal), "at": t.at + self._wall_offset, "status": t.status}
+                for t in engine.transitions
+            ],
+            "limited_until": engine.limited_until,
+            "agent": agent,
+            "agent_version": self.rules.version,
+            "rules": self.rules.describe(),
+        }
+
+    def _signal(self, signal: Signal) -> messages.StatusSignal:
+        return {
+            "at": signal.at + self._wall_offset,
+            "layer": signal.layer,
+            "rule": signal.rule,
+            "detail": signal.detail[:300],
+        }
+
+    # ------------------------------------------------------------- running
+    def _evaluate(self) -> None:
+        if self._closed:
+            return
+        if self.engine.evaluate(self._clock()):
+            self._on_change(self.engine.status)
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._closed:
+            return
+        engine = self.engine
+        # While a match runs, its end arms the next look; after a slow match the
+        # next look waits (MATCH_BACKOFF), the engine's other deadlines do not.
+        look = None if self._matching else engine.look_due()
+        if look is not None:
+            look = max(look, self._not_before)
+        times = [t for t in (look, engine.due()) if t is not None]
+        if not times:
+            return
+        when = min(times)
+        if self._timer is not None:
+            if self._timer_at <= when:
+                return
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer_at = when
+        self._timer = loop.call_later(max(0.0, when - self._clock()), self._due)
+
+    def _due(self) -> None:
+        self._timer = None
+        if self._closed:
+            return
+        due = self.engine.look_due()
+        now = self._clock() + 0.001
+        if due is not None and due <= now and self._not_before <= now:
+            self._look()
+        self._evaluate()
+
+    def _look(self, every_row: bool = False) -> None:
+        if self._matching:
+            self._again = self._again or every_row
+            return  # the match under way ends with another look if output came
+        emulator = self._emulator
+        if not self._matcher.books:
+            emulator.take_status_rows()  # nothing reads the rows
+            self.engine.looked()
+            self._evaluate()
+            return
+        taken = changed_rows(emulator, every_row)
+        if taken is None:
+            # Mid synchronized frame: the look waits for the frame (or its timeout).
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = 0.0
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(max(emulator.hold_remaining, 0.01), self._due)
+            return
+        self.engine.looked()
+        scrolled, changed = taken
+        if not changed and not scrolled:
+            self._evaluate()
+            return
+        self._matching = True
+        matcher = self._matcher
+        future = asyncio.get_running_loop().run_in_executor(
+            _MATCH_THREAD, _timed_update, matcher, scrolled, changed, emulator.rows
+        )
+        future.add_done_callback(partial(self._match_done, matcher))
+
+    def _match_done(
+        self, matcher: sr.RowMatcher, future: asyncio.Future[tuple[list[ScreenHit], float]]
+    ) -> None:
         self._matching = False
         if self._closed or future.cancelled():
+            return
+        if matcher is not self._matcher or self._again:
+            self._again = False
+            self._look(every_row=True)
             return
         error = future.exception()
         if error is not None:
             # RE2 can fail at match time (its DFA out of memory on a huge screen).
-            # The status then comes from output activity, as with no patterns, and
-            # the log says why once per tracker, not on every look.
+            # The status then comes from the other layers, and the log says why
+            # once per tracker, not on every look.
             if not self._failed:
                 self._failed = True
-                log.warning("screen patterns could not be matched: %s", error, exc_info=error)
-            status, seconds = None, 0.0
+                log.warning("screen rules could not be matched: %s", error, exc_info=error)
+            hits: list[ScreenHit] = []
+            seconds = 0.0
         else:
-            status, seconds = future.result()
-        self._matched = (text, status)
-        self._not_before = time.monotonic() + MATCH_BACKOFF * seconds
-        self._settle(status)
-        if self._recheck:
-            self._recheck = False
-            self._schedule_check(CHECK_DELAY)
-
-    def _settle(self, screen: Activity | None) -> None:
-        active = time.monotonic() - self._last_activity < ACTIVE_WINDOW
-        status = screen or (Activity.BUSY if active else Activity.IDLE)
-        if status != self.status:
-            self.status = status
-            self._on_change(status)
-
-    def _schedule_check(self, delay: float) -> None:
-        if self._check is None and not self._closed:
-            delay = max(delay, self._not_before - time.monotonic())
-            self._check = asyncio.get_running_loop().call_later(delay, self.evaluate)
-
-    def _arm_idle_timer(self) -> None:
-        # One timer at the end of the activity window; output meanwhile moves it.
-        if self._idle is not None:
-            self._idle.cancel()
-        self._idle = asyncio.get_running_loop().call_later(ACTIVE_WINDOW + 0.05, self._idle_due)
-
-    def _idle_due(self) -> None:
-        self._idle = None
-        self.evaluate()
+            hits, seconds = future.result()
+        now = self._clock()
+        self._not_before = now + MATCH_BACKOFF * seconds
+        self.engine.screen(now, hits)
+        self._evaluate()

@@ -1,0 +1,297 @@
+"""The status engine: what an agent is doing, from layered signals, with its reason.
+
+Signals arrive as method calls with the time they happened; the engine keeps no
+timers and reads no clock, so the server (`tui.server.status.StatusTracker`,
+on the event loop) and `ptui bench status` (replaying a recording in virtual
+time) run the very same decisions. `due()` says when the engine wants to be
+asked again; `evaluate(now)` decides.
+
+Layers, lowest confidence first; the highest layer with something to say wins:
+
+| layer       | says                                                              |
+|-------------|-------------------------------------------------------------------|
+| process     | starting (just launched), exited (final, beats everything)        |
+| activity    | busy while output flows (not the echo of typing), idle when quiet |
+| bell        | waiting: BEL after the agent went quiet, until output or input     |
+| osc         | OSC 9/777 asking for permission; OSC 9;4 progress; OSC 133 marks   |
+| title       | braille spinner: busy; "Action Required": waiting; a spinner gone |
+| screen      | the agent's shipped rules, per visible row                        |
+| user-rules  | the user's busy_patterns / waiting_patterns                       |
+| hook        | the agent's own lifecycle hooks                                   |
+
+Transitions are debounced: a status must hold `DEBOUNCE` seconds before it is
+shown, so a spinner's odd frame does not flap the sidebar. Waiting and limited
+chosen by a rule, and exited, are shown at once: they are specific, and they are
+what the user must not wait for.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+from typing import Final
+
+from tui.protocol.states import Activity
+
+ACTIVE_WINDOW: Final = 1.5
+"""Seconds after the last output during which an agent counts as busy."""
+ECHO_WINDOW: Final = 0.3
+"""Output this soon after user input is its echo, not work."""
+LOOK_DELAY: Final = 0.1
+"""After output, the screen's changed rows are read this much later (output in
+between is read by the same look)."""
+DEBOUNCE: Final = 0.15
+"""A new status must hold this long before it is shown."""
+TRANSITIONS: Final = 20
+"""Transitions kept for `--explain`."""
+
+LAYERS: Final = ("process", "activity", "bell", "osc", "title", "screen", "user-rules", "hook")
+"""Every layer, lowest confidence first."""
+_RANK: Final = {name: i for i, name in enumerate(LAYERS)}
+_AT_ONCE: Final = frozenset({Activity.WAITING, Activity.LIMITED})
+_SCREEN_ORDER: Final = (Activity.WAITING, Activity.LIMITED, Activity.BUSY, Activity.IDLE)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Something a layer saw, and the status it stands for (None: evidence only)."""
+
+    at: float
+    layer: str
+    rule: str
+    detail: str
+    status: Activity | None
+
+    @property
+    def reason(self) -> str:
+        """One line: which layer and rule, and what they saw."""
+        detail = self.detail.strip()
+        if len(detail) > 70:
+            detail = detail[:69] + "…"
+        said = f"{self.layer} {self.rule}"
+        return f"{said}: {detail}" if detail else said
+
+
+@dataclass(frozen=True)
+class Transition:
+    at: float
+    status: Activity
+    signal: Signal
+
+
+@dataclass(frozen=True)
+class ScreenHit:
+    """A screen rule that holds now (from `tui.server.status_rules.RowMatcher`)."""
+
+    layer: str
+    """screen or user-rules."""
+    rule: str
+    status: Activity
+    row: str
+    resets: str = ""
+
+
+class StatusEngine:
+    """One running agent's status; every method takes the time its signal happened
+    (any monotonic clock, in seconds)."""
+
+    def __init__(self, now: float) -> None:
+        self._started = now
+        self._claims: dict[str, Signal] = {}
+        self._last_output = -1e18
+        self._last_input = -1e18
+        self._quiet_seen = False  # the agent has been quiet once since start
+        self._output_since_look = False
+        self._look_due: float | None = None
+        self._spinner_seen = False
+        self._exited: Signal | None = None
+        start = Signal(now, "process", "started", "launched, nothing usable drawn yet", None)
+        self._claims["process"] = Signal(now, "process", "started", start.detail, Activity.STARTING)
+        self.status = Activity.STARTING
+        self.chosen: Signal = self._claims["process"]
+        self.limited_until = ""
+        self.transitions: collections.deque[Transition] = collections.deque(maxlen=TRANSITIONS)
+        self.transitions.append(Transition(now, Activity.STARTING, self.chosen))
+        self._candidate: tuple[Activity, float] | None = None
+        self._evaluated = now  # the latest evaluate() so far
+        self.changes = 0
+        """Transitions so far (the server tells clients when it moves)."""
+
+    # ------------------------------------------------------------- signals
+    def output(self, now: float) -> None:
+        """The agent wrote something (call once per chunk parsed)."""
+        if now - self._last_input <= ECHO_WINDOW:
+            self._look(now)
+            return
+        self._last_output = now
+        self._claims.pop("bell", None)  # it moved on after ringing
+        self._look(now)
+
+    def input(self, now: float) -> None:
+        """The user typed into the agent."""
+        self._last_input = now
+        self._claims.pop("bell", None)
+        osc = self._claims.get("osc")
+        if osc is not None and osc.rule in ("osc9", "osc777"):
+            del self._claims["osc"]  # answered the notification
+
+    def bell(self, now: float) -> None:
+        self._claims["bell"] = Signal(now, "bell", "bel", "the agent rang the bell", None)
+
+    def title(self, now: float, title: str, rule: str, status: Activity | None) -> None:
+        """The window title changed; `rule`/`status` from the title rules (status None:
+        no rule matched)."""
+        if status == Activity.BUSY:
+            self._spinner_seen = True
+        if status is None and self._spinner_seen:
+            # A title that spun and stopped: the work is over (a question, if any,
+            # is on the screen, a higher layer).
+            status, rule = Activity.IDLE, "spinner-stopped"
+        self._claims["title"] = Signal(now, "title", rule or "title", title, status)
+
+    def notification(self, now: float, title: str, body: str, status: Activity | None) -> None:
+        """OSC 9 or OSC 777 notify; `status` WAITING when it asks for the user."""
+        text = f"{title}: {body}" if title else body
+        self._claims["osc"] = Signal(now, "osc", "osc777" if title else "osc9", text, status)
+
+    def progress(self, now: float, value: str) -> None:
+        """OSC 9;4 (state;percent): 1-4 set a progress bar, 0 removes it."""
+        state = value.partition(";")[0]
+        status = Activity.BUSY if state in ("1", "3") else None
+        self._claims["osc"] = Signal(now, "osc", "osc9;4", f"progress {value}", status)
+
+    def prompt_mark(self, now: float, mark: str) -> None:
+        """OSC 133: A/B a prompt is shown (idle), C a command runs (busy), D it ended."""
+        status = {
+            "A": Activity.IDLE,
+            "B": Activity.IDLE,
+            "C": Activity.BUSY,
+            "D": Activity.IDLE,
+        }.get(mark[:1])
+        if status is not None:
+            self._claims["osc"] = Signal(now, "osc", f"osc133;{mark[:1]}", "prompt mark", status)
+
+    def screen(self, now: float, hits: list[ScreenHit]) -> None:
+        """A look at the screen's changed rows is done: the rules that hold now."""
+        for layer in ("screen", "user-rules"):
+            mine = [h for h in hits if h.layer == layer]
+            if not mine:
+                self._claims.pop(layer, None)
+                continue
+            best = min(mine, key=lambda h: _SCREEN_ORDER.index(h.status))
+            self._claims[layer] = Signal(now, layer, best.rule, best.row, best.status)
+            if best.status == Activity.LIMITED:
+                self.limited_until = best.resets or self.limited_until
+
+    def hook(self, now: float, event: str, status: Activity | None) -> None:
+        """The agent's own lifecycle hook fired (`status` None: identity only)."""
+        self._claims["hook"] = Signal(now, "hook", event, "", status)
+
+    def exited(self, now: float, code: int | None) -> None:
+        text = "the process ended" if code is None else f"the process exited with code {code}"
+        self._exited = Signal(now, "process", "exited", text, Activity.EXITED)
+
+    # ------------------------------------------------------------ deciding
+    def look_due(self) -> float | None:
+        """When the screen should be read next (None: nothing new to read)."""
+        return self._look_due if self._output_since_look else None
+
+    def looked(self) -> None:
+        """The changed rows were taken for a look (its result comes to `screen`)."""
+        self._output_since_look = False
+        self._look_due = None
+
+    def due(self) -> float | None:
+        """When `evaluate` should run next without a new signal (quiet window end,
+        debounce end), or None."""
+        times: list[float] = []
+        if self._exited is None:
+            quiet = self._last_output + ACTIVE_WINDOW
+            if quiet > self._started:
+                times.append(quiet)
+            elif not self._quiet_seen:
+                times.append(self._started + ACTIVE_WINDOW)
+        if self._candidate is not None:
+            times.append(self._candidate[1] + DEBOUNCE)
+        # Only what lies ahead: a deadline already evaluated is spent.
+        ahead = [t for t in times if t > self._evaluated]
+        return min(ahead) if ahead else None
+
+    def decide(self, now: float) -> Signal:
+        """The signal that decides the status now, before debouncing."""
+        if self._exited is not None:
+            return self._exited
+        active = now - self._last_output < ACTIVE_WINDOW
+        if not active and now - self._started >= ACTIVE_WINDOW:
+            self._quiet_seen = True
+        if active and self._quiet_seen:
+            last = self._last_output
+            self._claims["activity"] = Signal(
+                last, "activity", "output", "output flows", Activity.BUSY
+            )
+        elif self._quiet_seen:
+            since = max(self._last_output, self._started)
+            quiet = f"no output for {now - since:.1f}s"
+            self._claims["activity"] = Signal(now, "activity", "quiet", quiet, Activity.IDLE)
+        bell = self._claims.get("bell")
+        if bell is not None and bell.status is None and not active:
+            self._claims["bell"] = Signal(bell.at, "bell", "bel", bell.detail, Activity.WAITING)
+        claims = [c for c in self._claims.values() if c.status is not None]
+        return max(claims, key=_rank) if claims else self._claims["process"]
+
+    def evaluate(self, now: float) -> bool:
+        """Decide; True when the shown status changed."""
+        self._evaluated = max(self._evaluated, now)
+        signal = self.decide(now)
+        status = signal.status
+        assert status is not None
+        if status == self.status:
+            self._candidate = None
+            self.chosen = signal  # the same status, for the freshest reason
+            return False
+        specific = _rank(signal) >= _RANK["osc"]
+        at_once = (
+            status == Activity.EXITED
+            or (status in _AT_ONCE and specific)
+            or (self.status == Activity.STARTING and specific)
+        )
+        if not at_once:
+            if self._candidate is None or self._candidate[0] != status:
+                self._candidate = (status, now)
+                return False
+            if now - self._candidate[1] < DEBOUNCE:
+                return False
+        self._candidate = None
+        self.status = status
+        self.chosen = signal
+        if status != Activity.LIMITED:
+            self.limited_until = ""
+        self.transitions.append(Transition(now, status, signal))
+        self.changes += 1
+        return True
+
+    def evidence(self) -> list[Signal]:
+        """Every layer's current signal, highest confidence first."""
+        found = sorted(self._claims.values(), key=_rank, reverse=True)
+        if self._exited is not None:
+            found.insert(0, self._exited)
+        return found
+
+    @property
+    def reason(self) -> str:
+        return self.chosen.reason
+
+    # -------------------------------------------------------------- helpers
+    def _look(self, now: float) -> None:
+        if not self._output_since_look:
+            self._output_since_look = True
+            self._look_due = now + LOOK_DELAY
+
+
+def _rank(signal: Signal) -> float:
+    """A signal's confidence: its layer's, except that a screen rule's idle (a prompt
+    on screen) ranks just above the bell. An empty prompt often stays drawn while
+    the agent works, so it must not outrank a spinning title or a progress mark."""
+    if signal.status == Activity.IDLE and signal.layer in ("screen", "user-rules"):
+        return _RANK["bell"] + 0.5
+    return _RANK[signal.layer]
