@@ -24,6 +24,7 @@ VERB_MODULES = (
     "tui.cli.replay",
     "tui.cli.bench",
     "tui.cli.demo",
+    "tui.cli.status",
 )
 
 

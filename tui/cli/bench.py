@@ -5,6 +5,7 @@ flood benchmark, which holds the server to a bounded memory per slow client."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -96,6 +97,25 @@ def register(subparsers: Subparsers) -> None:
     flood.add_argument("--json", action="store_true", help="print figures as JSON")
     flood.set_defaults(func=_run_flood)
 
+    status = sub.add_parser(
+        "status",
+        help="the status engine on the labelled corpus of agent recordings: accuracy, latency",
+        description="Replay every asciicast recording of the corpus (real agents, and "
+        "synthetic screens built from their published texts, reported apart) through the "
+        "emulator, the agents' shipped rules and the status engine, in virtual time. "
+        "Accuracy is the share of labelled moments whose status matches; latency runs from "
+        "the decisive byte to the status change. Exit 1 when a real moment is wrong.",
+    )
+    status.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="folder of .cast recordings with .labels.toml (default: tests/status/corpus "
+        "of this checkout)",
+    )
+    status.add_argument("--json", action="store_true", help="print figures as JSON")
+    status.set_defaults(func=_run_status)
+
 
 def _run_git(args: argparse.Namespace) -> int:
     from tui.bench.git_bench import run
@@ -125,6 +145,17 @@ def _run_crash(args: argparse.Namespace) -> int:
     from tui.bench.crash_bench import run
 
     return run(rounds=args.rounds, seed=args.seed, as_json=args.json, big_mb=args.big_mb)
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    import json
+
+    from tui.bench import status_bench
+
+    figures = status_bench.run(args.corpus or status_bench.DEFAULT_CORPUS)
+    print(json.dumps(figures, indent=2) if args.json else status_bench.report(figures))
+    wrong_real = figures["real"].get("right") != figures["real"].get("moments")
+    return 1 if wrong_real else 0
 
 
 def _run_flood(args: argparse.Namespace) -> int:

@@ -463,6 +463,11 @@ def h_info(conn: Connection, request: messages.SessionInfoRequest) -> SessionInf
     return conn.host.manager.find(request.id).info()
 
 
+@handles(messages.SessionStatus)
+def h_session_status(conn: Connection, request: messages.SessionStatus) -> messages.StatusReport:
+    return conn.host.manager.find(request.id).status_report()
+
+
 @handles(messages.SessionScreen)
 def h_screen(conn: Connection, request: messages.SessionScreen) -> messages.Screen:
     session = conn.host.manager.find(request.id)
