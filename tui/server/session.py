@@ -291,7 +291,7 @@ class Session:
             "status": self.status,
             "reason": "",
             "limited_until": "",
-            "agent_session": "",
+            "agent_session": r.agent_session,
             "port": r.port,
             "created": r.created,
             "archived": r.archived,
