@@ -24,7 +24,7 @@ from tui.protocol.states import LifecycleState
 
 _ARCHIVE_REF_PREFIX = "refs/ptui/archive/"
 _PATH_FIELDS = ("repo", "worktree", "last_screen")
-_TEXT_FIELDS = ("task", "agent", "base", "status", "created", "damage")
+_TEXT_FIELDS = ("task", "agent", "base", "status", "created", "damage", "agent_session")
 _COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
@@ -78,6 +78,9 @@ class SessionRecord:
     """Names of the session's extra terminal tabs."""
     last_screen: Path | None = None
     """File with the last screen and scrollback, shown while stopped."""
+    agent_session: str = ""
+    """The agent's own id of the session's conversation, which resume continues
+    (`claude --resume <id>`); empty while unknown. Checked again before use."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys found in the row that this version does not know, written back unchanged."""
 

@@ -233,6 +233,8 @@ class ListedSession(TypedDict):
     port: int
     created: str
     exit_code: int | None
+    agent_session: str
+    """The agent's own conversation id that `ptui resume` continues ("" when unknown)."""
 
 
 def _listed(session: SessionInfo) -> ListedSession:
@@ -250,6 +252,7 @@ def _listed(session: SessionInfo) -> ListedSession:
         "port": session["port"],
         "created": session["created"],
         "exit_code": session["exit_code"],
+        "agent_session": session["agent_session"],
     }
 
 

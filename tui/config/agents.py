@@ -34,6 +34,15 @@ class AgentProfile:
     """Patterns that mean it is waiting for the user (checked before busy)."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra environment variables for the agent."""
+    session_id_args: tuple[str, ...] = ()
+    """Arguments appended to `command` with a fresh id for `{session}`, naming the
+    conversation at start; empty: the agent picks its own id."""
+    resume_session: tuple[str, ...] = ()
+    """Argument vector that resumes one known conversation (`{session}`: its id);
+    empty: `resume` is used."""
+    session_store: str = ""
+    """Where the agent keeps its conversations, to find or confirm the id
+    (`tui.config.schema.SESSION_STORES`); "" reads nothing."""
 
     @classmethod
     def from_table(cls, name: str, table: Mapping[str, Any]) -> AgentProfile:
@@ -47,6 +56,9 @@ class AgentProfile:
             busy_patterns=compile_patterns(table["busy_patterns"]),
             waiting_patterns=compile_patterns(table["waiting_patterns"]),
             env=dict(table["env"]),
+            session_id_args=tuple(table["session_id_args"]),
+            resume_session=tuple(table["resume_session"]),
+            session_store=table["session_store"],
         )
 
     def argv_for(self, task: str) -> list[str]:
@@ -67,6 +79,11 @@ class AgentProfile:
         return list(self.resume or self.command)
 
     @property
+    def tracks_sessions(self) -> bool:
+        """Whether ptui can learn which conversation of the agent a session has."""
+        return bool(self.resume_session) and bool(self.session_id_args or self.session_store)
+
+    @property
     def types_prompt(self) -> bool:
         """Whether the task is typed into the PTY after start (prompt = "stdin")."""
         return self.prompt == "stdin"
@@ -84,6 +101,11 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "busy_patterns": [],
         "waiting_patterns": [],
         "env": {},
+        # `--session-id <uuid>` names the conversation; it is written (and can be
+        # resumed) only from its first message: ~/.claude/projects/*/<id>.jsonl.
+        "session_id_args": ["--session-id", "{session}"],
+        "resume_session": ["claude", "--resume", "{session}"],
+        "session_store": "claude",
     },
     "codex": {
         "command": ["codex"],
@@ -92,6 +114,10 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "busy_patterns": [],
         "waiting_patterns": [],
         "env": {},
+        # No id flag at start: the id is read from the rollout file it writes.
+        "session_id_args": [],
+        "resume_session": ["codex", "resume", "{session}"],
+        "session_store": "codex",
     },
     "aider": {
         "command": ["aider"],
@@ -101,6 +127,11 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "busy_patterns": [],
         "waiting_patterns": [],
         "env": {},
+        # No id: aider keeps one chat history per directory (.aider.chat.history.md in
+        # the worktree), so --restore-chat-history already is this session's.
+        "session_id_args": [],
+        "resume_session": [],
+        "session_store": "",
     },
     "gemini": {
         "command": ["gemini"],
@@ -109,6 +140,11 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "busy_patterns": [],
         "waiting_patterns": [],
         "env": {},
+        # gemini 0.61: --session-id <uuid> starts a conversation with that id and
+        # --resume <uuid> finds it among this folder's; its files are not read.
+        "session_id_args": ["--session-id", "{session}"],
+        "resume_session": ["gemini", "--resume", "{session}"],
+        "session_store": "",
     },
     "opencode": {
         "command": ["opencode"],
@@ -118,6 +154,10 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "busy_patterns": [],
         "waiting_patterns": [],
         "env": {},
+        # No id flag at start: the id is read from its SQLite database.
+        "session_id_args": [],
+        "resume_session": ["opencode", "--session", "{session}"],
+        "session_store": "opencode",
     },
     "demo": {
         # ptui's own demo agent (tui.demo.agent), so `ptui demo` needs nothing installed;
@@ -128,6 +168,9 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "busy_patterns": [],
         "waiting_patterns": [],
         "env": {},
+        "session_id_args": [],
+        "resume_session": [],
+        "session_store": "",
     },
     "shell": {
         "command": [],  # filled with $SHELL (else /bin/sh) at load time
@@ -136,6 +179,9 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "busy_patterns": [],
         "waiting_patterns": [],
         "env": {},
+        "session_id_args": [],
+        "resume_session": [],
+        "session_store": "",
     },
 }
 

@@ -23,6 +23,9 @@ from tui.term.keys import is_key_name, normalize_key
 
 NOTIFY_CHOICES = ("toast", "bell", "osc9", "none")
 PROMPT_MODES = ("arg", "stdin", "none")  # plus "flag:<flag>"
+SESSION_STORES = ("", "claude", "codex", "opencode")
+"""Agents whose conversation files ptui knows how to read (tui.server.agent_sessions)."""
+SESSION_PLACEHOLDER = "{session}"
 
 Check = Callable[[Any], str | None]
 """Returns what is wrong with a value ("must be ..."), or None if it is fine."""
@@ -91,6 +94,18 @@ def _prompt(v: Any) -> str | None:
     if v in PROMPT_MODES or (isinstance(v, str) and re.fullmatch(r"flag:-\S+", v)):
         return None
     return 'must be "arg", "flag:--option", "stdin" or "none"'
+
+
+def _session_argv(v: Any) -> str | None:
+    if problem := _str_list(v):
+        return problem
+    # Only a whole element is replaced: an id glued into a longer word ("--id={session}")
+    # would be a second, unchecked way for it to become something else.
+    if any(SESSION_PLACEHOLDER in x and x != SESSION_PLACEHOLDER for x in v):
+        return f'must use "{SESSION_PLACEHOLDER}" as a whole element'
+    if v and SESSION_PLACEHOLDER not in v:
+        return f'must hold "{SESSION_PLACEHOLDER}" (or be [])'
+    return None
 
 
 def _key_names(v: Any) -> str | None:
@@ -222,6 +237,25 @@ AGENT_KEYS: Mapping[str, Key] = {
         _regex_list, "Regexes (RE2) found while the agent waits for you (checked first).", []
     ),
     "env": Key(_str_map, "Extra environment variables for the agent.", {}, holds_table=True),
+    "session_id_args": Key(
+        _session_argv,
+        'Arguments added to command with a fresh id for "{session}", naming the '
+        "conversation so resume can continue it; [] lets the agent choose.",
+        [],
+    ),
+    "resume_session": Key(
+        _session_argv,
+        'Argument vector that resumes this session\'s own conversation ("{session}": '
+        "its id); [] or no known id uses resume.",
+        [],
+    ),
+    "session_store": Key(
+        _choice(*SESSION_STORES),
+        "Whose conversation files tell ptui the id: "
+        + ", ".join(repr(s) for s in SESSION_STORES)
+        + ' ("" reads none).',
+        "",
+    ),
 }
 
 SCRIPT_KEY = Key(

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shlex
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
@@ -31,6 +32,7 @@ from tui.git.worktree import plan_session, session_description
 from tui.naming import NAME_MAX
 from tui.protocol import Event, SessionInfo, messages
 from tui.protocol.states import LIVE, Activity
+from tui.server import agent_sessions
 from tui.server import operations as ops
 from tui.server.journal import Faults, Run
 from tui.server.lifecycle import require
@@ -414,12 +416,21 @@ class SessionManager:
 
         def start_agent() -> None:
             command = argv if argv is not None else profile.argv_for(task)
+            chosen = ""
+            if argv is None and profile.session_id_args and profile.resume_session:
+                # The conversation is named by ptui, before the task (which stays last).
+                chosen = agent_sessions.new_session_id()
+                at = len(profile.command)
+                named = agent_sessions.fill_session(profile.session_id_args, chosen)
+                command = [*command[:at], *named, *command[at:]]
+            started = time.time()
             tab = session.spawn(
                 AGENT_TAB, command, session_env(session.record, profile.env), profile=profile
             )
             if task and profile.types_prompt and argv is None:
                 session.pending_prompt = task
             self._remember_pid(session, tab)
+            self._track_agent_session(session, profile, tab, started, chosen)
 
         if setup is None or (argv is not None and not pending):
             if pending:  # no (trusted) setup any more: nothing left to finish
@@ -470,6 +481,37 @@ class SessionManager:
 
         self.in_background(f"session {session.id}: starting the agent after setup", after_setup())
         return warnings
+
+    def _track_agent_session(
+        self, session: Session, profile: AgentProfile, tab: Tab, started: float, chosen: str
+    ) -> None:
+        """Learn, in the background, which conversation of its own the agent started
+        at `started` (wall clock) has, so resume continues exactly that one; `chosen`:
+        the id ptui passed it, "" when it chose its own (tui.server.agent_sessions)."""
+        store = profile.session_store
+        if not profile.resume_session:
+            return
+        if chosen and store not in agent_sessions.CONFIRMING:
+            session.record.agent_session = chosen  # nothing to confirm it with: known now
+            return
+        if not chosen and store not in agent_sessions.SEARCHING:
+            return
+        env = {**os.environ, **profile.env}
+        find = partial(agent_sessions.lookup, store, env, session.record.worktree, started, chosen)
+
+        async def found(session_id: str) -> None:
+            # A later run of the agent has its own watch; a removed session keeps nothing.
+            current = session.tabs.get(AGENT_TAB) is tab and session.id in self.sessions
+            if not current or session.record.agent_session == session_id:
+                return
+            session.record.agent_session = session_id
+            await self.save_async(session)
+            self.changed()
+
+        self.in_background(
+            f"session {session.id}: finding its agent's conversation id",
+            agent_sessions.watch(tab.wait_ended(), find, found),
+        )
 
     def _agent_not_started(self, session: Session, exc: PtuiError, *tabs: Tab) -> str:
         """Mark the session exited and say why in its agent tab (what the app shows
@@ -566,9 +608,10 @@ class SessionManager:
             profile = self._agent(loaded, session.record.agent)
             session.terminal = self.terminal_settings(config.terminal)
             session.tab(AGENT_TAB)  # make sure the last screen is loaded first
-            warnings = self._start(
-                session, config, profile, session.record.task, argv=profile.resume_argv()
-            )
+            argv, note = _resume_argv(session.record, profile)
+            warnings = self._start(session, config, profile, session.record.task, argv=argv)
+            if note:
+                warnings.insert(0, note)
             await mgr.save_async(session)
             info = session.info()
             if warnings:
@@ -703,6 +746,28 @@ def _global_terminal_config() -> TerminalConfig:
     except PtuiError as exc:
         log.error("%s; restored sessions use the default [terminal] settings", exc)
         return TerminalConfig()
+
+
+def _resume_argv(record: SessionRecord, profile: AgentProfile) -> tuple[list[str], str]:
+    """What resumes the session's agent, and what the user should know about it: the
+    exact conversation when its id is known, else the profile's `resume`, which
+    picks the latest conversation in the worktree (maybe another session's)."""
+    fallback = profile.resume_argv()
+    known = record.agent_session
+    if not profile.resume_session:
+        return fallback, ""  # no exact resume (aider's history is the worktree's own)
+    if known and agent_sessions.valid_session_id(known):
+        return agent_sessions.fill_session(profile.resume_session, known), ""
+    shown = shlex.join(fallback)
+    if known:
+        return fallback, (
+            f"the stored conversation id {known!r:.60} is not a plain id and was not "
+            f"used: resuming with `{shown}` (the latest conversation in this folder)"
+        )
+    return fallback, (
+        f"no conversation id is known for this session: resuming with `{shown}` "
+        "(the latest conversation in this folder)"
+    )
 
 
 def _checked_size(cols: int, rows: int) -> tuple[int, int]:

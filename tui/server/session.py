@@ -368,7 +368,7 @@ class Session:
             "limited_until": (
                 self.tracker.limited_until if self.running and self.tracker is not None else ""
             ),
-            "agent_session": "",
+            "agent_session": r.agent_session,
             "port": r.port,
             "created": r.created,
             "archived": r.archived,
