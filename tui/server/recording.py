@@ -100,6 +100,8 @@ class Recorder:
     # ----------------------------------------------------------- events
     def output(self, data: bytes) -> None:
         """Bytes the program wrote (as read from the PTY)."""
+        if self._ending:
+            return
         text = self._out.decode(data)
         if text:
             self.events += 1
@@ -107,6 +109,8 @@ class Recorder:
 
     def input(self, data: bytes) -> None:
         """Bytes written to the program (keys, pastes, `ptui send`)."""
+        if self._ending:
+            return
         text = self._in.decode(data)
         if text:
             self._event("i", text)
