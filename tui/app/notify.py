@@ -14,7 +14,9 @@ app is not focused (focus reporting), that session gets every channel but the to
 No storm: for `SETTLE_SECONDS` after the app connects (and reconnects), nothing is
 announced one by one; then ONE line names the sessions that need the user ("3 sessions
 need you: fix-login, docs, api"): those already waiting or at their limit, and those
-that rang or changed meanwhile; it is skipped when that is only the session on screen.
+that rang, sent a notification or started waiting meanwhile (one that went from busy to
+idle meanwhile only gets its sidebar mark); it is skipped when that is only the session
+on screen.
 Announcements that come within `BATCH_SECONDS` of each other are merged the same way.
 
 Channels (`ui.notify`): "toast" (inside ptui), "bell" (BEL to the outer terminal),
@@ -30,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from textual.app import App
@@ -115,17 +117,14 @@ class Notifier:
         text = transition_text(old, new, info)
         if text is None or self._seen(session_id):
             return
-        self._last[session_id] = time.monotonic()
         self._add(session_id, text, _RANK.get(new, 0))
 
     def rang(self, session_id: str, text: str = "rang the bell") -> None:
         """A program in a session rang the bell or sent a notification."""
         if self._seen(session_id):
             return
-        now = time.monotonic()
-        if now - self._last.get(session_id, -RING_INTERVAL) < RING_INTERVAL:
-            return
-        self._last[session_id] = now
+        if time.monotonic() - self._last.get(session_id, -RING_INTERVAL) < RING_INTERVAL:
+            return  # it was just announced (two bells of one question, a ringing loop)
         self._add(session_id, text, 1)
 
     # -------------------------------------------------------- deciding
@@ -160,6 +159,7 @@ class Notifier:
         batch = {sid: text for sid, text in batch.items() if not self._seen(sid)}
         if not batch:
             return
+        self._said(batch)
         if len(batch) == 1:
             [(session_id, text)] = batch.items()
             line = f"{self._name(session_id)} {text}"
@@ -174,8 +174,12 @@ class Notifier:
         self._settle_timer = None
         self._settling = False
         batch, self._batch = self._batch, {}
-        self._rank.clear()
-        happened = {sid: text for sid, text in batch.items() if not self._seen(sid)}
+        rank, self._rank = self._rank, {}
+        # A session that merely finished starting up ("has finished") is not news yet:
+        # the sidebar marks it. Bells, notifications and waiting are.
+        happened = {
+            sid: text for sid, text in batch.items() if rank[sid] > 0 and not self._seen(sid)
+        }
         lines = {
             sid: transition_text(Activity.BUSY, info["status"], info) or "needs you"
             for sid, info in self._sessions.items()
@@ -189,10 +193,17 @@ class Notifier:
             line = f"{self._name(session_id)} {text}"
         else:
             line = self._summary(list(lines))
+        self._said(lines)
         if happened:  # news since the app opened: said like any announcement
             self.say(line, toast=not all(self._shown(sid) for sid in lines))
         elif "toast" in self.channels:  # only what the sidebar shows already: a toast
             self.app.notify(line, title="ptui", timeout=8)
+
+    def _said(self, session_ids: Iterable[str]) -> None:
+        """These sessions were just announced: their bells wait `RING_INTERVAL`."""
+        now = time.monotonic()
+        for session_id in session_ids:
+            self._last[session_id] = now
 
     def _summary(self, session_ids: list[str]) -> str:
         names = [self._name(sid) for sid in session_ids]
