@@ -59,7 +59,7 @@ def test_no_files_gives_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.git.branch_prefix == "ptui/"
     assert config.terminal.scrollback == 10_000
     assert config.server.port_base == 41_000
-    assert config.ui.notify == "toast"
+    assert config.ui.notify == ("toast",)
     assert set(config.agents) == {"codex", "claude", "aider", "gemini", "opencode", "demo", "shell"}
     assert config.agent("shell").command == ("/bin/zsh",)
     assert config.sources == ()
@@ -229,7 +229,8 @@ ERRORS = [
     ),
     ("[terminal]\n\nscrollback = true\n", 3, "must be an integer, got boolean True"),
     ("[server]\nport_base = 80\n", 2, "port_base must be between 1024 and"),
-    ('[ui]\ntheme = "x"\nnotify = "popup"\n', 3, "notify must be one of toast, bell, osc9, none"),
+    ('[ui]\ntheme = "x"\nnotify = "popup"\n', 3, 'notify must be a list of "toast", "bell"'),
+    ('[ui]\nnotify = ["osc9", "popup"]\n', 2, "\"desktop\" (or [] for none); 'popup' is not one"),
     ("[ui]\nkeys = 3\n", 2, "[ui] keys must be a table of strings"),
     ("git = 1\n", 1, "git must be a table, got integer 1"),
     ('[agents.claude]\nprompt = "argv"\n', 2, 'prompt must be "arg", "flag:--option"'),

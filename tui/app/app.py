@@ -24,7 +24,7 @@ from textual.color import Color
 from textual.css.query import NoMatches
 from textual.theme import Theme
 
-from tui.app._textual_internals import FrameHoldingApp, driver_write
+from tui.app._textual_internals import FrameHoldingApp
 from tui.app.commands import PtuiCommands
 from tui.app.context import AppContext, SessionStore
 from tui.app.messages import (
@@ -35,6 +35,7 @@ from tui.app.messages import (
     StatusChanged,
     SummariesChanged,
 )
+from tui.app.notify import Notifier
 from tui.app.screens.main import MainScreen
 from tui.app.themes import DEFAULT_THEME, PTUI_VARIABLES, load_themes
 from tui.app.widgets.terminal_view import TerminalView
@@ -117,6 +118,13 @@ class PtuiApp(FrameHoldingApp, App[None]):
         self._summary_running = False
         self._last_summary = 0.0
         self._theme_warnings = self._set_up_theme()
+        self.notifier = Notifier(
+            self,
+            self.user_config.ui.notify,
+            sessions=self.context.sessions,
+            on_screen=self._session_on_screen,
+        )
+        """Tells the user about sessions that need them (`ui.notify`)."""
 
     # ------------------------------------------------------------ set up
     @property
@@ -280,6 +288,7 @@ class PtuiApp(FrameHoldingApp, App[None]):
         if self.repo is not None:
             self.context.repo_settings(str(self.repo))
         self.server_pid = client.server["pid"] if self.host is None else None
+        self.notifier.connected()  # who already waits is said once, when things settle
         self.post_message(SessionsChanged(answer["sessions"]))
         self.on_main(lambda main: main.terminal.reattach())  # after a reconnect
         await self.wait_closed(client)
@@ -417,25 +426,27 @@ class PtuiApp(FrameHoldingApp, App[None]):
         if old == Activity.BUSY and message.status in _STOPPED_WORKING:
             # It worked and stopped: there is output you have not seen.
             self.on_main(lambda main: main.mark_unseen(message.session))
-        if message.status == Activity.WAITING and old != Activity.WAITING:
-            self.announce(message.session, "is waiting for you")
+        if old != message.status:
+            self.notifier.status_changed(message.session, old, message.status)
         self.request_summaries(force=True)
 
     def on_bell(self, message: Bell) -> None:
-        if message.session == self.main_screen.current:
+        if message.session == self._session_on_screen():
             self.bell()  # the session in view rang: the outer terminal rings
-            return
-        self.on_main(lambda main: main.mark_unseen(message.session))
-        self.announce(message.session, "rang the bell")
+            if self.app_focus:
+                return
+        else:
+            self.on_main(lambda main: main.mark_unseen(message.session))
+        self.notifier.rang(message.session)
 
     def on_session_event(self, message: SessionEvent) -> None:
-        shown = message.session == self.main_screen.current
+        shown = message.session == self._session_on_screen()
         value = message.value
         if message.kind == "clipboard" and shown and isinstance(value, list) and len(value) == 2:
             self.copy_to_clipboard(str(value[1]))
         elif message.kind == "notification" and isinstance(value, list) and value:
             text = " ".join(str(part) for part in value if part)
-            self.announce(message.session, text or "sent a notification")
+            self.notifier.rang(message.session, text or "sent a notification")
 
     def on_server_error(self, message: ServerError) -> None:
         self.notify(message.message, title="Server", severity="error")
@@ -450,20 +461,10 @@ class PtuiApp(FrameHoldingApp, App[None]):
             with contextlib.suppress(NoMatches):
                 update(self.main_screen)
 
-    def announce(self, session_id: str, text: str) -> None:
-        """Tell the user about a session that needs them, as `ui.notify` asks."""
-        mode = self.user_config.ui.notify
-        if mode == "none":
-            return
-        info = self.sessions.get(session_id)
-        name = info["name"] if info is not None else session_id
-        self.notify(f"{name} {text}", title="ptui", timeout=6)
-        if mode == "bell":
-            self.bell()
-        elif mode == "osc9":
-            # Only the toast where the terminal cannot be written between frames.
-            body = "".join(ch for ch in f"{name} {text}" if ch.isprintable() and ch != ";")
-            driver_write(self, f"\x1b]9;ptui: {body}\x07")
+    def _session_on_screen(self) -> str | None:
+        """The session the main screen shows (None before it exists)."""
+        main = getattr(self, "main_screen", None)
+        return main.current if main is not None else None
 
     # --------------------------------------------------------- summaries
     def request_summaries(self, force: bool = False) -> None:

@@ -19,6 +19,7 @@ from tui.errors import PtuiError, UsageError
 VERB_MODULES = (
     "tui.cli.sessions",
     "tui.cli.attach",
+    "tui.cli.record",
     "tui.cli.server",
     "tui.cli.doctor",
     "tui.cli.replay",

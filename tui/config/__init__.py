@@ -30,7 +30,7 @@ from tui.config.model import ServerConfig as ServerConfig
 from tui.config.model import TerminalConfig as TerminalConfig
 from tui.config.model import UiConfig as UiConfig
 from tui.config.offer import settings_for as settings_for
-from tui.config.schema import NOTIFY_CHOICES as NOTIFY_CHOICES
+from tui.config.schema import NOTIFY_CHANNELS as NOTIFY_CHANNELS
 from tui.config.schema import PROMPT_MODES as PROMPT_MODES
 from tui.config.schema import Check as Check
 from tui.config.schema import schema_keys as schema_keys

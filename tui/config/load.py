@@ -43,6 +43,7 @@ from tui.config.schema import (
     Check,
     Key,
     key_at,
+    notify_channels,
 )
 from tui.term.keys import normalize_key
 
@@ -353,6 +354,7 @@ def load_config(
     ui_raw = dict(merged.get("ui", {}))
     ui_raw["leader"] = normalize_key(ui_raw.get("leader", UiConfig.leader))
     ui_raw["keys"] = {k: normalize_key(v) for k, v in ui_raw.get("keys", {}).items()}
+    ui_raw["notify"] = notify_channels(ui_raw.get("notify", UiConfig.notify))
     config = Config(
         default_agent=default_agent,
         git=GitConfig(**git_raw),

@@ -62,8 +62,10 @@ class UiConfig:
     # ctrl+] (character-search) is rarely used; telnet made it the escape key.
     leader: str = "ctrl+right_square_bracket"
     """Key that starts a ptui command while a session has the keyboard (written as ctrl+])."""
-    notify: str = "toast"
-    """How a session waiting for you is announced: toast, bell, osc9 or none."""
+    notify: tuple[str, ...] = ("toast",)
+    """Channels that announce a session needing you: toast, bell, osc9, osc777, desktop
+    (`tui.app.notify`); empty: none. A file may also give one of the older words
+    (`tui.config.schema.notify_channels`)."""
     keys: Mapping[str, str] = field(default_factory=dict)
     """Binding id -> key(s), comma separated: remaps ptui's own bindings."""
 

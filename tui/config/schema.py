@@ -21,7 +21,15 @@ from tui.config.model import PORTS_PER_SESSION, Config
 from tui.patterns import PatternError, compile_patterns
 from tui.term.keys import is_key_name, normalize_key
 
-NOTIFY_CHOICES = ("toast", "bell", "osc9", "none")
+NOTIFY_CHANNELS = ("toast", "bell", "osc9", "osc777", "desktop")
+"""What `ui.notify` lists: how a session that needs you is announced (`tui.app.notify`)."""
+NOTIFY_WORDS: Mapping[str, tuple[str, ...]] = {
+    "toast": ("toast",),
+    "bell": ("toast", "bell"),
+    "osc9": ("toast", "osc9"),
+    "none": (),
+}
+"""The single words `ui.notify` took before it was a list, and the channels each meant."""
 PROMPT_MODES = ("arg", "stdin", "none")  # plus "flag:<flag>"
 SESSION_STORES = ("", "claude", "codex", "opencode")
 """Agents whose conversation files ptui knows how to read (tui.server.agent_sessions)."""
@@ -108,6 +116,24 @@ def _session_argv(v: Any) -> str | None:
     return None
 
 
+def _notify(v: Any) -> str | None:
+    if isinstance(v, str) and v in NOTIFY_WORDS:
+        return None
+    channels = ", ".join(f'"{c}"' for c in NOTIFY_CHANNELS)
+    usage = f"must be a list of {channels} (or [] for none)"
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        return usage
+    unknown = [x for x in v if x not in NOTIFY_CHANNELS]
+    return f"{usage}; {unknown[0]!r} is not one" if unknown else None
+
+
+def notify_channels(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The channels a checked `ui.notify` value means, each once, in the order given."""
+    if isinstance(value, str):
+        return NOTIFY_WORDS[value]
+    return tuple(dict.fromkeys(value))
+
+
 def _key_names(v: Any) -> str | None:
     usage = 'must be a key name like "ctrl+]" or a comma-separated list of them'
     if _is_str(v):
@@ -190,9 +216,11 @@ SECTIONS: Mapping[str, Mapping[str, Key]] = {
             "ctrl+]",
         ),
         "notify": Key(
-            _choice(*NOTIFY_CHOICES),
-            "How a session waiting for you is announced: " + ", ".join(NOTIFY_CHOICES) + ".",
-            _DEFAULTS.ui.notify,
+            _notify,
+            "How a session that needs you (waiting, done, at its usage limit) is announced: "
+            "a list of " + ", ".join(NOTIFY_CHANNELS) + " ([] for none; the older single "
+            'words "toast", "bell", "osc9", "none" still work).',
+            list(_DEFAULTS.ui.notify),
         ),
         "keys": Key(
             _str_map,

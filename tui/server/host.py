@@ -30,7 +30,7 @@ from tui import __version__, paths, protocol
 from tui.errors import PtuiError
 from tui.git.model import GitError
 from tui.protocol import Method, SessionInfo, messages
-from tui.server import review
+from tui.server import recording, review
 from tui.server.manager import NotFound, SessionManager
 from tui.server.outbox import MAX_CLIPBOARD, Outbox
 from tui.server.tab import decode_input
@@ -552,6 +552,15 @@ def h_detach(conn: Connection, request: messages.SessionDetach) -> bool:
     if name in session.tabs:
         session.tabs[name].remove_viewer(conn)
     return True
+
+
+@handles(messages.SessionRecord)
+async def h_record(conn: Connection, request: messages.SessionRecord) -> messages.Recording:
+    session = conn.host.manager.find(request.id)
+    tab = session.tab(request.tab)
+    return await recording.record(
+        tab, session=session.id, agent=session.record.agent, path=request.path, stop=request.stop
+    )
 
 
 @handles(messages.SessionCreate)

@@ -30,6 +30,7 @@ from typing import Final, Protocol
 
 from tui import protocol
 from tui.protocol import messages
+from tui.server.recording import Recorder
 from tui.term.emulator import Emulator, TermEvent, TermModes
 from tui.term.lines import Line
 from tui.term.pty import PtyProcess
@@ -119,6 +120,8 @@ class Tab:
         self._sent_modes: TermModes | None = None
         self._sent_title: str | None = None
         self._ended = asyncio.Event()
+        self.recorder: Recorder | None = None
+        """Saving this tab's raw output to a file (`ptui record`), or None."""
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -149,10 +152,14 @@ class Tab:
         """The program is gone: parse its last output and show the final screen."""
         if leftover:
             self._inbuf += leftover
+            if self.recorder is not None:
+                self.recorder.output(leftover)
         while self._inbuf:
             self._parse(len(self._inbuf))
         if code is not None or self.exit_code is None:
             self.exit_code = code if code is not None else -1
+        if self.recorder is not None:
+            self.recorder.exited(self.exit_code)
         self._screen_changed()
         self.flush(force=True)
         self._ended.set()
@@ -195,6 +202,8 @@ class Tab:
         data = proc.read()
         if data:
             self._inbuf += data
+            if self.recorder is not None:  # the one cost of recording when there is none
+                self.recorder.output(data)
         if proc.eof:
             self.detach_proc()
             code = proc.poll()
@@ -256,6 +265,8 @@ class Tab:
         """Send input to the program (dropped when it is not running)."""
         if self.proc is not None and self.alive:
             self.proc.write(data)
+            if self.recorder is not None:
+                self.recorder.input(data)
             if self.proc.pending_output():
                 self._watch_writable()
 
@@ -276,6 +287,8 @@ class Tab:
         self.emulator.resize(cols, rows)
         if self.proc is not None and self.alive:
             self.proc.resize(self.emulator.cols, self.emulator.rows)
+        if self.recorder is not None:
+            self.recorder.resize(self.emulator.cols, self.emulator.rows)
         self._screen_changed()
 
     # -------------------------------------------------------------- viewers
