@@ -441,6 +441,15 @@ def test_live_status_follows_the_agent(ptui: Runner, repo: Path, config: Path) -
         return str(ptui_json(ptui, "ls")[0]["status"])
 
     wait_for(lambda: status() == "waiting", what="waiting")
+    why = ptui("status", "asking", "--explain").stdout
+    assert why.startswith("asking: waiting — user-rules asker.waiting_patterns[0]: Proceed? [y/n]")
+    assert "transitions (oldest first):" in why and "-> waiting" in why
+    report = ptui_json(ptui, "status", "asking")
+    assert report["chosen"]["layer"] == "user-rules"
+    assert report["chosen"]["detail"] == "Proceed? [y/n]"
+    assert [t["status"] for t in report["transitions"]][0] == "starting"
+    [listed] = ptui_json(ptui, "ls")
+    assert listed["reason"] == report["reason"]
     ptui("send", "asking", "y", "--enter")
     wait_for(lambda: status() == "idle" or status() == "busy", what="after answer")
     wait_for(lambda: status() == "exited", what="exit")
@@ -448,6 +457,11 @@ def test_live_status_follows_the_agent(ptui: Runner, repo: Path, config: Path) -
     assert info["exit_code"] == 3
     assert "exited(3)" in ptui("ls").stdout
     assert "got y" in ptui("show", "asking").stdout
+    after = ptui_json(ptui, "status", "asking")
+    assert after["status"] == "exited"
+    assert after["reason"] == "process exited: the process exited with code 3"
+    assert after["transitions"][-1]["status"] == "exited"
+    assert "exited with code 3" in after["transitions"][-1]["detail"]
 
 
 @pytest.mark.config_key("agents.<name>.busy_patterns")

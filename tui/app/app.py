@@ -394,7 +394,11 @@ class PtuiApp(FrameHoldingApp, App[None]):
         elif isinstance(event, SessionsEvent):
             self.post_message(SessionsChanged(event.sessions))
         elif isinstance(event, StatusEvent):
-            self.post_message(StatusChanged(event.session, event.status, event.exit_code))
+            self.post_message(
+                StatusChanged(
+                    event.session, event.status, event.exit_code, event.reason, event.limited_until
+                )
+            )
         elif isinstance(event, ErrorEvent):
             self.post_message(ServerError(event.code, event.message))
         elif event.kind is Event.BELL:
@@ -419,7 +423,13 @@ class PtuiApp(FrameHoldingApp, App[None]):
         self.on_main(update)
 
     def on_status_changed(self, message: StatusChanged) -> None:
-        old = self.context.sessions.set_status(message.session, message.status, message.exit_code)
+        old = self.context.sessions.set_status(
+            message.session,
+            message.status,
+            message.exit_code,
+            message.reason,
+            message.limited_until,
+        )
         if old is None:
             return
         self.on_main(lambda main: main.update_session(message.session))

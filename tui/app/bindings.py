@@ -52,6 +52,8 @@ SESSION_BINDINGS: list[BindingType] = [
     _session_binding("m", "merge", "Merge", "merge", "Merge the session's branch into its base"),
     _session_binding("x", "stop", "Stop", "stop", "Stop its programs (keeps the worktree)"),
     _session_binding("R", "resume", "Resume", "resume", "Restart a stopped or exited agent"),
+    Binding("w", "why", "Why", id="why", show=False,
+            tooltip="Why the session has its status: the signal, the rule, the history"),
     Binding("t", "next_tab", "Tab", id="next_tab", show=False,
             tooltip="Show the session's next tab"),
     Binding("left_square_bracket", "copy_mode", "Copy", id="copy_mode", show=False,

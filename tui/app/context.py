@@ -85,14 +85,22 @@ class SessionStore(Mapping[str, SessionInfo]):
             self._post(self.Changed(tuple(info["id"] for info in infos)))
 
     def set_status(
-        self, session_id: str, status: Activity, exit_code: int | None
+        self,
+        session_id: str,
+        status: Activity,
+        exit_code: int | None,
+        reason: str = "",
+        limited_until: str = "",
     ) -> Activity | None:
-        """Record what a session's agent does now; the status before (None: unknown session)."""
+        """Record what a session's agent does now, and why; the status before (None:
+        unknown session)."""
         info = self._sessions.get(session_id)
         if info is None:
             return None
         old = info["status"]
         info["status"] = status
+        info["reason"] = reason
+        info["limited_until"] = limited_until
         if exit_code is not None:
             info["exit_code"] = exit_code
         return old

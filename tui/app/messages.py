@@ -26,11 +26,20 @@ class SessionsChanged(Message):
 class StatusChanged(Message):
     """One session's agent changed what it is doing."""
 
-    def __init__(self, session: str, status: Activity, exit_code: int | None) -> None:
+    def __init__(
+        self,
+        session: str,
+        status: Activity,
+        exit_code: int | None,
+        reason: str = "",
+        limited_until: str = "",
+    ) -> None:
         super().__init__()
         self.session = session
         self.status = status
         self.exit_code = exit_code
+        self.reason = reason
+        self.limited_until = limited_until
 
 
 class Bell(Message):

@@ -42,7 +42,8 @@ def register(subparsers: Subparsers) -> None:
         "ls",
         help="list sessions",
         description="List sessions: id, state, agent, branch, port, task. --all adds archived. "
-        "STATE is the agent's activity (busy, waiting, idle, exited, stopped) when the session "
+        "STATE is the agent's activity (starting, busy, waiting, idle, limited, exited, "
+        "stopped; `ptui status ID --explain` says why) when the session "
         "is ready, else its lifecycle state: creating, setting-up, archiving, archived, "
         "restoring, merging, removing, or damaged (see `ptui doctor`).",
     )
@@ -228,6 +229,10 @@ class ListedSession(TypedDict):
     worktree: str
     status: str
     """The agent's activity (`tui.protocol.Activity`)."""
+    reason: str
+    """Why the status engine chose it (`ptui status ID --explain` says more)."""
+    limited_until: str
+    """With status limited: the reset time the agent showed ("" if none)."""
     lifecycle: str
     """The session's lifecycle state (`tui.protocol.LifecycleState`)."""
     port: int
@@ -248,6 +253,8 @@ def _listed(session: SessionInfo) -> ListedSession:
         "base": session["base"],
         "worktree": session["worktree"],
         "status": session["status"],
+        "reason": session["reason"],
+        "limited_until": session["limited_until"],
         "lifecycle": session["lifecycle"],
         "port": session["port"],
         "created": session["created"],
@@ -261,6 +268,8 @@ def _state(session: SessionInfo) -> str:
     state: str = session["status"]
     if state == Activity.EXITED and session["exit_code"] is not None:
         state = f"exited({session['exit_code']})"
+    if state == Activity.LIMITED and session["limited_until"]:
+        state = f"limited(until {session['limited_until']})"
     lifecycle = session["lifecycle"]
     if lifecycle == LifecycleState.SETTING_UP:
         state = f"setting-up, {state}"

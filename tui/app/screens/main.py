@@ -9,6 +9,7 @@ is "new session"); leader leader sends the leader key itself to the program.
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from textual import events, work
@@ -30,7 +31,14 @@ from tui.app.widgets.tab_bar import TabBar
 from tui.app.widgets.terminal_view import TerminalView
 from tui.errors import PtuiError
 from tui.protocol import LIVE, Activity, SessionInfo
-from tui.protocol.messages import SessionResume, SessionRun, SessionShell, SessionStop
+from tui.protocol.messages import (
+    SessionResume,
+    SessionRun,
+    SessionShell,
+    SessionStatus,
+    SessionStop,
+    StatusReport,
+)
 from tui.term.keys import encode_key
 
 _NEEDS_SESSION = {
@@ -474,6 +482,20 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             resume = SessionResume(id=info["id"], cols=max(cols, 20), rows=max(rows, 5))
             self.session_call(resume, "Resumed {id}")
 
+    def action_why(self) -> None:
+        if (info := self.current_info()) is not None:
+            self.explain_status(info["id"])
+
+    @work(group="calls")
+    async def explain_status(self, session_id: str) -> None:
+        """A toast with why the session has its status (`ptui status --explain`)."""
+        try:
+            report = await self.context.client.request(SessionStatus(id=session_id))
+        except PtuiError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(explain_lines(report), title=f"{session_id}: {report['status']}", timeout=12)
+
     @work(group="calls")
     async def session_call(self, request: SessionStop | SessionResume, done: str) -> None:
         """Stop or resume a session; a one-line toast says how it went."""
@@ -484,3 +506,23 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             return
         self.context.sessions.put(session)  # shown through SessionStore.Changed
         self.notify(done.format(id=request.id), timeout=3)
+
+
+def explain_lines(report: StatusReport) -> str:
+    """The `w` toast: the reason, every layer's signal, the last transitions."""
+    lines = [report["reason"] or "no reason known"]
+    if report["limited_until"]:
+        lines.append(f"resets {report['limited_until']}")
+    for signal in report["evidence"][:5]:
+        detail = " ".join(signal["detail"].split())[:60]
+        lines.append(f"  {signal['layer']} {signal['rule']}: {detail}")
+    changes = report["transitions"][-3:]
+    if changes:
+        lines.append(
+            "history: "
+            + " → ".join(
+                f"{time.strftime('%H:%M:%S', time.localtime(c['at']))} {c['status']}"
+                for c in changes
+            )
+        )
+    return "\n".join(lines)

@@ -42,7 +42,9 @@ class SessionHeader(Widget):
         "session-header--label",
         "session-header--branch",
         "session-header--task",
+        "session-header--starting",
         "session-header--busy",
+        "session-header--limited",
         "session-header--waiting",
         "session-header--idle",
         "session-header--exited",
@@ -58,7 +60,9 @@ class SessionHeader(Widget):
     SessionHeader > .session-header--label { color: $foreground 60%; }
     SessionHeader > .session-header--branch { color: $secondary; text-style: bold; }
     SessionHeader > .session-header--task { text-style: italic; }
+    SessionHeader > .session-header--starting { color: $session-idle; text-style: italic; }
     SessionHeader > .session-header--busy { color: $session-busy; }
+    SessionHeader > .session-header--limited { color: $warning; text-style: bold; }
     SessionHeader > .session-header--waiting { color: $session-waiting; text-style: bold; }
     SessionHeader > .session-header--idle { color: $session-idle; }
     SessionHeader > .session-header--exited { color: $session-exited; }
@@ -102,6 +106,8 @@ class SessionHeader(Widget):
         ]
         if status == Activity.EXITED and info["exit_code"] is not None:
             parts[-1] = (f"{parts[-1][0]} ({info['exit_code']})", status_style)
+        if status == Activity.LIMITED and info.get("limited_until"):
+            parts[-1] = (f"{parts[-1][0]} until {info['limited_until']}", status_style)
         if summary is not None:
             parts.append((f"↑{summary['ahead']} ↓{summary['behind']}", None))
             if summary["dirty"]:

@@ -126,6 +126,8 @@ class SessionRow(Widget):
             second.append(f" -{summary['removed']}", style("session-row--removed"))
         if info["port"]:
             second.append(f" :{info['port']}", style("session-row--dim"))
+        if status == Activity.LIMITED and info.get("limited_until"):
+            second.append(f" resets {info['limited_until']}", style("session-row--limited"))
         # A blank last column keeps text off the scrollbar; a highlight spans it too.
         width = max(self.content_size.width - 1, 0)
         for line in (first, second):
@@ -149,7 +151,9 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
 
     # The rows' colours (see SessionRow): computed once for the list.
     COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "session-row--starting",
         "session-row--busy",
+        "session-row--limited",
         "session-row--waiting",
         "session-row--idle",
         "session-row--exited",
@@ -167,7 +171,9 @@ class SessionList(VerticalScroll, can_focus=True, can_focus_children=False):
     DEFAULT_CSS = """
     SessionList > .session-row--highlight { background: $primary 20%; }
     SessionList > .session-row--highlight-waiting { background: $session-waiting 30%; }
+    SessionList > .session-row--starting { color: $session-idle; }
     SessionList > .session-row--busy { color: $session-busy; }
+    SessionList > .session-row--limited { color: $warning; }
     SessionList > .session-row--waiting { color: $session-waiting; }
     SessionList > .session-row--idle { color: $session-idle; }
     SessionList > .session-row--exited { color: $session-exited; }
