@@ -21,6 +21,7 @@ from tui.config import (
     load_config,
     schema_keys,
 )
+from tui.server.status import RuleSet, read_screen
 from tui.term.keys import normalize_key
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -157,11 +158,15 @@ def test_builtin_profiles() -> None:
     assert config.agent("codex").resume_argv() == ["codex", "resume", "--last"]
     assert config.agent("claude").argv_for("fix") == ["claude", "fix"]
     assert config.agent("aider").types_prompt
-    claude = config.agent("claude")
-    assert claude.busy_patterns.search("✻ Thinking… (3s · esc to interrupt)") is not None
-    assert claude.waiting_patterns.search("Do you want to make this edit?") is not None
-    codex = config.agent("codex")
-    assert codex.busy_patterns.search("• Working (12s • Esc to interrupt)") is not None
+    # The screens are read by the shipped rules; the patterns are the user's layer.
+    claude, codex = config.agent("claude"), config.agent("codex")
+    assert not claude.busy_patterns and not codex.waiting_patterns
+    hits = read_screen("✻ Thinking… (3s · esc to interrupt)", RuleSet("claude").books)
+    assert [h.status for h in hits] == ["busy"]
+    hits = read_screen("Do you want to make this edit?", RuleSet("claude").books)
+    assert [h.status for h in hits] == ["waiting"]
+    hits = read_screen("• Working (12s • Esc to interrupt)", RuleSet("codex").books)
+    assert {h.status for h in hits} == {"busy"}
 
 
 def test_unknown_agent_lists_known_ones() -> None:

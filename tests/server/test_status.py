@@ -198,15 +198,17 @@ def test_a_limit_shows_its_reset_time() -> None:
     assert engine.status != LIMITED and engine.limited_until == ""
 
 
-def test_a_bell_after_quiet_is_waiting_until_answered() -> None:
+def test_a_bell_is_evidence_not_a_status() -> None:
+    """BEL asks for attention both when an agent is done and when it asks: the
+    layers above tell which, the bell only shows in the explanation."""
     engine = StatusEngine(0.0)
     run(engine, 2.0)
     engine.bell(2.0)
-    run(engine, 2.5)
-    assert engine.status == WAITING and engine.chosen.layer == "bell"
-    engine.input(3.0)
-    run(engine, 3.5)
+    assert run(engine, 2.5) == []
     assert engine.status == IDLE
+    assert [s.layer for s in engine.evidence()][:2] == ["bell", "activity"]
+    engine.input(3.0)
+    assert "bell" not in [s.layer for s in engine.evidence()]
 
 
 def test_osc_progress_and_prompt_marks() -> None:

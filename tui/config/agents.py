@@ -43,6 +43,9 @@ class AgentProfile:
     session_store: str = ""
     """Where the agent keeps its conversations, to find or confirm the id
     (`tui.config.schema.SESSION_STORES`); "" reads nothing."""
+    auto_continue: bool = False
+    """After a usage limit with a shown reset time, type `continue_text` once it passed."""
+    continue_text: str = "continue"
 
     @classmethod
     def from_table(cls, name: str, table: Mapping[str, Any]) -> AgentProfile:
@@ -59,6 +62,8 @@ class AgentProfile:
             session_id_args=tuple(table["session_id_args"]),
             resume_session=tuple(table["resume_session"]),
             session_store=table["session_store"],
+            auto_continue=table["auto_continue"],
+            continue_text=table["continue_text"],
         )
 
     def argv_for(self, task: str) -> list[str]:
@@ -106,6 +111,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_id_args": ["--session-id", "{session}"],
         "resume_session": ["claude", "--resume", "{session}"],
         "session_store": "claude",
+        "auto_continue": False,
+        "continue_text": "continue",
     },
     "codex": {
         "command": ["codex"],
@@ -118,6 +125,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_id_args": [],
         "resume_session": ["codex", "resume", "{session}"],
         "session_store": "codex",
+        "auto_continue": False,
+        "continue_text": "continue",
     },
     "aider": {
         "command": ["aider"],
@@ -132,6 +141,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_id_args": [],
         "resume_session": [],
         "session_store": "",
+        "auto_continue": False,
+        "continue_text": "continue",
     },
     "gemini": {
         "command": ["gemini"],
@@ -145,6 +156,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_id_args": ["--session-id", "{session}"],
         "resume_session": ["gemini", "--resume", "{session}"],
         "session_store": "",
+        "auto_continue": False,
+        "continue_text": "continue",
     },
     "opencode": {
         "command": ["opencode"],
@@ -158,6 +171,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_id_args": [],
         "resume_session": ["opencode", "--session", "{session}"],
         "session_store": "opencode",
+        "auto_continue": False,
+        "continue_text": "continue",
     },
     "demo": {
         # ptui's own demo agent (tui.demo.agent), so `ptui demo` needs nothing installed;
@@ -171,6 +186,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_id_args": [],
         "resume_session": [],
         "session_store": "",
+        "auto_continue": False,
+        "continue_text": "continue",
     },
     "shell": {
         "command": [],  # filled with $SHELL (else /bin/sh) at load time
@@ -182,6 +199,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_id_args": [],
         "resume_session": [],
         "session_store": "",
+        "auto_continue": False,
+        "continue_text": "continue",
     },
 }
 

@@ -62,6 +62,18 @@ def _is_str(v: Any) -> str | None:
     return None if isinstance(v, str) else "must be a string"
 
 
+def _is_bool(v: Any) -> str | None:
+    return None if isinstance(v, bool) else "must be true or false"
+
+
+def _continue_text(v: Any) -> str | None:
+    if not isinstance(v, str):
+        return "must be a string"
+    if not v.strip() or len(v) > 200 or any(c < " " for c in v):
+        return "must be 1 to 200 characters of text, without control characters"
+    return None
+
+
 def _int_range(low: int, high: int) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, int) or isinstance(v, bool):
@@ -259,10 +271,13 @@ AGENT_KEYS: Mapping[str, Key] = {
         [],
     ),
     "busy_patterns": Key(
-        _regex_list, "Regexes (RE2) found in the screen text while the agent works.", []
+        _regex_list,
+        "Your regexes (RE2), searched in each changed screen row: found, the agent works. "
+        "A layer above the rules ptui ships for the agent's screens.",
+        [],
     ),
     "waiting_patterns": Key(
-        _regex_list, "Regexes (RE2) found while the agent waits for you (checked first).", []
+        _regex_list, "Your regexes (RE2) found while the agent waits for you (win over busy).", []
     ),
     "env": Key(_str_map, "Extra environment variables for the agent.", {}, holds_table=True),
     "session_id_args": Key(
@@ -283,6 +298,15 @@ AGENT_KEYS: Mapping[str, Key] = {
         + ", ".join(repr(s) for s in SESSION_STORES)
         + ' ("" reads none).',
         "",
+    ),
+    "auto_continue": Key(
+        _is_bool,
+        "After a usage limit whose reset time the agent showed, type continue_text "
+        "once that time has passed (logged).",
+        False,
+    ),
+    "continue_text": Key(
+        _continue_text, "What auto_continue types into the agent (then Enter).", "continue"
     ),
 }
 

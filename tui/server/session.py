@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from tui.protocol.session_info import SessionInfo
 from tui.protocol.states import Activity
 from tui.server import status as st
 from tui.server.journal import Run
+from tui.server.limits import GRACE, reset_time
 from tui.server.snapshot import load_snapshot, prefill, snapshot_data, snapshot_path
 from tui.server.status_rules import shipped_rules
 from tui.server.tab import ParseScheduler, Tab
@@ -90,6 +92,9 @@ class Session:
         self.setup_run: Run | None = None
         """The journaled setup whose end starts the agent; None once stopped or cancelled."""
         self._background: set[asyncio.Task[None]] = set()
+        self.profile: AgentProfile | None = None
+        """The agent's profile while it runs (auto_continue, continue_text)."""
+        self._continue: asyncio.TimerHandle | None = None
         self._scheduler = scheduler
         self._events = events
         self.terminal = terminal
@@ -206,6 +211,8 @@ class Session:
         if name == AGENT_TAB:
             if self.tracker is not None:
                 self.tracker.close()
+            self._cancel_continue()
+            self.profile = profile
             self.tracker = st.StatusTracker(
                 tab.emulator, lambda _status: self._status_changed(), self._rules(profile, argv)
             )
@@ -266,7 +273,57 @@ class Session:
             text, self.pending_prompt = self.pending_prompt, ""
             self.tabs[AGENT_TAB].write(text.encode() + b"\r")
             self.tracker.input()
+        self._plan_continue()
         self._events.status_changed(self)
+
+    # ------------------------------------------------------- usage limits
+    def _plan_continue(self) -> None:
+        """With `auto_continue`, once a limit's reset time has passed, type the
+        agent's continue text, once per limit."""
+        tracker, profile = self.tracker, self.profile
+        if tracker is None or tracker.status != Activity.LIMITED:
+            self._cancel_continue()
+            return
+        if profile is None or not profile.auto_continue or self._continue is not None:
+            return
+        until = tracker.limited_until
+        now = dt.datetime.now().astimezone()
+        when = reset_time(until, now)
+        if when is None:
+            log.info(
+                "session %s: usage limit without a reset time ptui can read (%r): "
+                "not continuing on its own",
+                self.id,
+                until,
+            )
+            return
+        delay = max(0.0, (when + GRACE - now).total_seconds())
+        log.info(
+            "session %s: usage limit resets %s; typing %r then",
+            self.id,
+            when,
+            profile.continue_text,
+        )
+        loop = asyncio.get_running_loop()
+        self._continue = loop.call_later(delay, self._auto_continue, tracker, until)
+
+    def _auto_continue(self, tracker: st.StatusTracker, until: str) -> None:
+        self._continue = None
+        if tracker is not self.tracker or not self.running or self.profile is None:
+            return
+        if tracker.status in (Activity.BUSY, Activity.STARTING):
+            return  # it went on by itself
+        text = self.profile.continue_text
+        log.info(
+            "session %s: the usage limit (reset %s) has passed: typed %r", self.id, until, text
+        )
+        self.tabs[AGENT_TAB].write(text.encode() + b"\r")
+        tracker.input()
+
+    def _cancel_continue(self) -> None:
+        if self._continue is not None:
+            self._continue.cancel()
+            self._continue = None
 
     def input(self, tab_name: str, data: bytes) -> None:
         tab = self.tab(tab_name)
@@ -297,6 +354,7 @@ class Session:
         await asyncio.gather(*(stop_one(t, p) for t, p in procs))
         if self.tracker is not None and (names is None or AGENT_TAB in names):
             self.tracker.close()  # kept for `ptui status --explain`
+            self._cancel_continue()
 
     def close_dead_tabs(self) -> None:
         """Forget finished script and shell tabs (the agent tab stays)."""

@@ -12,7 +12,8 @@ Layers, lowest confidence first; the highest layer with something to say wins:
 |-------------|-------------------------------------------------------------------|
 | process     | starting (just launched), exited (final, beats everything)        |
 | activity    | busy while output flows (not the echo of typing), idle when quiet |
-| bell        | waiting: BEL after the agent went quiet, until output or input     |
+| bell        | evidence only: BEL asks for attention, which the notifications     |
+|             | carry; whether the agent waits or is done, the layers above say   |
 | osc         | OSC 9/777 asking for permission; OSC 9;4 progress; OSC 133 marks   |
 | title       | braille spinner: busy; "Action Required": waiting; a spinner gone |
 | screen      | the agent's shipped rules, per visible row                        |
@@ -233,9 +234,6 @@ class StatusEngine:
             since = max(self._last_output, self._started)
             quiet = f"no output for {now - since:.1f}s"
             self._claims["activity"] = Signal(now, "activity", "quiet", quiet, Activity.IDLE)
-        bell = self._claims.get("bell")
-        if bell is not None and bell.status is None and not active:
-            self._claims["bell"] = Signal(bell.at, "bell", "bel", bell.detail, Activity.WAITING)
         claims = [c for c in self._claims.values() if c.status is not None]
         return max(claims, key=_rank) if claims else self._claims["process"]
 
