@@ -19,7 +19,14 @@ from tui.patterns import PatternSet, compile_patterns
 from tui.protocol.states import Activity
 from tui.server import status as st
 from tui.server.status import RuleSet, StatusTracker, read_screen
-from tui.server.status_engine import ACTIVE_WINDOW, DEBOUNCE, LOOK_DELAY, ScreenHit, StatusEngine
+from tui.server.status_engine import (
+    ACTIVE_WINDOW,
+    DEBOUNCE,
+    LOOK_DELAY,
+    STARTING_MAX,
+    ScreenHit,
+    StatusEngine,
+)
 from tui.term.emulator import Emulator
 
 BUSY, WAITING, IDLE = Activity.BUSY, Activity.WAITING, Activity.IDLE
@@ -125,7 +132,8 @@ def test_an_agent_starts_then_works_then_idles() -> None:
     assert engine.status == STARTING
     for t in (0.1, 0.5, 1.0):
         engine.output(t)
-    assert run(engine, 2.4) == []  # still starting while it draws
+    assert run(engine, 2.4) == []  # the screen is still blank: starting
+    engine.screen(1.0, [], drawn=True)
     assert run(engine, 2.8)[-1][1] == IDLE  # quiet for ACTIVE_WINDOW (+ debounce)
     engine.output(3.0)
     changes = run(engine, 3.5)
@@ -133,8 +141,17 @@ def test_an_agent_starts_then_works_then_idles() -> None:
     assert "activity" in engine.reason
 
 
+def test_a_blank_screen_is_starting_for_a_while() -> None:
+    engine = StatusEngine(0.0)
+    engine.output(0.5)
+    engine.screen(0.6, [], drawn=False)
+    assert run(engine, STARTING_MAX - 1) == []
+    assert run(engine, STARTING_MAX + 1)[-1][1] == IDLE  # it draws nothing at all
+
+
 def test_echo_of_typing_is_not_work() -> None:
     engine = StatusEngine(0.0)
+    engine.screen(0.0, [], drawn=True)
     run(engine, 2.0)
     assert engine.status == IDLE
     engine.input(2.0)
@@ -202,6 +219,7 @@ def test_a_bell_is_evidence_not_a_status() -> None:
     """BEL asks for attention both when an agent is done and when it asks: the
     layers above tell which, the bell only shows in the explanation."""
     engine = StatusEngine(0.0)
+    engine.screen(0.0, [], drawn=True)
     run(engine, 2.0)
     engine.bell(2.0)
     assert run(engine, 2.5) == []
@@ -228,6 +246,7 @@ def test_a_notification_asking_for_permission_is_waiting() -> None:
     assert st.notification_status("", "Claude needs your permission to use Bash") == WAITING
     assert st.notification_status("Codex", "Agent turn complete") is None
     engine = StatusEngine(0.0)
+    engine.screen(0.0, [], drawn=True)
     run(engine, 2.0)
     engine.notification(2.1, "", "Claude needs your permission to use Bash", WAITING)
     assert engine.evaluate(2.1) and engine.status == WAITING

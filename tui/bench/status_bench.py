@@ -154,8 +154,8 @@ def replay(recording: Recording) -> list[Outcome]:
             return  # mid synchronized frame: looked at again after the next output
         engine.looked()
         scrolled, changed = taken
-        matcher.update(scrolled, changed, emulator.rows)
-        engine.screen(t, st._hits(matcher))
+        hits, drawn, _ = st.look(matcher, scrolled, changed, emulator.rows, emulator.cursor[1])
+        engine.screen(t, hits, drawn)
 
     while moments:
         candidates = [moments[0].at]

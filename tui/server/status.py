@@ -99,12 +99,15 @@ def notification_status(title: str, body: str) -> Activity | None:
     return Activity.WAITING if any(word in text for word in asks) else None
 
 
-def read_screen(text: str, books: Sequence[sr.RuleBook]) -> list[ScreenHit]:
-    """The rules that hold on a whole screen `text` (tests and `ptui bench`)."""
-    rows = text.split("\n")
+def read_screen(
+    text: str, books: Sequence[sr.RuleBook], cursor_row: int | None = None
+) -> list[ScreenHit]:
+    """The rules that hold on a whole screen `text` (tests); the cursor on its last
+    row unless `cursor_row` says otherwise."""
+    rows = text.rstrip("\n").split("\n")
     matcher = sr.RowMatcher(books, len(rows))
     matcher.update(0, dict(enumerate(rows)), len(rows))
-    return _hits(matcher)
+    return screen_hits(matcher, len(rows) - 1 if cursor_row is None else cursor_row)
 
 
 def apply_event(engine: StatusEngine, rules: RuleSet, event: TermEvent, now: float) -> bool:
@@ -139,20 +142,23 @@ def changed_rows(emulator: Emulator, every_row: bool = False) -> tuple[int, dict
     return scrolled, {y: emulator.row_text(y) for y in rows}
 
 
-def _hits(matcher: sr.RowMatcher) -> list[ScreenHit]:
+def screen_hits(matcher: sr.RowMatcher, cursor_row: int) -> list[ScreenHit]:
+    """The rules that hold on the matcher's screen, as the engine takes them."""
     return [
         ScreenHit(f.layer, f.rule.name, f.rule.status, f.text, sr.reset_text(f.rule, f.text))
-        for f in matcher.fired()
+        for f in matcher.fired(cursor_row)
     ]
 
 
-def _timed_update(
-    matcher: sr.RowMatcher, scrolled: int, changed: dict[int, str], rows: int
-) -> tuple[list[ScreenHit], float]:
+def look(
+    matcher: sr.RowMatcher, scrolled: int, changed: dict[int, str], rows: int, cursor_row: int
+) -> tuple[list[ScreenHit], bool, float]:
+    """One look's work, off the loop: the rules that hold, whether the screen shows
+    anything, and how long it took."""
     start = time.perf_counter()
     matcher.update(scrolled, changed, rows)
-    hits = _hits(matcher)
-    return hits, time.perf_counter() - start
+    hits = screen_hits(matcher, cursor_row)
+    return hits, matcher.drawn(), time.perf_counter() - start
 
 
 class RuleSet:
@@ -343,11 +349,6 @@ class StatusTracker:
             self._again = self._again or every_row
             return  # the match under way ends with another look if output came
         emulator = self._emulator
-        if not self._matcher.books:
-            emulator.take_status_rows()  # nothing reads the rows
-            self.engine.looked()
-            self._evaluate()
-            return
         taken = changed_rows(emulator, every_row)
         if taken is None:
             # Mid synchronized frame: the look waits for the frame (or its timeout).
@@ -364,13 +365,16 @@ class StatusTracker:
             return
         self._matching = True
         matcher = self._matcher
+        cursor_row = emulator.cursor[1]
         future = asyncio.get_running_loop().run_in_executor(
-            _MATCH_THREAD, _timed_update, matcher, scrolled, changed, emulator.rows
+            _MATCH_THREAD, look, matcher, scrolled, changed, emulator.rows, cursor_row
         )
         future.add_done_callback(partial(self._match_done, matcher))
 
     def _match_done(
-        self, matcher: sr.RowMatcher, future: asyncio.Future[tuple[list[ScreenHit], float]]
+        self,
+        matcher: sr.RowMatcher,
+        future: asyncio.Future[tuple[list[ScreenHit], bool, float]],
     ) -> None:
         self._matching = False
         if self._closed or future.cancelled():
@@ -388,10 +392,10 @@ class StatusTracker:
                 self._failed = True
                 log.warning("screen rules could not be matched: %s", error, exc_info=error)
             hits: list[ScreenHit] = []
-            seconds = 0.0
+            drawn, seconds = True, 0.0
         else:
-            hits, seconds = future.result()
+            hits, drawn, seconds = future.result()
         now = self._clock()
         self._not_before = now + MATCH_BACKOFF * seconds
-        self.engine.screen(now, hits)
+        self.engine.screen(now, hits, drawn)
         self._evaluate()

@@ -43,6 +43,9 @@ LOOK_DELAY: Final = 0.1
 between is read by the same look)."""
 DEBOUNCE: Final = 0.15
 """A new status must hold this long before it is shown."""
+STARTING_MAX: Final = 20.0
+"""An agent whose screen stays blank is starting for at most this many seconds;
+after that its output activity decides (some programs draw nothing at all)."""
 TRANSITIONS: Final = 20
 """Transitions kept for `--explain`."""
 
@@ -101,7 +104,8 @@ class StatusEngine:
         self._claims: dict[str, Signal] = {}
         self._last_output = -1e18
         self._last_input = -1e18
-        self._quiet_seen = False  # the agent has been quiet once since start
+        self._quiet_seen = False  # the agent has been quiet once since it drew
+        self._drawn = False  # its screen has shown something
         self._output_since_look = False
         self._look_due: float | None = None
         self._spinner_seen = False
@@ -172,8 +176,10 @@ class StatusEngine:
         if status is not None:
             self._claims["osc"] = Signal(now, "osc", f"osc133;{mark[:1]}", "prompt mark", status)
 
-    def screen(self, now: float, hits: list[ScreenHit]) -> None:
-        """A look at the screen's changed rows is done: the rules that hold now."""
+    def screen(self, now: float, hits: list[ScreenHit], drawn: bool = True) -> None:
+        """A look at the screen's changed rows is done: the rules that hold now;
+        `drawn`: the screen is not blank."""
+        self._drawn = self._drawn or drawn
         for layer in ("screen", "user-rules"):
             mine = [h for h in hits if h.layer == layer]
             if not mine:
@@ -212,6 +218,8 @@ class StatusEngine:
                 times.append(quiet)
             elif not self._quiet_seen:
                 times.append(self._started + ACTIVE_WINDOW)
+            if not self._drawn:
+                times.append(self._started + STARTING_MAX)
         if self._candidate is not None:
             times.append(self._candidate[1] + DEBOUNCE)
         # Only what lies ahead: a deadline already evaluated is spent.
@@ -223,7 +231,10 @@ class StatusEngine:
         if self._exited is not None:
             return self._exited
         active = now - self._last_output < ACTIVE_WINDOW
-        if not active and now - self._started >= ACTIVE_WINDOW:
+        # Starting lasts until the agent drew something and went quiet once: a
+        # blank screen is not an idle agent (it may load for seconds).
+        drawn = self._drawn or now - self._started >= STARTING_MAX
+        if drawn and not active and now - self._started >= ACTIVE_WINDOW:
             self._quiet_seen = True
         if active and self._quiet_seen:
             last = self._last_output

@@ -12,6 +12,7 @@ Each agent CLI's screens are described in `tui/server/rules/<agent>.toml`:
     also = ['Provide your own API key']  # each on some row too (optional)
     unless = ['esc to interrupt']         # none of these on screen (optional)
     versions = ">=0.40"        # the agent versions it applies to (optional)
+    cursor = true              # only while that row is the cursor's (optional)
     what = "the sign-in menu"  # said by `ptui status --explain`
     resets = 'try again at (.+?)\\.'  # limited only: the reset time's text
 
@@ -104,6 +105,9 @@ class Rule:
     what: str = ""
     resets: str = ""
     """limited rules: an RE2 with one group, the reset time's text in the row."""
+    at_cursor: bool = False
+    """Holds only while the row it matches is the cursor's: a question answered
+    long ago stays on screen, but the cursor has moved on."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +231,9 @@ def _rule(
         if compiled.groups != 1:
             raise RuleError(f"{source}: {where}: resets must have exactly one group")
     what = raw.get("what", "")
+    at_cursor = raw.get("cursor", False)
+    if not isinstance(at_cursor, bool):
+        raise RuleError(f"{source}: {where}: cursor must be true or false")
     also: tuple[int, ...] = ()
     unless: tuple[int, ...] = ()
     if callable(patterns):
@@ -241,6 +248,7 @@ def _rule(
         versions=versions,
         what=what if isinstance(what, str) else "",
         resets=resets,
+        at_cursor=at_cursor,
     )
 
 
@@ -375,8 +383,9 @@ class RowMatcher:
             for b, book in enumerate(self.books):
                 self._hits[b][y] = tuple(book.patterns.matches(text)) if text else ()
 
-    def fired(self) -> list[Fired]:
-        """Every rule that holds now, by book (user's first) then rule order."""
+    def fired(self, cursor_row: int | None = None) -> list[Fired]:
+        """Every rule that holds now, by book (user's first) then rule order;
+        `cursor_row`: the row the cursor is on (for rules that must be there)."""
         out: list[Fired] = []
         for b, book in enumerate(self.books):
             rows = self._hits[b]
@@ -388,17 +397,30 @@ class RowMatcher:
             for rule in book.rules:
                 if rule.row not in present:
                     continue
+                if rule.at_cursor and (
+                    cursor_row is None
+                    or not 0 <= cursor_row < len(rows)
+                    or rule.row not in rows[cursor_row]
+                ):
+                    continue
                 if any(i not in present for i in rule.also):
                     continue
                 if any(i in present for i in rule.unless):
                     continue
-                y = next(y for y, hits in enumerate(rows) if rule.row in hits)
+                if rule.at_cursor and cursor_row is not None:
+                    y = cursor_row
+                else:
+                    y = next(y for y, hits in enumerate(rows) if rule.row in hits)
                 out.append(Fired(rule, book.layer, y, self._texts[y]))
         return out
 
     def text(self) -> str:
         """The screen as the matcher last saw it."""
         return "\n".join(self._texts)
+
+    def drawn(self) -> bool:
+        """Whether any row shows something."""
+        return any(text.strip() for text in self._texts)
 
 
 def reset_text(rule: Rule, row: str) -> str:
