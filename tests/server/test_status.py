@@ -112,6 +112,29 @@ def test_rules_follow_the_agent_version() -> None:
     assert len(book.for_version(None).rules) == 2  # unknown version: every rule
 
 
+def test_a_question_holds_only_on_the_cursors_row() -> None:
+    from tui.server.status_rules import load_rules
+
+    book = load_rules(
+        "q.toml",
+        'agent = "q"\n[[screen]]\nid = "yes-no"\nstatus = "waiting"\n'
+        'row = "\\\\(Y\\\\)es/\\\\(N\\\\)o"\ncursor = true\n',
+    )
+    screen = "Add file? (Y)es/(N)o [Yes]: y\nok\n> "
+    assert read_screen(screen, [book]) == []  # answered: the cursor is on the prompt
+    assert [h.rule for h in read_screen(screen, [book], cursor_row=0)] == ["q.yes-no"]
+
+
+def test_a_limit_notice_far_from_the_cursor_is_old_news() -> None:
+    rules = RuleSet("codex").books
+    notice = "■ You've hit your usage limit. Upgrade to Pro, or\n  try again at 3:45 PM.\n"
+    hits = read_screen(notice + "› Ask Codex to do anything", rules)
+    limit = [h for h in hits if h.status == LIMITED]
+    assert limit and limit[0].resets == "at 3:45 PM"  # the time wrapped to the next row
+    later = notice + "\n".join(f"output {i}" for i in range(10)) + "\n› Ask Codex to do anything"
+    assert [h.status for h in read_screen(later, rules)] == [IDLE]
+
+
 # ----------------------------------------------------------------- the engine
 # The engine keeps no time of its own: these drive it in virtual seconds.
 
@@ -468,7 +491,7 @@ def test_live_status_follows_the_agent(ptui: Runner, repo: Path, config: Path) -
     report = ptui_json(ptui, "status", "asking")
     assert report["chosen"]["layer"] == "user-rules"
     assert report["chosen"]["detail"] == "Proceed? [y/n]"
-    assert [t["status"] for t in report["transitions"]][0] == "starting"
+    assert report["transitions"][0]["status"] == "starting"
     [listed] = ptui_json(ptui, "ls")
     assert listed["reason"] == report["reason"]
     ptui("send", "asking", "y", "--enter")

@@ -46,6 +46,8 @@ class Moment:
     since: float
     status: Activity
     what: str
+    resets: str = ""
+    """limited: the reset time the screen shows, which the engine must report."""
 
 
 @dataclass
@@ -57,6 +59,13 @@ class Outcome:
     got: Activity
     reason: str
     latency: float | None
+    limited_until: str = ""
+
+    @property
+    def right(self) -> bool:
+        if self.got != self.moment.status:
+            return False
+        return not self.moment.resets or self.moment.resets in self.limited_until
 
 
 @dataclass
@@ -105,6 +114,7 @@ def load_recording(path: Path) -> Recording:
                     float(raw.get("since", raw["at"])),
                     Activity(raw["status"]),
                     str(raw.get("what", "")),
+                    str(raw.get("resets", "")),
                 )
             )
         except (KeyError, ValueError) as exc:
@@ -199,6 +209,7 @@ def replay(recording: Recording) -> list[Outcome]:
                     engine.status,
                     engine.reason,
                     _latency(shown, moment) if engine.status == moment.status else None,
+                    engine.limited_until,
                 )
             )
     return outcomes
@@ -220,7 +231,7 @@ def _latency(shown: list[tuple[float, Activity]], moment: Moment) -> float:
 def _summary(outcomes: list[Outcome]) -> dict[str, Any]:
     if not outcomes:
         return {"moments": 0, "accuracy": None}
-    right = [o for o in outcomes if o.got == o.moment.status]
+    right = [o for o in outcomes if o.right]
     return {"moments": len(outcomes), "right": len(right), "accuracy": len(right) / len(outcomes)}
 
 
@@ -264,12 +275,12 @@ def run(corpus: Path = DEFAULT_CORPUS) -> dict[str, Any]:
                 "recording": o.recording,
                 "at": o.moment.at,
                 "want": o.moment.status,
-                "got": o.got,
+                "got": o.got if o.got != o.moment.status else f"{o.got} until {o.limited_until!r}",
                 "what": o.moment.what,
                 "reason": o.reason,
             }
             for o in every
-            if o.got != o.moment.status
+            if not o.right
         ],
     }
 

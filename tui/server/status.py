@@ -144,10 +144,12 @@ def changed_rows(emulator: Emulator, every_row: bool = False) -> tuple[int, dict
 
 def screen_hits(matcher: sr.RowMatcher, cursor_row: int) -> list[ScreenHit]:
     """The rules that hold on the matcher's screen, as the engine takes them."""
-    return [
-        ScreenHit(f.layer, f.rule.name, f.rule.status, f.text, sr.reset_text(f.rule, f.text))
-        for f in matcher.fired(cursor_row)
-    ]
+    hits = []
+    for fired in matcher.fired(cursor_row):
+        rule = fired.rule
+        resets = sr.reset_text(rule, fired.text, fired.context)
+        hits.append(ScreenHit(fired.layer, rule.name, rule.status, fired.text, resets))
+    return hits
 
 
 def look(

@@ -53,7 +53,9 @@ LAYERS: Final = ("process", "activity", "bell", "osc", "title", "screen", "user-
 """Every layer, lowest confidence first."""
 _RANK: Final = {name: i for i, name in enumerate(LAYERS)}
 _AT_ONCE: Final = frozenset({Activity.WAITING, Activity.LIMITED})
-_SCREEN_ORDER: Final = (Activity.WAITING, Activity.LIMITED, Activity.BUSY, Activity.IDLE)
+# Within the screen layer: a question beats all; work shown beats a limit notice
+# (it resumed since), which beats an empty prompt.
+_SCREEN_ORDER: Final = (Activity.WAITING, Activity.BUSY, Activity.LIMITED, Activity.IDLE)
 
 
 @dataclass(frozen=True)

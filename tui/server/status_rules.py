@@ -48,9 +48,10 @@ import re2
 from tui.patterns import PatternSet, compile_patterns
 from tui.protocol.states import Activity
 
-SCREEN_STATUSES: Final = (Activity.WAITING, Activity.LIMITED, Activity.BUSY, Activity.IDLE)
-"""What a screen rule can say, strongest first: a question on screen wins over a
-limit notice, which wins over a spinner, which wins over an empty prompt."""
+SCREEN_STATUSES: Final = (Activity.WAITING, Activity.BUSY, Activity.LIMITED, Activity.IDLE)
+"""What a screen rule can say, strongest first: a question on screen wins over
+work shown (a spinner), which wins over a limit notice (work resumed since), which
+wins over an empty prompt."""
 
 _VERSION = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 _RANGE = re.compile(r"\s*(>=|<=|==|>|<)\s*([0-9][0-9.]*)\s*")
@@ -108,6 +109,9 @@ class Rule:
     at_cursor: bool = False
     """Holds only while the row it matches is the cursor's: a question answered
     long ago stays on screen, but the cursor has moved on."""
+    near_cursor: int | None = None
+    """Holds only while a row it matches is at most this many rows from the
+    cursor's: a notice the agent has moved on from scrolls away from its prompt."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +238,9 @@ def _rule(
     at_cursor = raw.get("cursor", False)
     if not isinstance(at_cursor, bool):
         raise RuleError(f"{source}: {where}: cursor must be true or false")
+    near = raw.get("near_cursor")
+    if near is not None and (not isinstance(near, int) or isinstance(near, bool) or near < 0):
+        raise RuleError(f"{source}: {where}: near_cursor must be a number of rows")
     also: tuple[int, ...] = ()
     unless: tuple[int, ...] = ()
     if callable(patterns):
@@ -249,6 +256,7 @@ def _rule(
         what=what if isinstance(what, str) else "",
         resets=resets,
         at_cursor=at_cursor,
+        near_cursor=near,
     )
 
 
@@ -346,6 +354,9 @@ class Fired:
     layer: str
     y: int
     text: str
+    context: str = ""
+    """The row and the two below it, joined: where a reset time is looked for
+    (agents wrap a long notice)."""
 
 
 class RowMatcher:
@@ -397,21 +408,23 @@ class RowMatcher:
             for rule in book.rules:
                 if rule.row not in present:
                     continue
-                if rule.at_cursor and (
-                    cursor_row is None
-                    or not 0 <= cursor_row < len(rows)
-                    or rule.row not in rows[cursor_row]
-                ):
-                    continue
                 if any(i not in present for i in rule.also):
                     continue
                 if any(i in present for i in rule.unless):
                     continue
-                if rule.at_cursor and cursor_row is not None:
-                    y = cursor_row
-                else:
-                    y = next(y for y, hits in enumerate(rows) if rule.row in hits)
-                out.append(Fired(rule, book.layer, y, self._texts[y]))
+                found = [y for y, hits in enumerate(rows) if rule.row in hits]
+                if rule.at_cursor:
+                    found = [y for y in found if y == cursor_row]
+                if rule.near_cursor is not None:
+                    near = rule.near_cursor
+                    found = [
+                        y for y in found if cursor_row is not None and abs(y - cursor_row) <= near
+                    ]
+                if not found:
+                    continue
+                y = found[-1]  # the latest on screen
+                context = " ".join(t.strip() for t in self._texts[y : y + 3])
+                out.append(Fired(rule, book.layer, y, self._texts[y], context))
         return out
 
     def text(self) -> str:
@@ -423,9 +436,13 @@ class RowMatcher:
         return any(text.strip() for text in self._texts)
 
 
-def reset_text(rule: Rule, row: str) -> str:
-    """The reset time a limited rule's row shows ("" when its pattern finds none)."""
+def reset_text(rule: Rule, row: str, context: str = "") -> str:
+    """The reset time a limited rule's row shows, or failing that the rows below
+    it (`context`: agents wrap a long notice); "" when its pattern finds none."""
     if not rule.resets:
         return ""
-    match = re2.search(rule.resets, row)
-    return match.group(1).strip()[:80] if match else ""
+    for text in (row, context):
+        match = re2.search(rule.resets, text) if text else None
+        if match:
+            return str(match.group(1)).strip()[:80]
+    return ""
