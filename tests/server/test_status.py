@@ -527,3 +527,49 @@ def test_busy_pattern_keeps_a_quiet_agent_busy(ptui: Runner, repo: Path, config:
     wait_for(lambda: statuses()["plain"] == "idle", what="the plain agent idle")
     time.sleep(0.5)  # well past the worker's last output too
     assert statuses()["worker"] == "busy"
+
+
+LIMITED_CODEX = (
+    "printf '%s\\n%s\\n' \"■ You've hit your usage limit. Upgrade to Pro, or try again in "
+    '2 seconds." \'› Ask Codex to do anything\'; read line; echo "got $line"; sleep 30'
+)
+
+
+@pytest.mark.config_key("agents.<name>.auto_continue", "agents.<name>.continue_text")
+def test_auto_continue_types_once_the_limit_has_reset(
+    ptui: Runner, repo: Path, config: Path
+) -> None:
+    """A profile named codex reads Codex's limit notice with the shipped rules;
+    with auto_continue the server types continue_text once its reset time passed."""
+    agents = {
+        "codex": {
+            "command": ["sh", "-c", LIMITED_CODEX],
+            "prompt": "none",
+            "auto_continue": True,
+            "continue_text": "go on",
+        },
+    }
+    config.write_text(config.read_text() + "\n" + tomli_w.dumps({"agents": agents}))
+    ptui("new", "limited", "--agent", "codex")
+
+    def info() -> dict[str, object]:
+        return dict(ptui_json(ptui, "ls")[0])
+
+    wait_for(lambda: info()["status"] == "limited", what="limited")
+    assert info()["limited_until"] == "in 2 seconds"
+    assert "limited(until in 2 seconds)" in ptui("ls").stdout
+    wait_for(lambda: "got go on" in ptui("show", "limited").stdout, timeout=15, what="continue")
+    # Typed once: the screen shows one answer.
+    assert ptui("show", "limited").stdout.count("got go on") == 1
+
+
+def test_without_auto_continue_a_limit_waits_for_the_user(
+    ptui: Runner, repo: Path, config: Path
+) -> None:
+    agents = {"codex": {"command": ["sh", "-c", LIMITED_CODEX], "prompt": "none"}}
+    config.write_text(config.read_text() + "\n" + tomli_w.dumps({"agents": agents}))
+    ptui("new", "limited", "--agent", "codex")
+    wait_for(lambda: ptui_json(ptui, "ls")[0]["status"] == "limited", what="limited")
+    time.sleep(4)  # past the reset time and its grace
+    assert "got" not in ptui("show", "limited").stdout
+    assert ptui_json(ptui, "ls")[0]["status"] == "limited"

@@ -57,6 +57,18 @@ def _zone(text: str, default: dt.tzinfo) -> dt.tzinfo:
         return default
 
 
+def continue_time(text: str, now: dt.datetime) -> dt.datetime | None:
+    """When to type `continue` after a limit shown as `text`: its reset time plus
+    `GRACE` for a clock time (shown to the minute, and clocks differ), plus a tenth
+    of the wait (at most GRACE) for a duration ("in 2 hours")."""
+    when = reset_time(text, now)
+    if when is None:
+        return None
+    if _IN.search(text):
+        return when + min(GRACE, max(dt.timedelta(seconds=1), (when - now) / 10))
+    return when + GRACE
+
+
 def reset_time(text: str, now: dt.datetime) -> dt.datetime | None:
     """When a limit shown as `text` resets (None when the text says no time).
 

@@ -25,7 +25,7 @@ from tui.protocol.session_info import SessionInfo
 from tui.protocol.states import Activity
 from tui.server import status as st
 from tui.server.journal import Run
-from tui.server.limits import GRACE, reset_time
+from tui.server.limits import continue_time
 from tui.server.snapshot import load_snapshot, prefill, snapshot_data, snapshot_path
 from tui.server.status_rules import shipped_rules
 from tui.server.tab import ParseScheduler, Tab
@@ -288,7 +288,7 @@ class Session:
             return
         until = tracker.limited_until
         now = dt.datetime.now().astimezone()
-        when = reset_time(until, now)
+        when = continue_time(until, now)
         if when is None:
             log.info(
                 "session %s: usage limit without a reset time ptui can read (%r): "
@@ -297,12 +297,13 @@ class Session:
                 until,
             )
             return
-        delay = max(0.0, (when + GRACE - now).total_seconds())
+        delay = max(0.0, (when - now).total_seconds())
         log.info(
-            "session %s: usage limit resets %s; typing %r then",
+            "session %s: usage limit until %r: typing %r at %s",
             self.id,
-            when,
+            until,
             profile.continue_text,
+            when.isoformat(timespec="seconds"),
         )
         loop = asyncio.get_running_loop()
         self._continue = loop.call_later(delay, self._auto_continue, tracker, until)
