@@ -29,7 +29,14 @@ from tui import paths
 pytestmark = pytest.mark.usefixtures("server")
 
 # Writes its arguments, each in <>, to argv.txt and what is typed to typed.txt.
-RECORD_ARGV = ["sh", "-c", 'printf "<%s>" "$@" > argv.txt; exec cat > typed.txt', "agent"]
+# Shows a prompt, as an agent does before it reads its task (a blank screen is
+# still starting, and a task is typed only once the agent settled).
+RECORD_ARGV = [
+    "sh",
+    "-c",
+    'printf "<%s>" "$@" > argv.txt; printf "> "; exec cat > typed.txt',
+    "agent",
+]
 
 
 def write_config(agents: dict[str, dict[str, Any]], **top: Any) -> None:

@@ -36,7 +36,7 @@ GOOD = {
     "branch": "ptui/fix", "base": "main", "worktree": "/w/fix", "status": "busy",
     "port": 41000, "created": "2026-12-07T10:00:00Z", "archived": False,
     "lifecycle": "ready", "damage": "", "exit_code": None, "tabs": ["agent"],
-    "worktree_missing": False,
+    "worktree_missing": False, "reason": "", "limited_until": "", "agent_session": "",
 }  # fmt: skip
 
 

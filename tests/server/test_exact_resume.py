@@ -29,6 +29,9 @@ from tui.session_record import SessionRecord
 FAKE_CLAUDE = """\
 import json, os, pathlib, re, sys, time
 args = sys.argv[1:]
+if args == ["--version"]:  # as the real one: the status engine reads it once
+    print("2.1.197 (Claude Code)")
+    sys.exit(0)
 with open(os.environ["FAKE_ARGV_LOG"], "a") as log:
     log.write(json.dumps(["claude", *args]) + "\\n")
 chosen = args[args.index("--session-id") + 1] if "--session-id" in args else ""
@@ -47,6 +50,9 @@ while True:
 FAKE_CODEX = """\
 import datetime as dt, json, os, pathlib, sys, time, uuid
 args = sys.argv[1:]
+if args == ["--version"]:
+    print("codex-cli 0.171.0")
+    sys.exit(0)
 with open(os.environ["FAKE_ARGV_LOG"], "a") as log:
     log.write(json.dumps(["codex", *args]) + "\\n")
 if args[:1] != ["resume"]:
@@ -121,7 +127,9 @@ def test_codex_id_is_read_from_its_rollout_and_resumed(ptui: Runner, fakes: Path
     ptui("new", "add tests", "--name", "cx", "--agent", "codex")
     wait_for(lambda: argvs(fakes), what="codex started")
     assert argvs(fakes) == [["codex", "add tests"]]
-    [rollout] = (Path(os.environ["HOME"]) / ".codex" / "sessions").rglob("rollout-*.jsonl")
+    sessions = Path(os.environ["HOME"]) / ".codex" / "sessions"
+    wait_for(lambda: list(sessions.rglob("rollout-*.jsonl")), what="the rollout file")
+    [rollout] = sessions.rglob("rollout-*.jsonl")
     written = json.loads(rollout.read_text().splitlines()[0])["payload"]["id"]
     wait_for(lambda: info(ptui, "cx")["agent_session"] == written, what="id found")
 

@@ -24,8 +24,9 @@ from tests.server.conftest import (
     wait_for,
 )
 from tui.client import spawn
+from tui.protocol import states
 
-LIVE = {"busy", "waiting", "idle"}
+LIVE = {str(a) for a in states.LIVE}  # every activity of an agent that runs
 
 
 def start_agents(ptui: Runner, *tasks: str) -> list[str]:

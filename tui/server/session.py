@@ -216,7 +216,11 @@ class Session:
             self.tracker = st.StatusTracker(
                 tab.emulator, lambda _status: self._status_changed(), self._rules(profile, argv)
             )
-            if profile is not None and shipped_rules(profile.name, profile.command):
+            book = shipped_rules(profile.name, profile.command) if profile else None
+            command = (profile.command if profile else ()) or argv
+            program = Path(command[0]).name if command else ""
+            if profile is not None and book is not None and book.command == program:
+                # Only the agent's own program says which of its releases runs.
                 self._read_version(self.tracker, profile, argv, env)
         return tab
 

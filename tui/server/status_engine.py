@@ -106,14 +106,15 @@ class StatusEngine:
         self._claims: dict[str, Signal] = {}
         self._last_output = -1e18
         self._last_input = -1e18
-        self._quiet_seen = False  # the agent has been quiet once since it drew
+        self._up = False  # past starting: it drew something (or took too long)
         self._drawn = False  # its screen has shown something
         self._output_since_look = False
         self._look_due: float | None = None
         self._spinner_seen = False
         self._exited: Signal | None = None
         start = Signal(now, "process", "started", "launched, nothing usable drawn yet", None)
-        self._claims["process"] = Signal(now, "process", "started", start.detail, Activity.STARTING)
+        self._start = Signal(now, "process", "started", start.detail, Activity.STARTING)
+        self._claims["process"] = self._start
         self.status = Activity.STARTING
         self.chosen: Signal = self._claims["process"]
         self.limited_until = ""
@@ -181,7 +182,10 @@ class StatusEngine:
     def screen(self, now: float, hits: list[ScreenHit], drawn: bool = True) -> None:
         """A look at the screen's changed rows is done: the rules that hold now;
         `drawn`: the screen is not blank."""
-        self._drawn = self._drawn or drawn
+        if drawn and not self._drawn:
+            self._drawn = True
+            # Evidence from now on, no longer a claim: the agent has drawn.
+            self._claims["process"] = Signal(now, "process", "running", "it has drawn", None)
         for layer in ("screen", "user-rules"):
             mine = [h for h in hits if h.layer == layer]
             if not mine:
@@ -218,7 +222,7 @@ class StatusEngine:
             quiet = self._last_output + ACTIVE_WINDOW
             if quiet > self._started:
                 times.append(quiet)
-            elif not self._quiet_seen:
+            elif not self._up:
                 times.append(self._started + ACTIVE_WINDOW)
             if not self._drawn:
                 times.append(self._started + STARTING_MAX)
@@ -233,22 +237,22 @@ class StatusEngine:
         if self._exited is not None:
             return self._exited
         active = now - self._last_output < ACTIVE_WINDOW
-        # Starting lasts until the agent drew something and went quiet once: a
-        # blank screen is not an idle agent (it may load for seconds).
+        # Starting lasts until the agent drew something: a blank screen is not an
+        # idle agent (it may load for seconds). It never goes back to starting.
         drawn = self._drawn or now - self._started >= STARTING_MAX
-        if drawn and not active and now - self._started >= ACTIVE_WINDOW:
-            self._quiet_seen = True
-        if active and self._quiet_seen:
+        if drawn or self.status != Activity.STARTING:
+            self._up = True
+        if active and self._up:
             last = self._last_output
             self._claims["activity"] = Signal(
                 last, "activity", "output", "output flows", Activity.BUSY
             )
-        elif self._quiet_seen:
+        elif self._up:
             since = max(self._last_output, self._started)
             quiet = f"no output for {now - since:.1f}s"
             self._claims["activity"] = Signal(now, "activity", "quiet", quiet, Activity.IDLE)
         claims = [c for c in self._claims.values() if c.status is not None]
-        return max(claims, key=_rank) if claims else self._claims["process"]
+        return max(claims, key=_rank) if claims else self._start
 
     def evaluate(self, now: float) -> bool:
         """Decide; True when the shown status changed."""

@@ -127,6 +127,8 @@ class RuleBook:
     title_rules: tuple[Rule, ...] = ()
     source: str = ""
     """Where the rules came from (the shipped file's name)."""
+    command: str = ""
+    """The agent's program name (`codex`): its `--version` picks the rules."""
 
     def for_version(self, version: Version | None) -> RuleBook:
         """This book without the rules whose `versions` leave `version` out."""
@@ -135,7 +137,14 @@ class RuleBook:
         if len(keep) == len(self.rules) and len(titles) == len(self.title_rules):
             return self
         return RuleBook(
-            self.agent, self.layer, self.patterns, keep, self.titles, titles, self.source
+            self.agent,
+            self.layer,
+            self.patterns,
+            keep,
+            self.titles,
+            titles,
+            self.source,
+            self.command,
         )
 
     def title_status(self, title: str) -> Rule | None:
@@ -188,7 +197,17 @@ def _book(agent: str, data: dict[str, object], source: str, layer: str = "screen
         titles = compile_patterns(title_sources)
     except ValueError as exc:
         raise RuleError(f"{source}: pattern {exc}") from None
-    return RuleBook(agent, layer, compiled, tuple(rules), titles, tuple(title_rules), source)
+    command = data.get("command", "")
+    return RuleBook(
+        agent,
+        layer,
+        compiled,
+        tuple(rules),
+        titles,
+        tuple(title_rules),
+        source,
+        command if isinstance(command, str) else "",
+    )
 
 
 def _tables(value: object, source: str, kind: str) -> list[dict[str, object]]:
