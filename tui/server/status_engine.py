@@ -71,7 +71,8 @@ class Signal:
     @property
     def reason(self) -> str:
         """One line: which layer and rule, and what they saw."""
-        detail = self.detail.strip()
+        # Screen rows come with box borders and padding: one space between words.
+        detail = " ".join(self.detail.replace("│", " ").split())
         if len(detail) > 70:
             detail = detail[:69] + "…"
         said = f"{self.layer} {self.rule}"
