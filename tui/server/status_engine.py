@@ -113,8 +113,8 @@ class StatusEngine:
         self._look_due: float | None = None
         self._spinner_seen = False
         self._exited: Signal | None = None
-        start = Signal(now, "process", "started", "launched, nothing usable drawn yet", None)
-        self._start = Signal(now, "process", "started", start.detail, Activity.STARTING)
+        detail = "launched, nothing usable drawn yet"
+        self._start = Signal(now, "process", "started", detail, Activity.STARTING)
         self._claims["process"] = self._start
         self.status = Activity.STARTING
         self.chosen: Signal = self._claims["process"]
@@ -123,8 +123,6 @@ class StatusEngine:
         self.transitions.append(Transition(now, Activity.STARTING, self.chosen))
         self._candidate: tuple[Activity, float] | None = None
         self._evaluated = now  # the latest evaluate() so far
-        self.changes = 0
-        """Transitions so far (the server tells clients when it moves)."""
 
     # ------------------------------------------------------------- signals
     def output(self, now: float) -> None:
@@ -283,7 +281,6 @@ class StatusEngine:
         if status != Activity.LIMITED:
             self.limited_until = ""
         self.transitions.append(Transition(now, status, signal))
-        self.changes += 1
         return True
 
     def evidence(self) -> list[Signal]:
