@@ -56,6 +56,10 @@ CLAUDE_EVENTS: Final = ("SessionStart", "UserPromptSubmit", "Stop", "Notificatio
 CLAUDE_TIMEOUT: Final = 5
 """Seconds Claude Code gives a hook command (`ptui hook` gives up after one)."""
 
+CONFIRM_DELAYS: Final = (1.0, 3.0)
+"""Seconds between looks for the conversation a hook named: Claude Code writes it
+just after UserPromptSubmit's hooks ran."""
+
 _STATUS: Final[Mapping[str, Activity]] = {
     "UserPromptSubmit": Activity.BUSY,  # Claude Code: a prompt went to the model
     "Stop": Activity.IDLE,  # Claude Code: its answer is complete
@@ -147,7 +151,7 @@ def wire(kind: str, argv: Sequence[str], at: int | None, env: Mapping[str, str])
 
 
 # --------------------------------------------------------------- receiving
-async def receive(manager: SessionManager, request: messages.SessionHook) -> bool:
+def receive(manager: SessionManager, request: messages.SessionHook) -> bool:
     """A hook of `request.id`'s agent fired: tell its status tracker, and keep the
     conversation id it names. True when the session's agent runs."""
     session = manager.find(request.id)
@@ -157,7 +161,12 @@ async def receive(manager: SessionManager, request: messages.SessionHook) -> boo
     if running and tracker is not None:
         tracker.hook(event, hook_status(event, detail), detail)
     if request.agent_session:
-        await _remember(manager, session, request.agent_session)
+        # In the background: the hook (and Claude Code's prompt with it) waits for
+        # this answer, and confirming the id may take seconds.
+        manager.in_background(
+            f"session {session.id}: the conversation id its hook named",
+            _remember(manager, session, request.agent_session),
+        )
     return running
 
 
@@ -176,16 +185,18 @@ async def _remember(manager: SessionManager, session: Session, agent_session: st
         return
     if profile.session_store in agent_sessions.CONFIRMING:
         env = {**os.environ, **profile.env}
-        found = await asyncio.to_thread(
-            agent_sessions.lookup,
-            profile.session_store,
-            env,
-            session.record.worktree,
-            0.0,
-            agent_session,
-        )
-        if found != agent_session:
-            return  # not written yet: a later hook (Stop) brings it again
+        store, worktree = profile.session_store, session.record.worktree
+        for delay in (0.0, *CONFIRM_DELAYS):
+            await asyncio.sleep(delay)
+            if session.profile is not profile:
+                return  # the agent ended or was started again meanwhile
+            found = await asyncio.to_thread(
+                agent_sessions.lookup, store, env, worktree, 0.0, agent_session
+            )
+            if found == agent_session:
+                break
+        else:
+            return  # never written (no prompt yet): a later hook brings it again
     session.hooked_session = agent_session
     session.record.agent_session = agent_session
     await manager.save_async(session)

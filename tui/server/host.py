@@ -469,8 +469,8 @@ def h_session_status(conn: Connection, request: messages.SessionStatus) -> messa
 
 
 @handles(messages.SessionHook)
-async def h_hook(conn: Connection, request: messages.SessionHook) -> bool:
-    return await agent_hooks.receive(conn.host.manager, request)
+def h_hook(conn: Connection, request: messages.SessionHook) -> bool:
+    return agent_hooks.receive(conn.host.manager, request)
 
 
 @handles(messages.SessionScreen)
