@@ -36,7 +36,7 @@ with open(os.environ["FAKE_ARGV_LOG"], "a") as log:
     log.write(json.dumps(["claude", *args]) + "\\n")
 chosen = args[args.index("--session-id") + 1] if "--session-id" in args else ""
 prompt = [a for i, a in enumerate(args) if not a.startswith("-")
-          and (i == 0 or args[i - 1] not in ("--session-id", "--resume"))]
+          and (i == 0 or args[i - 1] not in ("--session-id", "--resume", "--settings"))]
 if chosen and prompt:
     folder = pathlib.Path(os.environ["HOME"], ".claude", "projects",
                           re.sub(r"[^A-Za-z0-9]", "-", os.getcwd()))
@@ -55,7 +55,7 @@ if args == ["--version"]:
     sys.exit(0)
 with open(os.environ["FAKE_ARGV_LOG"], "a") as log:
     log.write(json.dumps(["codex", *args]) + "\\n")
-if args[:1] != ["resume"]:
+if args[:1] != ["resume"] and args != ["--version"]:
     sid = os.environ.get("FAKE_CODEX_ID") or str(uuid.uuid4())
     now = dt.datetime.now(dt.timezone.utc)
     home = pathlib.Path(os.environ.get("CODEX_HOME") or pathlib.Path(os.environ["HOME"], ".codex"))
@@ -91,7 +91,26 @@ def fakes(tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 
 
 def argvs(log: Path) -> list[list[str]]:
-    return [json.loads(line) for line in log.read_text().splitlines()]
+    """Each run's argv, without the arguments that wire the agent's hooks to ptui
+    (`--settings`, `-c notify=`: tests/server/test_status_hooks.py) and without the
+    server's `--version` reads."""
+    runs = [_unhooked(json.loads(line)) for line in log.read_text().splitlines()]
+    return [argv for argv in runs if argv[1:] != ["--version"]]  # the server's version read
+
+
+def _unhooked(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        following = argv[i + 1] if i + 1 < len(argv) else ""
+        if arg == "--settings" or (arg == "-c" and following.startswith("notify=")):
+            skip = True
+            continue
+        out.append(arg)
+    return out
 
 
 def info(run: Runner, sid: str) -> dict[str, object]:

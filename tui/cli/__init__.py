@@ -26,6 +26,7 @@ VERB_MODULES = (
     "tui.cli.bench",
     "tui.cli.demo",
     "tui.cli.status",
+    "tui.cli.hook",
 )
 
 

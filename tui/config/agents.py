@@ -46,6 +46,9 @@ class AgentProfile:
     auto_continue: bool = False
     """After a usage limit with a shown reset time, type `continue_text` once it passed."""
     continue_text: str = "continue"
+    hooks: str = ""
+    """Whose lifecycle hooks report to `ptui hook` (`tui.config.schema.HOOK_KINDS`):
+    the conversation id and, with care, the status; "" wires none."""
 
     @classmethod
     def from_table(cls, name: str, table: Mapping[str, Any]) -> AgentProfile:
@@ -64,6 +67,7 @@ class AgentProfile:
             session_store=table["session_store"],
             auto_continue=table["auto_continue"],
             continue_text=table["continue_text"],
+            hooks=table["hooks"],
         )
 
     def argv_for(self, task: str) -> list[str]:
@@ -113,6 +117,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_store": "claude",
         "auto_continue": False,
         "continue_text": "continue",
+        # --settings adds hooks that run `ptui hook` beside the user's own.
+        "hooks": "claude",
     },
     "codex": {
         "command": ["codex"],
@@ -127,6 +133,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_store": "codex",
         "auto_continue": False,
         "continue_text": "continue",
+        # -c notify=[...] runs `ptui hook` after each turn (not over the user's).
+        "hooks": "codex",
     },
     "aider": {
         "command": ["aider"],
@@ -143,6 +151,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_store": "",
         "auto_continue": False,
         "continue_text": "continue",
+        "hooks": "",
     },
     "gemini": {
         "command": ["gemini"],
@@ -158,6 +167,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_store": "",
         "auto_continue": False,
         "continue_text": "continue",
+        "hooks": "",
     },
     "opencode": {
         "command": ["opencode"],
@@ -173,6 +183,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_store": "opencode",
         "auto_continue": False,
         "continue_text": "continue",
+        "hooks": "",
     },
     "demo": {
         # ptui's own demo agent (tui.demo.agent), so `ptui demo` needs nothing installed;
@@ -188,6 +199,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_store": "",
         "auto_continue": False,
         "continue_text": "continue",
+        "hooks": "",
     },
     "shell": {
         "command": [],  # filled with $SHELL (else /bin/sh) at load time
@@ -201,6 +213,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "session_store": "",
         "auto_continue": False,
         "continue_text": "continue",
+        "hooks": "",
     },
 }
 

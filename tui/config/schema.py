@@ -34,6 +34,8 @@ PROMPT_MODES = ("arg", "stdin", "none")  # plus "flag:<flag>"
 SESSION_STORES = ("", "claude", "codex", "opencode")
 """Agents whose conversation files ptui knows how to read (tui.server.agent_sessions)."""
 SESSION_PLACEHOLDER = "{session}"
+HOOK_KINDS = ("", "claude", "codex")
+"""Agents whose lifecycle hooks ptui can wire to `ptui hook` (tui.server.agent_hooks)."""
 
 Check = Callable[[Any], str | None]
 """Returns what is wrong with a value ("must be ..."), or None if it is fine."""
@@ -307,6 +309,12 @@ AGENT_KEYS: Mapping[str, Key] = {
     ),
     "continue_text": Key(
         _continue_text, "What auto_continue types into the agent (then Enter).", "continue"
+    ),
+    "hooks": Key(
+        _choice(*HOOK_KINDS),
+        "Whose lifecycle hooks ptui wires at start to report the conversation id and "
+        "status (`ptui hook`): " + ", ".join(repr(k) for k in HOOK_KINDS) + ' ("" none).',
+        "",
     ),
 }
 

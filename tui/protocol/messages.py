@@ -774,6 +774,20 @@ class SessionRecord(TabRequest[Recording]):
     stop: bool = False
 
 
+class SessionHook(SessionRequest[bool]):
+    """The session's agent ran one of its own lifecycle hooks (`ptui hook`); the
+    answer says whether its agent runs."""
+
+    METHOD = Method.SESSION_HOOK
+    RESULT = bool
+    event: str
+    """The agent's name for it: `UserPromptSubmit`, `Stop`, `agent-turn-complete` ..."""
+    agent_session: str = ""
+    """The agent's own conversation id, as the hook's payload names it."""
+    detail: str = ""
+    """What the event says (a notification's type and text), for `--explain`."""
+
+
 REQUESTS: dict[Method, type[Request[object]]] = {
     cls.METHOD: cls
     for cls in (
@@ -784,7 +798,7 @@ REQUESTS: dict[Method, type[Request[object]]] = {
         SessionPaste, SessionResize, SessionAttach, SessionDetach, TrustShow, TrustAdd,
         SessionDiff, SessionDiffFiles, SessionDiffFile, SessionArchivePlan,
         SessionMergePreview, SessionSummary, SessionSendTestFailure, RepoBranches,
-        RepoSettings, SessionStatus, SessionRecord,
+        RepoSettings, SessionStatus, SessionRecord, SessionHook,
     )
 }  # fmt: skip
 """Method -> its request type; every method of `Method` has one (a test holds it)."""

@@ -51,3 +51,4 @@ class Method(StrEnum):
     REPO_SETTINGS = "repo.settings"
     SESSION_STATUS = "session.status"
     SESSION_RECORD = "session.record"
+    SESSION_HOOK = "session.hook"

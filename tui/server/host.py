@@ -30,7 +30,7 @@ from tui import __version__, paths, protocol
 from tui.errors import PtuiError
 from tui.git.model import GitError
 from tui.protocol import Method, SessionInfo, messages
-from tui.server import recording, review
+from tui.server import agent_hooks, recording, review
 from tui.server.manager import NotFound, SessionManager
 from tui.server.outbox import MAX_CLIPBOARD, Outbox
 from tui.server.tab import decode_input
@@ -466,6 +466,11 @@ def h_info(conn: Connection, request: messages.SessionInfoRequest) -> SessionInf
 @handles(messages.SessionStatus)
 def h_session_status(conn: Connection, request: messages.SessionStatus) -> messages.StatusReport:
     return conn.host.manager.find(request.id).status_report()
+
+
+@handles(messages.SessionHook)
+def h_hook(conn: Connection, request: messages.SessionHook) -> bool:
+    return agent_hooks.receive(conn.host.manager, request)
 
 
 @handles(messages.SessionScreen)

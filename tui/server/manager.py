@@ -32,7 +32,7 @@ from tui.git.worktree import plan_session, session_description
 from tui.naming import NAME_MAX
 from tui.protocol import Event, SessionInfo, messages
 from tui.protocol.states import LIVE, Activity
-from tui.server import agent_sessions
+from tui.server import agent_hooks, agent_sessions
 from tui.server import operations as ops
 from tui.server.journal import Faults, Run
 from tui.server.lifecycle import require
@@ -423,6 +423,10 @@ class SessionManager:
                 at = len(profile.command)
                 named = agent_sessions.fill_session(profile.session_id_args, chosen)
                 command = [*command[:at], *named, *command[at:]]
+            # The agent's own hooks report to `ptui hook`: options before the task
+            # at start, appended to a resume (whose argv the user may have changed).
+            at_start = len(profile.command) if argv is None else None
+            command = agent_hooks.wire(profile.hooks, command, at_start, profile.env)
             started = time.time()
             tab = session.spawn(
                 AGENT_TAB, command, session_env(session.record, profile.env), profile=profile
@@ -504,6 +508,8 @@ class SessionManager:
             current = session.tabs.get(AGENT_TAB) is tab and session.id in self.sessions
             if not current or session.record.agent_session == session_id:
                 return
+            if session.hooked_session:
+                return  # the agent's hooks said which conversation it is in now
             session.record.agent_session = session_id
             await self.save_async(session)
             self.changed()

@@ -94,6 +94,9 @@ class Session:
         self._background: set[asyncio.Task[None]] = set()
         self.profile: AgentProfile | None = None
         """The agent's profile while it runs (auto_continue, continue_text)."""
+        self.hooked_session = ""
+        """The conversation id the agent's own hooks reported in this run; it wins
+        over what its files suggest (tui.server.agent_hooks)."""
         self._continue: asyncio.TimerHandle | None = None
         self._scheduler = scheduler
         self._events = events
@@ -213,6 +216,7 @@ class Session:
                 self.tracker.close()
             self._cancel_continue()
             self.profile = profile
+            self.hooked_session = ""
             self.tracker = st.StatusTracker(
                 tab.emulator, lambda _status: self._status_changed(), self._rules(profile, argv)
             )

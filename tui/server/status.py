@@ -257,6 +257,12 @@ class StatusTracker:
         if apply_event(self.engine, self.rules, event, self._clock()):
             self._evaluate()
 
+    def hook(self, event: str, status: Activity | None, detail: str = "") -> None:
+        """The agent's own lifecycle hook `event` fired (`ptui hook`); `status` None:
+        evidence only (tui.server.agent_hooks maps events to statuses)."""
+        self.engine.hook(self._clock(), event, status, detail)
+        self._evaluate()
+
     def exited(self, code: int | None) -> None:
         self.engine.exited(self._clock(), code)
         self._evaluate()

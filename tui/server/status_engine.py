@@ -18,7 +18,12 @@ Layers, lowest confidence first; the highest layer with something to say wins:
 | title       | braille spinner: busy; "Action Required": waiting; a spinner gone |
 | screen      | the agent's shipped rules, per visible row                        |
 | user-rules  | the user's busy_patterns / waiting_patterns                       |
-| hook        | the agent's own lifecycle hooks                                   |
+| hook        | the agent's own lifecycle hooks (`tui.server.agent_hooks`)        |
+
+A hook's claim lasts only while what it cannot see stays put: hooks miss
+interrupts and approval results, so the claim stops counting (it stays as
+evidence) as soon as the user types, or the layers below it decide otherwise than
+they did when the hook fired (a question on the screen, a spinner that stops).
 
 Transitions are debounced: a status must hold `DEBOUNCE` seconds before it is
 shown, so a spinner's odd frame does not flap the sidebar. Waiting and limited
@@ -113,6 +118,7 @@ class StatusEngine:
         self._look_due: float | None = None
         self._spinner_seen = False
         self._exited: Signal | None = None
+        self._hook_basis: Activity | None = None  # what the lower layers said when it fired
         detail = "launched, nothing usable drawn yet"
         self._start = Signal(now, "process", "started", detail, Activity.STARTING)
         self._claims["process"] = self._start
@@ -141,6 +147,8 @@ class StatusEngine:
         osc = self._claims.get("osc")
         if osc is not None and osc.rule in ("osc9", "osc777"):
             del self._claims["osc"]  # answered the notification
+        # Typing may interrupt or answer the agent, which its hooks never report.
+        self._drop_hook("the user typed")
 
     def bell(self, now: float) -> None:
         self._claims["bell"] = Signal(now, "bell", "bel", "the agent rang the bell", None)
@@ -195,9 +203,11 @@ class StatusEngine:
             if best.status == Activity.LIMITED:
                 self.limited_until = best.resets or self.limited_until
 
-    def hook(self, now: float, event: str, status: Activity | None) -> None:
-        """The agent's own lifecycle hook fired (`status` None: identity only)."""
-        self._claims["hook"] = Signal(now, "hook", event, "", status)
+    def hook(self, now: float, event: str, status: Activity | None, detail: str = "") -> None:
+        """The agent's own lifecycle hook fired (`status` None: evidence or identity
+        only). Its claim holds until the user types or the layers below change."""
+        self._claims["hook"] = Signal(now, "hook", event, detail, status)
+        self._hook_basis = self._lower(now).status if status is not None else None
 
     def exited(self, now: float, code: int | None) -> None:
         text = "the process ended" if code is None else f"the process exited with code {code}"
@@ -235,6 +245,18 @@ class StatusEngine:
         """The signal that decides the status now, before debouncing."""
         if self._exited is not None:
             return self._exited
+        lower = self._lower(now)
+        hook = self._claims.get("hook")
+        if hook is None or hook.status is None:
+            return lower
+        if lower.status != self._hook_basis:
+            self._drop_hook(f"then {lower.layer} {lower.rule}: {lower.status}")
+            return lower
+        return hook
+
+    def _lower(self, now: float) -> Signal:
+        """The decision of every layer below the hooks (the activity layer is
+        brought up to `now` on the way)."""
         active = now - self._last_output < ACTIVE_WINDOW
         # Starting lasts until the agent drew something: a blank screen is not an
         # idle agent (it may load for seconds). It never goes back to starting.
@@ -250,7 +272,7 @@ class StatusEngine:
             since = max(self._last_output, self._started)
             quiet = f"no output for {now - since:.1f}s"
             self._claims["activity"] = Signal(now, "activity", "quiet", quiet, Activity.IDLE)
-        claims = [c for c in self._claims.values() if c.status is not None]
+        claims = [c for c in self._claims.values() if c.status is not None and c.layer != "hook"]
         return max(claims, key=_rank) if claims else self._start
 
     def evaluate(self, now: float) -> bool:
@@ -295,6 +317,15 @@ class StatusEngine:
         return self.chosen.reason
 
     # -------------------------------------------------------------- helpers
+    def _drop_hook(self, why: str) -> None:
+        """The hook's claim no longer counts; it stays as evidence saying why."""
+        hook = self._claims.get("hook")
+        if hook is None or hook.status is None:
+            return
+        detail = f"{hook.detail} ({hook.status}, no longer counts: {why})".lstrip()
+        self._claims["hook"] = Signal(hook.at, "hook", hook.rule, detail, None)
+        self._hook_basis = None
+
     def _look(self, now: float) -> None:
         if not self._output_since_look:
             self._output_since_look = True
