@@ -50,6 +50,7 @@ def idle_agent() -> StatusEngine:
     """An agent that drew its prompt and went quiet: idle by its activity."""
     engine = StatusEngine(0.0)
     engine.output(0.1)
+    engine.screen(0.2, [], drawn=True)
     run(engine, 2.0)
     assert engine.status == IDLE
     return engine
