@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from tui.config import BUILTIN_AGENTS
 from tui.patterns import (
     MAX_PATTERN_LENGTH,
     MAX_PATTERNS,
@@ -19,6 +18,7 @@ from tui.patterns import (
     PatternError,
     compile_patterns,
 )
+from tui.server.status_rules import shipped_books
 
 LONG = 3_000
 # A 300x100 screen, as the status engine sees it: a 3,000-character line wrapped
@@ -212,11 +212,35 @@ SAMPLES = [
     "$ ls\nREADME.md\n$ \n",
 ]
 
+# The screens of the agents' shipped rules (tests/status/corpus has them whole).
+SAMPLES += [
+    " Enter to confirm · Esc to cancel\n",
+    " ❯ 1. Yes, I trust this folder\n",
+    "/compact                      Free up context by summarizing the conversation so far\n",
+    "  ⎿  You've hit your session limit · resets 3pm (Europe/London)\n",
+    "  ? for shortcuts · ← for agents\n",
+    "  Press enter to continue\n",
+    "  Trust this folder? Codex can read, edit, and run files here\n",
+    "■ You've hit your usage limit. Upgrade to Pro or try again at 3:45 PM.\n",
+    "› Ask Codex to do anything\n",
+    " ⠧ Thinking... (esc to cancel, 14s)\n",
+    " │ ● 1. Trust folder (project)\n",
+    "│   (Use Enter to select)\n",
+    "│ (Press Enter to submit, Esc to cancel, Ctrl+C to clear stored key)\n",
+    "│ Usage limit reached for all Pro models.\n",
+    " >   Type your message or @path/to/file\n",
+    "   ⬝⬝⬝ Cannot connect to API [retrying in 6s attempt #3]\n",
+    "                                  Commands                                         esc\n",
+    "                                                   tab agents  ctrl+p commands\n",
+    "Add file to the chat? (Y)es/(N)o/(D)on't ask again [Yes]:\n",
+    "        █░ Waiting for gpt-4o\n",
+    "> \n",
+]
+
 BUILTIN_LISTS = [
-    (f"{agent}.{key}", table[key])
-    for agent, table in BUILTIN_AGENTS.items()
-    for key in ("busy_patterns", "waiting_patterns")
-    if table[key]
+    (f"{agent}.rules", list(book.patterns.sources))
+    for agent, book in shipped_books().items()
+    if book.patterns.sources
 ]
 
 
