@@ -343,6 +343,17 @@ async def test_tracker_reads_the_screen_after_output() -> None:
     tracker.close()
 
 
+async def test_the_shipped_rules_are_read_on_the_loop_without_the_thread() -> None:
+    agent = Agent()
+    tracker = StatusTracker(agent.emulator, agent.changes.append, RuleSet("claude"))
+    agent.write(tracker, "Bash command\n  npm test\nDo you want to proceed?\n❯ 1. Yes")
+    await asyncio.sleep(LOOK_DELAY / 2)
+    assert not tracker._matching
+    await settle(agent, WAITING)
+    assert tracker.reason == "screen claude.do-you-want: Do you want to proceed?"
+    tracker.close()
+
+
 async def test_only_the_rows_that_changed_are_matched() -> None:
     agent = Agent(rows=30)
     CountingSet.texts = []

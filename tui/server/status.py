@@ -10,11 +10,12 @@
 - one timer for whatever the engine wants next (a look, the end of the quiet
   window, the end of a debounce): when nothing happens, nothing runs.
 
-Rows are matched on one worker thread shared by every session: the user's
-patterns come from config files, and RE2, linear as it is, can take seconds on
-64 patterns built to defeat its automaton. A match that took long delays the
-next one in proportion (`MATCH_BACKOFF`), so a hostile list costs a session at
-most a fifth of a core.
+ptui's own rules, on a few changed rows, are matched right on the loop (they
+cost microseconds). The user's patterns, and large changes, go to one worker
+thread shared by every session: patterns come from config files, and RE2, linear
+as it is, can take seconds on 64 patterns built to defeat its automaton. A match
+that took long delays the next one in proportion (`MATCH_BACKOFF`), so a hostile
+list costs a session at most a fifth of a core.
 
 The agent's version (`--version`, read once per program file on a worker
 thread) picks which shipped rules apply; until it is known, all do.
@@ -51,6 +52,9 @@ from tui.term.emulator import Emulator, TermEvent
 MATCH_BACKOFF: Final = 4.0
 """After a match that took t seconds, the next starts no sooner than this times t
 later."""
+INLINE_TEXT: Final = 16_384
+"""Characters of changed rows that ptui's own rules match on the event loop; more,
+or any user patterns, go to the match thread."""
 VERSION_TIMEOUT: Final = 10.0
 """Seconds `agent --version` may take (a node CLI's start-up is slow)."""
 
@@ -117,7 +121,7 @@ def apply_event(engine: StatusEngine, rules: RuleSet, event: TermEvent, now: flo
     elif event.kind == "title":
         title = str(event.value or "")
         rule, status = rules.title(title)
-        engine.title(now, title, rule, status)
+        return engine.title(now, title, rule, status)
     elif event.kind == "notification":
         title, body = event.value
         engine.notification(now, title, body, notification_status(title, body))
@@ -183,6 +187,7 @@ class RuleSet:
         self.shipped = shipped.for_version(parsed) if shipped is not None else None
         self.user = sr.user_rules(agent, waiting, busy)
         self.generic = sr.generic_titles()
+        self._titles: dict[str, tuple[str, Activity | None]] = {}
 
     @property
     def books(self) -> list[sr.RuleBook]:
@@ -190,11 +195,20 @@ class RuleSet:
         return [b for b in (self.user, self.shipped) if b is not None and b.rules]
 
     def title(self, title: str) -> tuple[str, Activity | None]:
-        for book in (self.shipped, self.generic):
-            rule = book.title_status(title) if book is not None else None
-            if rule is not None:
-                return rule.name, rule.status
-        return "", None
+        """The title rule a window title matches: (its name, its status)."""
+        # A spinner cycles through a few titles many times a second: remember them.
+        found = self._titles.get(title)
+        if found is None:
+            found = ("", None)
+            for book in (self.shipped, self.generic):
+                rule = book.title_status(title) if book is not None else None
+                if rule is not None:
+                    found = (rule.name, rule.status)
+                    break
+            if len(self._titles) >= 256:
+                self._titles.clear()
+            self._titles[title] = found
+        return found
 
     def describe(self) -> str:
         if self.shipped is None:
@@ -357,6 +371,12 @@ class StatusTracker:
             self._again = self._again or every_row
             return  # the match under way ends with another look if output came
         emulator = self._emulator
+        if not self._matcher.books and self.engine.drawn:
+            # No rules to match and the agent has drawn: no row needs reading.
+            emulator.take_status_rows()
+            self.engine.looked()
+            self._evaluate()
+            return
         taken = changed_rows(emulator, every_row)
         if taken is None:
             # Mid synchronized frame: the look waits for the frame (or its timeout).
@@ -371,9 +391,19 @@ class StatusTracker:
         if not changed and not scrolled:
             self._evaluate()
             return
-        self._matching = True
         matcher = self._matcher
         cursor_row = emulator.cursor[1]
+        if self.rules.user is None and sum(map(len, changed.values())) <= INLINE_TEXT:
+            # Only ptui's own rules, on a few rows: microseconds, cheaper than the
+            # hand-off to the match thread and back (two wakeups of the loop).
+            try:
+                hits, drawn, seconds = look(matcher, scrolled, changed, emulator.rows, cursor_row)
+            except Exception as error:  # as on the thread: fall back, say why once
+                self._match_failed(error)
+                hits, drawn, seconds = [], True, 0.0
+            self._looked(hits, drawn, seconds)
+            return
+        self._matching = True
         future = asyncio.get_running_loop().run_in_executor(
             _MATCH_THREAD, look, matcher, scrolled, changed, emulator.rows, cursor_row
         )
@@ -393,16 +423,22 @@ class StatusTracker:
             return
         error = future.exception()
         if error is not None:
-            # RE2 can fail at match time (its DFA out of memory on a huge screen).
-            # The status then comes from the other layers, and the log says why
-            # once per tracker, not on every look.
-            if not self._failed:
-                self._failed = True
-                log.warning("screen rules could not be matched: %s", error, exc_info=error)
+            self._match_failed(error)
             hits: list[ScreenHit] = []
             drawn, seconds = True, 0.0
         else:
             hits, drawn, seconds = future.result()
+        self._looked(hits, drawn, seconds)
+
+    def _match_failed(self, error: BaseException) -> None:
+        # RE2 can fail at match time (its DFA out of memory on a huge screen). The
+        # status then comes from the other layers, and the log says why once per
+        # tracker, not on every look.
+        if not self._failed:
+            self._failed = True
+            log.warning("screen rules could not be matched: %s", error, exc_info=error)
+
+    def _looked(self, hits: list[ScreenHit], drawn: bool, seconds: float) -> None:
         now = self._clock()
         self._not_before = now + MATCH_BACKOFF * seconds
         self.engine.screen(now, hits, drawn)

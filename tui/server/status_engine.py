@@ -153,16 +153,20 @@ class StatusEngine:
     def bell(self, now: float) -> None:
         self._claims["bell"] = Signal(now, "bell", "bel", "the agent rang the bell", None)
 
-    def title(self, now: float, title: str, rule: str, status: Activity | None) -> None:
+    def title(self, now: float, title: str, rule: str, status: Activity | None) -> bool:
         """The window title changed; `rule`/`status` from the title rules (status None:
-        no rule matched)."""
+        no rule matched). False when it says what the title said before (a
+        spinner's next frame): nothing to decide again."""
         if status == Activity.BUSY:
             self._spinner_seen = True
         if status is None and self._spinner_seen:
             # A title that spun and stopped: the work is over (a question, if any,
             # is on the screen, a higher layer).
             status, rule = Activity.IDLE, "spinner-stopped"
-        self._claims["title"] = Signal(now, "title", rule or "title", title, status)
+        before = self._claims.get("title")
+        signal = Signal(now, "title", rule or "title", title, status)
+        self._claims["title"] = signal
+        return before is None or (before.status, before.rule) != (status, signal.rule)
 
     def notification(self, now: float, title: str, body: str, status: Activity | None) -> None:
         """OSC 9 or OSC 777 notify; `status` WAITING when it asks for the user."""
@@ -212,6 +216,11 @@ class StatusEngine:
     def exited(self, now: float, code: int | None) -> None:
         text = "the process ended" if code is None else f"the process exited with code {code}"
         self._exited = Signal(now, "process", "exited", text, Activity.EXITED)
+
+    @property
+    def drawn(self) -> bool:
+        """Whether the agent's screen has shown something."""
+        return self._drawn
 
     # ------------------------------------------------------------ deciding
     def look_due(self) -> float | None:

@@ -286,9 +286,9 @@ class Emulator:
         return result
 
     def row_text(self, y: int) -> str:
-        """Visible row `y` as plain text, trailing blanks dropped."""
-        chars, _ = self.screen.row(y)
-        return "".join(chars).replace("\x00", "").rstrip()
+        """Visible row `y` as plain text, trailing blanks dropped (a lazy row stays
+        lazy: the status engine reads rows that viewers may never ask for)."""
+        return self.screen.row_text(y)
 
     # ---------------------------------------------------------------- state
     def line(self, y: int) -> Line:

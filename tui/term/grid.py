@@ -284,6 +284,22 @@ class Grid:
                 if len(row) > 2:
                     self._expand_lazy(row, buf.chars[y], buf.attrs[y])
 
+    def row_text(self, y: int) -> str:
+        """Row `y` as plain text, trailing blanks dropped, without expanding a lazy
+        row: its runs are the text once their SGR is taken out (a lazy run holds
+        no clusters, and a wide character is one character of text)."""
+        chars = self.chars[y]
+        row = self.lazy[y]
+        if row is not None and len(row) > 2:
+            runs = "".join(SGR_SPLIT.sub("", str(run)) for run in row[3::2])
+            width = row[0]
+            assert isinstance(width, int)
+            rest = chars[width:]
+            if rest and rest[0] == WIDE_TAIL:
+                rest = [" ", *rest[1:]]  # the half of a wide character the runs overwrote
+            return (runs + "".join(rest)).replace(WIDE_TAIL, "").rstrip()
+        return "".join(chars).replace(WIDE_TAIL, "").rstrip()
+
     def row(self, y: int) -> tuple[list[str], list[str]]:
         """Row `y`'s cell text and style ids (expanding a lazy row first)."""
         if self.lazy[y] is not None:
