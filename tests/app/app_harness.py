@@ -37,6 +37,12 @@ APP_AGENTS: dict[str, dict[str, Any]] = {
     # Prints a numbered history longer than any screen, then echoes.
     "history": {"command": ["sh", "-c", "for i in $(seq 1 300); do echo line $i; done; exec cat"]},
     # Asks for permission after a moment: the waiting pattern matches.
+    # Resumes one exact conversation, whose id it never reports: resume falls back.
+    "forgetful": {
+        "command": ["cat"],
+        "resume": ["cat"],
+        "resume_session": ["cat", "{session}"],
+    },
     "asker": {
         "command": ["sh", "-c", "sleep 1; echo 'Do you want to proceed? Allow once'; exec cat"],
         "waiting_patterns": ["Allow once"],
@@ -144,3 +150,16 @@ async def started(pilot: Pilot[Any], sessions: int) -> PtuiApp:
     sidebar = app.main_screen.session_list
     await until(pilot, lambda: terminal(app).session == sidebar.highlighted, "the first session")
     return app
+
+
+def record_notes(app: PtuiApp) -> list[str]:
+    """Every toast's text, as the app raises it."""
+    notes: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        notes.append(message)
+        original(message, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return notes

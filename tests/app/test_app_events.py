@@ -20,6 +20,7 @@ from tests.app.app_harness import (
     app_server,  # noqa: F401  (fixture)
     new_session,
     press,
+    record_notes,
     server_call,
     started,
     until,
@@ -34,19 +35,6 @@ from tui.client import spawn
 from tui.errors import PtuiError
 from tui.protocol import Method, messages
 from tui.protocol.states import LIVE
-
-
-def record_notes(app: PtuiApp) -> list[str]:
-    """Every toast's text, as the app raises it."""
-    notes: list[str] = []
-    original = app.notify
-
-    def notify(message: str, **kwargs: Any) -> None:
-        notes.append(message)
-        original(message, **kwargs)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return notes
 
 
 @pytest.mark.usefixtures("app_server")

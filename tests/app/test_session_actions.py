@@ -16,6 +16,7 @@ from tests.app.app_harness import (
     app_server,  # noqa: F401  (fixture)
     new_session,
     press,
+    record_notes,
     screen_text,
     server_call,
     started,
@@ -176,6 +177,20 @@ async def test_stop_resume_and_shell_tab() -> None:
 
         await press(pilot, "leader", "next_tab")
         assert terminal(app).tab == "agent"
+
+
+@pytest.mark.usefixtures("app_server")
+async def test_resume_without_a_known_conversation_says_so() -> None:
+    sid = new_session("work", agent="forgetful")["id"]
+    app = PtuiApp(repo=Path.cwd())
+    notes = record_notes(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, 1)
+        await press(pilot, "stop")
+        await until(pilot, lambda: app.sessions[sid]["status"] == "stopped", "stopped")
+        await press(pilot, "resume")
+        await until(pilot, lambda: any("no conversation id is known" in n for n in notes), "why")
+        assert any(n.startswith(f"{sid}: ") and "`cat`" in n for n in notes), notes
 
 
 @pytest.mark.usefixtures("app_server")

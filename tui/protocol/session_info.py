@@ -43,7 +43,8 @@ class SessionInfo(TypedDict):
     tabs: list[str]
     worktree_missing: bool
     warnings: NotRequired[list[str]]
-    """Only in `session.create`'s answer: what the user should know."""
+    """Only in `session.create`'s and `session.resume`'s answers: what the user should
+    know (a setup not run, a conversation resumed without its id)."""
 
 
 _FIELDS: dict[str, tuple[type, ...]] = {

@@ -506,6 +506,9 @@ class MainScreen(FrameHoldingScreen, Screen[None]):
             return
         self.context.sessions.put(session)  # shown through SessionStore.Changed
         self.notify(done.format(id=request.id), timeout=3)
+        # Resume says when it cannot continue the session's own conversation.
+        for warning in session.get("warnings") or []:
+            self.notify(f"{session['id']}: {warning}", severity="warning", timeout=8)
 
 
 def explain_lines(report: StatusReport) -> str:
