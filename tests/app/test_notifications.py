@@ -20,6 +20,7 @@ from tests.app.app_harness import (
     app_config,  # noqa: F401  (fixture)
     app_server,  # noqa: F401  (fixture)
     new_session,
+    record_notes,
     server_call,
     started,
     until,
@@ -48,19 +49,6 @@ def configure(channels: list[str] | str) -> None:
     config = tomllib.loads(path.read_text())
     config["agents"]["ask"] = {"prompt": "none", **ASKER}
     path.write_text(tomli_w.dumps(config))
-
-
-def record_notes(app: PtuiApp) -> list[str]:
-    """Every toast's text, as the app raises it."""
-    notes: list[str] = []
-    original = app.notify
-
-    def note(message: str, **kwargs: Any) -> None:
-        notes.append(message)
-        original(message, **kwargs)
-
-    app.notify = note  # type: ignore[method-assign]
-    return notes
 
 
 def record_driver(app: PtuiApp) -> list[str]:

@@ -58,9 +58,10 @@ LAYERS: Final = ("process", "activity", "bell", "osc", "title", "screen", "user-
 """Every layer, lowest confidence first."""
 _RANK: Final = {name: i for i, name in enumerate(LAYERS)}
 _AT_ONCE: Final = frozenset({Activity.WAITING, Activity.LIMITED})
-# Within the screen layer: a question beats all; work shown beats a limit notice
-# (it resumed since), which beats an empty prompt.
-_SCREEN_ORDER: Final = (Activity.WAITING, Activity.BUSY, Activity.LIMITED, Activity.IDLE)
+SCREEN_ORDER: Final = (Activity.WAITING, Activity.BUSY, Activity.LIMITED, Activity.IDLE)
+"""What a screen rule can say, strongest first: a question on screen wins over
+work shown (a spinner), which wins over a limit notice (work resumed since), which
+wins over an empty prompt."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ class StatusEngine:
             if not mine:
                 self._claims.pop(layer, None)
                 continue
-            best = min(mine, key=lambda h: _SCREEN_ORDER.index(h.status))
+            best = min(mine, key=lambda h: SCREEN_ORDER.index(h.status))
             self._claims[layer] = Signal(now, layer, best.rule, best.row, best.status)
             if best.status == Activity.LIMITED:
                 self.limited_until = best.resets or self.limited_until

@@ -41,17 +41,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Final
 
 import re2
 
 from tui.patterns import PatternSet, compile_patterns
 from tui.protocol.states import Activity
-
-SCREEN_STATUSES: Final = (Activity.WAITING, Activity.BUSY, Activity.LIMITED, Activity.IDLE)
-"""What a screen rule can say, strongest first: a question on screen wins over
-work shown (a spinner), which wins over a limit notice (work resumed since), which
-wins over an empty prompt."""
+from tui.server.status_engine import SCREEN_ORDER
 
 _VERSION = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 _RANGE = re.compile(r"\s*(>=|<=|==|>|<)\s*([0-9][0-9.]*)\s*")
@@ -233,8 +228,8 @@ def _rule(
         status = Activity(str(raw.get("status")))
     except ValueError:
         status = Activity.STOPPED  # refused below
-    if status not in SCREEN_STATUSES:
-        allowed = ", ".join(SCREEN_STATUSES)
+    if status not in SCREEN_ORDER:
+        allowed = ", ".join(SCREEN_ORDER)
         raise RuleError(f"{source}: {where}: status must be one of {allowed}")
     versions = raw.get("versions", "")
     if not isinstance(versions, str):
@@ -445,10 +440,6 @@ class RowMatcher:
                 context = " ".join(t.strip() for t in self._texts[y : y + 3])
                 out.append(Fired(rule, book.layer, y, self._texts[y], context))
         return out
-
-    def text(self) -> str:
-        """The screen as the matcher last saw it."""
-        return "\n".join(self._texts)
 
     def drawn(self) -> bool:
         """Whether any row shows something."""
